@@ -1,0 +1,3 @@
+"""xlner: projection-based cross-lingual named-entity recognition."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,50 @@
+"""The ``xlner`` command line. Each sub-command group lives in its own module of this package."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from xlner.errors import XlnerError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__,
+                  pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _root() -> None:
+    """Projection-based cross-lingual NER: project, evaluate, run pipelines and experiments."""
+
+
+@app.command()
+def version() -> None:
+    """Print the xlner version."""
+    from xlner import __version__
+
+    typer.echo(__version__)
+
+
+def _register() -> None:
+    # Imported here so that `xlner --help` stays fast and one broken backend cannot break the rest.
+    import importlib
+
+    for name in ("project", "evaluate", "pipeline", "experiment", "data"):
+        try:
+            module = importlib.import_module(f"xlner.cli.{name}")
+        except ModuleNotFoundError as exc:  # sub-command not written yet
+            if exc.name == f"xlner.cli.{name}":
+                continue
+            raise
+        module.register(app)
+
+
+def main() -> None:
+    _register()
+    try:
+        app()  # click handles usage errors itself and exits with status 2
+    except XlnerError as exc:
+        typer.echo(f"error[{exc.code}]: {exc.message}", err=True)
+        if exc.hint:
+            typer.echo(f"  hint: {exc.hint}", err=True)
+        sys.exit(2)
