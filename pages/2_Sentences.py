@@ -1,0 +1,145 @@
+"""Sentence explorer: gold vs projected on the target, the English side, the alignment, the candidates."""
+
+import streamlit as st
+
+from xlner.errors import XlnerError
+from xlner.explorer import loading, ui
+from xlner.explorer.diff import compare_spans, sentence_summary
+from xlner.explorer.figures import (alignment_heatmap, alignment_lines, entities_html, source_entity_table,
+                                    token_rows_html)
+
+PAGE = "sentences"
+ui.page_setup("Sentences", "🔤")
+ui.sidebar()
+fresh = ui.apply_url(PAGE)
+timer = ui.Timer()
+
+st.title("Sentence explorer")
+all_runs = ui.runs()
+if not all_runs:
+    ui.no_runs_message()
+    st.stop()
+
+top = st.columns([4, 3])
+run = ui.run_picker(all_runs, PAGE, fresh, where=top[0])
+try:
+    recs, index = ui.records(run)
+except XlnerError as exc:
+    ui.show_error(exc)
+    st.stop()
+if not recs:
+    st.warning(f"Run `{run.key}` has no sentences.")
+    st.stop()
+
+# Projection method: the run's own, or any other one re-projected from the stored alignment.
+methods = ui.method_options(run)
+mkey = f"{PAGE}_method"
+wanted = st.session_state.get("sel_method")
+if fresh or st.session_state.get(mkey) not in methods:
+    if wanted and wanted not in methods:
+        st.warning(f"error[E904]: unknown projection method {wanted!r}; choose one of {', '.join(methods)}.")
+    st.session_state[mkey] = wanted if wanted in methods else run.method
+method = top[1].radio("Projection method", methods, key=mkey, horizontal=True,
+                      help=f"The run used **{run.method}**; any other method re-projects this sentence "
+                           "from the stored alignment with xlner.project.")
+st.session_state["sel_method"] = method
+
+# Sentence: search, error filter, then pick by id or step with next / previous (N / P keys).
+f1, f2, f3 = st.columns([4, 2, 2])
+query = f1.text_input("Search (words, translation or id)", key=f"{PAGE}_search",
+                      placeholder="e.g. Madrid")
+only_errors = f2.toggle("Only sentences with errors", key=f"{PAGE}_only_errors")
+
+
+def _matches(rec: dict, q: str) -> bool:
+    q = q.lower()
+    return q in rec["id"].lower() or q in " ".join(rec["tgt_tokens"]).lower() or \
+        q in (rec.get("translation") or "").lower()
+
+
+ids = [r["id"] for r in recs if (not query or _matches(r, query))]
+if only_errors:
+    ids = [i for i in ids if any(d["category"] != "correct" for d in compare_spans(
+        recs[index[i]].get("gold_entities") or [], recs[index[i]].get("tgt_entities") or []))]
+if not ids:
+    st.info("No sentence matches the search.")
+    st.stop()
+
+skey = f"{PAGE}_sid"
+wanted_sid = st.session_state.get("sel_sentence")
+if wanted_sid and wanted_sid not in index and fresh:
+    st.warning(f"error[E904]: no sentence {wanted_sid!r} in run `{run.key}`; showing the first one.")
+if fresh or st.session_state.get(skey) not in ids:
+    st.session_state[skey] = wanted_sid if wanted_sid in ids else ids[0]
+
+
+def _step(delta: int) -> None:
+    cur = st.session_state.get(skey)
+    pos = ids.index(cur) if cur in ids else 0
+    st.session_state[skey] = ids[max(0, min(len(ids) - 1, pos + delta))]
+
+
+def _preview(sid: str) -> str:
+    words = " ".join(recs[index[sid]]["tgt_tokens"])
+    return f"{sid} — {words[:70]}{'…' if len(words) > 70 else ''}"
+
+
+sid = f3.selectbox(f"Sentence ({len(ids)})", ids, key=skey, format_func=_preview)
+pos = ids.index(sid)
+b1, b2, b3 = st.columns([1, 1, 6])
+b1.button("◀ Previous", key=f"{PAGE}_prev", on_click=_step, args=(-1,), shortcut="P", disabled=pos == 0,
+          help="keyboard: P")
+b2.button("Next ▶", key=f"{PAGE}_next", on_click=_step, args=(1,), shortcut="N", disabled=pos == len(ids) - 1,
+          help="keyboard: N")
+b3.caption(f"{pos + 1} / {len(ids)}")
+st.session_state["sel_sentence"] = sid
+ui.write_url(PAGE, {"run": run.key, "dataset": run.dataset, "sentence": sid, "method": method})
+
+rec = recs[index[sid]]
+try:
+    proj = ui.projection(run, sid, method)
+except XlnerError as exc:
+    ui.show_error(exc)
+    proj = {"tgt_entities": rec.get("tgt_entities") or [], "unprojected": rec.get("unprojected") or [],
+            "candidates": rec.get("candidates") or [], "method": run.method}
+projected = proj["tgt_entities"] or []
+gold = rec.get("gold_entities") or []
+
+st.subheader(f"{sid} · {rec.get('lang', run.lang)}")
+counts = sentence_summary(compare_spans(gold, projected))
+st.caption(" · ".join(f"{k}: {v}" for k, v in counts.items() if v) or "no entities")
+st.html(token_rows_html(rec["tgt_tokens"], gold, projected, projected_name=f"projected ({proj['method']})"))
+
+st.markdown("**English translation** (source entities from the English NER)")
+if rec.get("translation"):
+    st.caption(rec["translation"])
+st.html(entities_html(rec.get("src_tokens") or [], rec.get("src_entities") or []))
+
+st.markdown("**Source entities: candidates, choice, reason**")
+st.dataframe(source_entity_table(rec, proj), hide_index=True, width="stretch",
+             column_config={"NER score": st.column_config.NumberColumn(format="%.2f"),
+                            "score": st.column_config.NumberColumn(format="%.3f")})
+
+comp = run.config.get("components") or {}
+st.markdown("**Word alignment** " + (f"· aligner: `{loading.component_text(comp['aligner'])}`"
+                                     if comp.get("aligner") else ""))
+if not rec.get("src_tokens"):
+    st.info("This record has no English tokens, so there is no alignment to draw.")
+else:
+    tab_heat, tab_lines = st.tabs(["Heatmap", "Lines"])
+    with tab_heat:
+        st.caption("Rows: English words (source entities shaded) · columns: target words (gold spans dotted, "
+                   "projected spans solid) · heat: word similarity · ✖: alignment link. Hover a cell for both "
+                   "words and the score.")
+        # Fixed cell size: a 100-token sentence gives a wide figure that scrolls sideways.
+        with st.container(horizontal=True, wrap=False, key="heatmap-scroll"):
+            st.plotly_chart(alignment_heatmap(rec, projected), width="content", key="heatmap",
+                            config={"displaylogo": False})
+    with tab_lines:
+        st.caption("Top: English words · bottom: target words · coloured lines: links of English entity words; "
+                   "grey dots: unaligned words.")
+        with st.container(horizontal=True, wrap=False, key="lines-scroll"):
+            st.plotly_chart(alignment_lines(rec, projected), width="content", key="lines",
+                            config={"displaylogo": False})
+
+st.caption(f"run `{run.key}` · {run.path} · page built in {timer.ms():.0f} ms")

@@ -1,0 +1,109 @@
+"""Take a screenshot of every explorer page into docs/screenshots/ (Debian chromium via Playwright).
+
+    .venv/bin/python scripts/screenshots.py [--runs DIR] [--out docs/screenshots]
+
+Without ``--runs`` the app shows what it finds by itself (the embedded demo under assets/demo/runs,
+plus ``$XLNER_RUNS``). Starts its own ``streamlit run app.py`` on a free port and stops it after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(env: dict[str, str], port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+           "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+
+
+def settle(page, timeout: float = 30) -> None:
+    """Wait until the script has finished and every element (plotly charts included) has drawn."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
+    deadline = time.time() + timeout
+    quiet_since = None
+    while time.time() < deadline:
+        busy = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').count() == 0 or \
+            page.locator('[data-testid="stSkeleton"]').count() > 0
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.time()
+        elif time.time() - quiet_since > 0.5:
+            return
+        time.sleep(0.1)
+
+
+SHOTS = [
+    ("0_home", ""),
+    ("1_overview", "Overview"),
+    ("2_sentences", "Sentences?{deep}"),
+    ("3_errors", "Errors"),
+    ("4_run", "Run"),
+    ("5_corrections", "Corrections?{deep}"),
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", help="extra run folder (XLNER_RUNS)")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    ap.add_argument("--deep", default="", help="query string for the sentence pages, e.g. dataset=X&sentence=Y")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="xlner-shots-")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "XLNER_USER_RUNS": os.environ.get("XLNER_USER_RUNS", scratch)}
+    if args.runs:
+        env["XLNER_RUNS"] = args.runs
+    port = free_port()
+    proc = start_app(env, port)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 2200})
+            for name, path in SHOTS:
+                page.goto(f"http://127.0.0.1:{port}/{path.format(deep=args.deep)}")
+                settle(page)
+                time.sleep(0.5)
+                page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+                print(out / f"{name}.png")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Streamlit glue shared by the pages: cached loading, the sidebar, and URL <-> selection sync.
+
+Selections live in plain session keys (``sel_run``, ``sel_sentence``, ``sel_method``) so that they
+survive page switches; each page copies them into its own widgets, and writes the current selection
+back to the URL (``st.query_params``) so that every view can be shared as a link. A URL that changes
+from outside (a deep link, a click on another page) is applied once, then the widgets take over.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from xlner.errors import XlnerError
+from xlner.explorer import loading
+from xlner.explorer.diff import entity_table
+from xlner.explorer.reproject import available_methods, reproject
+
+URL_KEYS = ("run", "dataset", "sentence", "method")
+
+
+def page_setup(title: str, icon: str = "🔎") -> None:
+    st.set_page_config(page_title=f"{title} · xlner explorer", page_icon=icon, layout="wide")
+
+
+# --- loading (cached) ----------------------------------------------------------------------
+
+def _roots() -> tuple[str, ...]:
+    extra = tuple(p for p in st.session_state.get("extra_roots", "").split(os.pathsep) if p.strip())
+    return tuple(str(r) for r in loading.run_roots(extra))
+
+
+def _fingerprint(roots: tuple[str, ...]) -> tuple:
+    """Changes whenever a run appears, disappears or is rewritten (cheap: one glob per root)."""
+    items = []
+    for r in roots:
+        for p in Path(r).glob("**/records.jsonl"):
+            try:
+                items.append((str(p), p.stat().st_mtime_ns))
+            except OSError:
+                continue
+    return tuple(sorted(items))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _discover(roots: tuple[str, ...], fingerprint: tuple) -> tuple[list[loading.RunInfo], list[tuple[Path, str]]]:
+    paths = [Path(r) for r in roots]
+    return loading.discover_runs(paths), loading.broken_runs(paths)
+
+
+def runs() -> list[loading.RunInfo]:
+    roots = _roots()
+    return _discover(roots, _fingerprint(roots))[0]
+
+
+def broken() -> list[tuple[Path, str]]:
+    roots = _roots()
+    return _discover(roots, _fingerprint(roots))[1]
+
+
+@st.cache_resource(show_spinner="Reading records…", max_entries=32)
+def _records(path: str, fingerprint: tuple) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    # cache_resource, not cache_data: records are shared read-only, never copied per rerun (speed).
+    recs = loading.load_run_records(Path(path))
+    return recs, {r["id"]: i for i, r in enumerate(recs)}
+
+
+def records(run: loading.RunInfo) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    return _records(str(run.path), loading.records_fingerprint(run.path))
+
+
+@st.cache_resource(show_spinner="Building the entity table…", max_entries=32)
+def _entities(path: str, fingerprint: tuple, key: str, dataset: str, lang: str, method: str) -> pd.DataFrame:
+    recs, _ = _records(path, fingerprint)
+    return entity_table(recs, run=key, dataset=dataset, lang=lang, method=method)
+
+
+def entities(run: loading.RunInfo) -> pd.DataFrame:
+    return _entities(str(run.path), loading.records_fingerprint(run.path), run.key, run.dataset, run.lang,
+                     run.method)
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def _reprojected(path: str, fingerprint: tuple, sentence: str, method: str) -> dict[str, Any]:
+    recs, index = _records(path, fingerprint)
+    return reproject(recs[index[sentence]], method)
+
+
+def projection(run: loading.RunInfo, sentence: str, method: str) -> dict[str, Any]:
+    """The projection of one sentence under ``method`` (stored, or re-projected and cached)."""
+    return _reprojected(str(run.path), loading.records_fingerprint(run.path), sentence, method)
+
+
+def method_options(run: loading.RunInfo) -> list[str]:
+    methods = list(available_methods())
+    if run.method not in methods:
+        methods.insert(0, run.method)
+    return methods
+
+
+# --- selection and URL ---------------------------------------------------------------------
+
+def apply_url(page: str) -> bool:
+    """Copy query parameters into the selection when the URL changed since this page wrote it.
+
+    Returns True when it did (a deep link, a click from another page): the page then sets its
+    widgets from the selection instead of keeping their previous values.
+    """
+    url = {k: st.query_params[k] for k in st.query_params}
+    if not url or url == st.session_state.get(f"_url_{page}"):
+        return False
+    for k in URL_KEYS:
+        if k in url:
+            st.session_state[f"sel_{k}"] = url[k]
+    if "run" not in url and ("dataset" in url or "method" in url):
+        st.session_state.pop("sel_run", None)  # resolve the run again from dataset + method
+    st.session_state[f"_url_{page}"] = url
+    return True
+
+
+def write_url(page: str, params: dict[str, Any]) -> None:
+    clean = {k: str(v) for k, v in params.items() if v not in (None, "", [])}
+    current = {k: st.query_params[k] for k in st.query_params}
+    if current != clean:
+        st.query_params.from_dict(clean)
+    st.session_state[f"_url_{page}"] = clean
+
+
+def resolve_run(all_runs: list[loading.RunInfo]) -> loading.RunInfo | None:
+    """The selected run: by key, else by dataset (+ method), else the first one."""
+    if not all_runs:
+        return None
+    by_key = {r.key: r for r in all_runs}
+    key = st.session_state.get("sel_run")
+    if key in by_key:
+        return by_key[key]
+    dataset = st.session_state.get("sel_dataset")
+    method = st.session_state.get("sel_method")
+    if key and key not in by_key:
+        st.warning(f"error[E904]: no run {key!r} in the configured run folders; showing another one.")
+    matches = [r for r in all_runs if dataset in (r.dataset, r.key)] if dataset else all_runs
+    if dataset and not matches:
+        st.warning(f"error[E904]: no run of dataset {dataset!r}; available: "
+                   f"{', '.join(sorted({r.dataset for r in all_runs}))}.")
+        matches = all_runs
+    same_method = [r for r in matches if r.method == method]
+    return (same_method or matches)[0]
+
+
+def run_picker(all_runs: list[loading.RunInfo], page: str, fresh: bool, *, where: Any = st) -> loading.RunInfo | None:
+    """A selectbox over runs bound to the shared selection (``fresh``: the URL just changed)."""
+    run = resolve_run(all_runs)
+    if run is None:
+        return None
+    keys = [r.key for r in all_runs]
+    wkey = f"{page}_run"
+    if fresh or st.session_state.get(wkey) not in keys:
+        st.session_state[wkey] = run.key
+    labels = {r.key: f"{r.label}  ({r.key})" for r in all_runs}
+    chosen = where.selectbox("Run", keys, key=wkey, format_func=labels.get)
+    st.session_state["sel_run"] = chosen
+    st.session_state["sel_dataset"] = next(r.dataset for r in all_runs if r.key == chosen)
+    return next(r for r in all_runs if r.key == chosen)
+
+
+def no_runs_message() -> None:
+    roots = _roots()
+    st.info("No run directories found yet. Run folders hold a `records.jsonl` "
+            "(`xlner pipeline translate-test ... --out DIR`, see docs/run-format.md).\n\n"
+            "Looked in: " + (", ".join(f"`{r}`" for r in roots) or "(no existing folder)") +
+            ".\n\nAdd folders with the `XLNER_RUNS` environment variable or in the sidebar, "
+            "or start one on the **Run** page.")
+    st.page_link("pages/4_Run.py", label="Start a run", icon="▶️")
+
+
+def sidebar() -> None:
+    """Run folders and the annotator's name, the same on every page."""
+    with st.sidebar:
+        with st.expander("Run folders", expanded=False):
+            st.text_input("Extra run folders (separated by ':')", key="extra_roots",
+                          help="Folders that hold run directories, e.g. ../shared/runs. "
+                               "Also settable with the XLNER_RUNS environment variable.")
+            for r in _roots():
+                st.caption(f"📁 `{r}`")
+        for path, msg in broken():
+            st.error(f"Cannot read run `{path}`: {msg}")
+        unfinished = loading.unfinished_runs([Path(r) for r in _roots()])
+        if unfinished:
+            st.caption("Unfinished runs (no metrics.json yet): " + ", ".join(f"`{p.name}`" for p in unfinished))
+
+
+def show_error(exc: XlnerError) -> None:
+    st.error(f"error[{exc.code}]: {exc.message}" + (f"\n\nhint: {exc.hint}" if exc.hint else ""))
+
+
+def pct(value: Any) -> float | None:
+    """Metrics may be fractions or percentages; show percentages."""
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(v * 100, 1) if v <= 1.0 else round(v, 1)
+
+
+class Timer:
+    """Measures a page's work; the time shows in a caption (the ≤ 300 ms sentence switch goal)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def ms(self) -> float:
+        return (time.perf_counter() - self.start) * 1000

@@ -1,0 +1,265 @@
+"""The pipeline's steps as plain batch transforms ``(table, component, params) -> table``.
+
+Each transform reads a few columns of a pyarrow Table (one row per sentence), calls one component on
+the whole batch and returns a Table with its new columns, same rows, same order. They keep no state
+and know nothing about caching or files, so the same functions could be mapped over shards by a
+distributed engine (e.g. ``ray.data.Dataset.map_batches``) without change.
+
+Column names inside a transform are generic (``tokens``, ``text``); the step definition maps them to
+the run's columns (``tgt_tokens``, ``translation``...), so one transform serves both directions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from xlner.datamodel import Alignment, Span
+from xlner.errors import XlnerError
+
+# --- Arrow types of the run's columns ------------------------------------------------------------
+
+SPAN = pa.struct([("start", pa.int32()), ("end", pa.int32()), ("label", pa.string()),
+                  ("score", pa.float32())])
+PROJECTED = pa.struct([("start", pa.int32()), ("end", pa.int32()), ("label", pa.string()),
+                       ("source", pa.int32()), ("score", pa.float32())])
+UNPROJECTED = pa.struct([("source", pa.int32()), ("reason", pa.string())])
+CANDIDATE = pa.struct([("source", pa.int32()), ("start", pa.int32()), ("end", pa.int32()),
+                       ("score", pa.float32())])
+TOKENS = pa.list_(pa.string())
+FLAGS = pa.list_(pa.bool_())
+SPANS = pa.list_(SPAN)
+PAIRS = pa.list_(pa.list_(pa.int32()))
+SCORES = pa.list_(pa.float32())
+MATRIX = pa.list_(pa.list_(pa.float32()))
+
+GOLD_SCHEMA = pa.schema([("id", pa.string()), ("source", pa.string()), ("tokens", TOKENS),
+                         ("entities", SPANS)])
+
+
+def spans_of(rows: list[dict] | None) -> list[Span]:
+    return [Span(int(r["start"]), int(r["end"]), str(r["label"])) for r in rows or []]
+
+
+def _span_rows(spans: list[Span], scores: list[float] | None = None) -> list[dict]:
+    scores = scores if scores is not None else [1.0] * len(spans)
+    return [{"start": s.start, "end": s.end, "label": s.label, "score": float(sc)}
+            for s, sc in zip(spans, scores)]
+
+
+def gold_table(sentences: list[Any]) -> pa.Table:
+    """The first table of a run, from :class:`xlner.datamodel.Sentence` objects."""
+    return pa.table({
+        "id": [s.id for s in sentences],
+        "source": [s.source for s in sentences],
+        "tokens": [list(s.tokens) for s in sentences],
+        "entities": [_span_rows(list(s.spans)) for s in sentences],
+    }, schema=GOLD_SCHEMA)
+
+
+# --- transforms ------------------------------------------------------------------------------
+
+def detokenize(table: pa.Table, text: Any, params: dict) -> pa.Table:
+    """tokens -> text (what a translator expects)."""
+    return pa.table({"text": [text.detokenize(t) for t in table["tokens"].to_pylist()]},
+                    schema=pa.schema([("text", pa.string())]))
+
+
+def translate(table: pa.Table, translator: Any, params: dict) -> pa.Table:
+    """(id, text) -> translation, one batched call (ids let a precomputed translator look
+    translations up); empty texts are not sent: translators choke on them."""
+    texts = table["text"].to_pylist()
+    todo = [i for i, t in enumerate(texts) if t.strip()]
+    ids = table["id"].to_pylist()
+    out = translator.translate([texts[i] for i in todo], ids=[ids[i] for i in todo]) if todo else []
+    if len(out) != len(todo):
+        raise XlnerError(
+            "E705", f"the translator returned {len(out)} translations for {len(todo)} sentences "
+            f"(batch starting at sentence {ids[todo[0]]})",
+            hint="a sentence separator was probably lost in translation; try a smaller "
+                 "shard_size or check the translator on these sentences. Finished shards are kept.")
+    translations = [""] * len(texts)
+    for i, t in zip(todo, out):
+        translations[i] = t
+    return pa.table({"translation": translations}, schema=pa.schema([("translation", pa.string())]))
+
+
+def split_words(table: pa.Table, text: Any, params: dict) -> pa.Table:
+    """translation text -> words, plus a per-word flag for words the translator marked unknown
+    (Apertium's ``*``; all False when the translator does not mark)."""
+    words, unknown = [], []
+    for t in table["text"].to_pylist():
+        if params.get("unknown_marks") and hasattr(text, "split_marked"):
+            w, u = text.split_marked(t)
+        else:
+            w = text.split_words(t)
+            u = [False] * len(w)
+        words.append(list(w))
+        unknown.append([bool(x) for x in u])
+    return pa.table({"tokens": words, "unknown": unknown},
+                    schema=pa.schema([("tokens", TOKENS), ("unknown", FLAGS)]))
+
+
+def tag_entities(table: pa.Table, tagger: Any, params: dict) -> pa.Table:
+    """tokens -> entities predicted by an NER tagger (with per-entity scores)."""
+    sentences = table["tokens"].to_pylist()
+    todo = [i for i, s in enumerate(sentences) if s]
+    outputs = tagger.tag([sentences[i] for i in todo]) if todo else []
+    entities: list[list[dict]] = [[] for _ in sentences]
+    for i, out in zip(todo, outputs):
+        entities[i] = _span_rows(list(out.spans), list(out.scores) if out.scores is not None else None)
+    return pa.table({"entities": entities}, schema=pa.schema([("entities", SPANS)]))
+
+
+# Tokens that never belong at the edge of an English entity: Apertium writes Basque genitives
+# as ``Government's`` and spaCy then often includes the ``'s`` (or a comma) in the entity.
+_EDGE_TOKENS = frozenset({"'s", "’s", "'", "’", ",", ".", ";", ":", "the", "The"})
+
+
+def refine_entities(table: pa.Table, component: Any, params: dict) -> pa.Table:
+    """Clean up English entities found on machine-translated text (each fix can be switched off).
+
+    ``trim_edges``: drop possessive clitics, punctuation and articles at an entity's edges.
+    ``unknown_names``: a run of capitalised words the translator left untranslated (Apertium's
+    ``*``) that the NER missed becomes an entity of this type (null: off); names are what rule-based
+    MT does not know. ``retype_unknown``: ``{word ending: type}``; an entity made only of
+    untranslated words whose last word has this ending gets this type (a Basque locative
+    ``Frankfurteko`` is a place, whatever the English NER thought).
+    """
+    trim = bool(params.get("trim_edges"))
+    unknown_type = params.get("unknown_names")
+    endings = sorted((params.get("retype_unknown") or {}).items(), key=lambda kv: -len(kv[0]))
+    out = []
+    for words, unknown, ents in zip(table["tokens"].to_pylist(), table["unknown"].to_pylist(),
+                                    table["entities"].to_pylist()):
+        refined = []
+        for e in ents:
+            start, end = e["start"], e["end"]
+            if trim:
+                while start < end and words[start] in _EDGE_TOKENS:
+                    start += 1
+                while end > start and words[end - 1] in _EDGE_TOKENS:
+                    end -= 1
+            if start >= end:
+                continue  # the entity was nothing but punctuation
+            label = e["label"]
+            if endings and all(unknown[start:end]):
+                last = words[end - 1].lower()
+                label = next((t for suffix, t in endings
+                              if last.endswith(suffix) and len(last) > len(suffix) + 2), label)
+            refined.append({**e, "start": start, "end": end, "label": label})
+        if unknown_type:
+            covered = np.zeros(len(words), dtype=bool)
+            for e in refined:
+                covered[e["start"]:e["end"]] = True
+            i = 0
+            while i < len(words):
+                if unknown[i] and not covered[i] and words[i][:1].isupper():
+                    j = i
+                    while j < len(words) and unknown[j] and not covered[j] and words[j][:1].isupper():
+                        j += 1
+                    refined.append({"start": i, "end": j, "label": unknown_type, "score": 0.5})
+                    i = j
+                else:
+                    i += 1
+            refined.sort(key=lambda e: (e["start"], e["end"]))
+        out.append(refined)
+    return pa.table({"entities": out}, schema=pa.schema([("entities", SPANS)]))
+
+
+def select_labels(table: pa.Table, component: Any, params: dict) -> pa.Table:
+    """Keep only entities of the evaluated types (the paper drops MISC when the target has none)."""
+    labels = params.get("labels")
+    rows = table["entities"].to_pylist()
+    if labels:
+        keep = set(labels)
+        rows = [[e for e in ents if e["label"] in keep] for ents in rows]
+    return pa.table({"entities": rows}, schema=pa.schema([("entities", SPANS)]))
+
+
+def align(table: pa.Table, aligner: Any, params: dict) -> pa.Table:
+    """(src_tokens, tgt_tokens) -> alignment pairs, per-link scores and the similarity matrix."""
+    src = table["src_tokens"].to_pylist()
+    tgt = table["tgt_tokens"].to_pylist()
+    todo = [i for i in range(len(src)) if src[i] and tgt[i]]
+    results = aligner.align([src[i] for i in todo], [tgt[i] for i in todo]) if todo else []
+    if len(results) != len(todo):
+        raise XlnerError("E706", f"the aligner returned {len(results)} alignments for {len(todo)} "
+                         "sentence pairs", hint="this is a bug in the aligner backend; report it")
+    empty = Alignment(np.zeros((0, 2), dtype=np.int64))
+    aligned: list[Alignment] = [empty] * len(src)
+    for i, a in zip(todo, results):
+        aligned[i] = a
+    keep_similarity = params.get("keep_similarity", True)
+    pairs, scores, sims = [], [], []
+    for a in aligned:
+        pairs.append(a.pairs.tolist())
+        scores.append(None if a.scores is None else a.scores.astype(np.float32).tolist())
+        sims.append(None if (a.similarity is None or not keep_similarity)
+                    else np.round(np.asarray(a.similarity, dtype=np.float32), 3).tolist())
+    return pa.table({"alignment": pairs, "alignment_scores": scores, "similarity": sims},
+                    schema=pa.schema([("alignment", PAIRS), ("alignment_scores", SCORES),
+                                      ("similarity", MATRIX)]))
+
+
+def capitalization_score(pairs: np.ndarray):
+    """A target-side candidate score: the share of capitalised words in the candidate, for
+    candidates that overlap a word aligned to the entity (0 elsewhere, so that it can only choose
+    between aligned candidates, never project an unaligned entity). Basque and Spanish names are
+    capitalised where the words around them are not, which fixes boundaries such as
+    ``Jon Agirre alkateak`` -> ``Jon Agirre``."""
+    def score(src_tokens, tgt_tokens, src_entities, candidates) -> np.ndarray:
+        n_tgt = len(tgt_tokens)
+        cap = np.array([w[:1].isupper() for w in tgt_tokens], dtype=np.float64)
+        cum = np.concatenate([[0.0], np.cumsum(cap)])
+        starts, ends = candidates[:, 0], candidates[:, 1]
+        share = (cum[ends] - cum[starts]) / np.maximum(ends - starts, 1)
+        out = np.zeros((len(src_entities), len(candidates)))
+        for i, e in enumerate(src_entities):
+            linked = np.zeros(n_tgt + 1)
+            sel = (pairs[:, 0] >= e.start) & (pairs[:, 0] < e.end)
+            linked[pairs[sel, 1] + 1] = 1.0
+            lcum = np.cumsum(linked)
+            out[i] = share * ((lcum[ends] - lcum[starts]) > 0)
+        return out
+    return score
+
+
+TARGET_SCORES = {"capitalization": capitalization_score}
+
+
+def project_entities(table: pa.Table, project_batch: Any, params: dict) -> pa.Table:
+    """Project source entities onto the target tokens with one method (``xlner.project``).
+
+    ``target_scores`` (matching methods only): ``{name: weight}`` of target-side candidate scores
+    from :data:`TARGET_SCORES` added to the alignment score.
+    """
+    method = params["method"]
+    options = dict(params.get("options") or {})
+    target_scores = dict(params.get("target_scores") or {}) if method.startswith("match") else {}
+    if target_scores:
+        unknown = sorted(set(target_scores) - set(TARGET_SCORES))
+        if unknown:
+            raise XlnerError("E711", f"unknown target score(s) {unknown}",
+                             hint=f"known: {', '.join(TARGET_SCORES)}")
+        options["weights"] = {**(options.get("weights") or {}), **target_scores}
+    rows = table.select(["id", "src_tokens", "tgt_tokens", "src_entities", "alignment",
+                         "alignment_scores"]).to_pylist()
+    records = []
+    for r in rows:
+        pairs = np.asarray(r["alignment"] or [], dtype=np.int64).reshape(-1, 2)
+        record = {"id": r["id"], "src_tokens": r["src_tokens"], "tgt_tokens": r["tgt_tokens"],
+                  "src_entities": spans_of(r["src_entities"]),
+                  "alignment": Alignment(pairs, r["alignment_scores"])}
+        if target_scores:
+            record["extra_scores"] = {name: TARGET_SCORES[name](pairs) for name in target_scores}
+        records.append(record)
+    results = project_batch(method, records, **options)
+    return pa.table({"entities": [[p.to_dict() for p in res.projected] for res in results],
+                     "unprojected": [[u.to_dict() for u in res.unprojected] for res in results],
+                     "candidates": [[c.to_dict() for c in res.candidates] for res in results]},
+                    schema=pa.schema([("entities", pa.list_(PROJECTED)),
+                                      ("unprojected", pa.list_(UNPROJECTED)),
+                                      ("candidates", pa.list_(CANDIDATE))]))

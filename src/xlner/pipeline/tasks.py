@@ -1,0 +1,458 @@
+"""The two end-to-end tasks: translate-test and translate-train.
+
+translate-test: target gold -> detokenize -> translate to English -> split words -> English NER ->
+                select labels -> align (English, target) -> project back -> evaluate against gold.
+translate-train: English gold -> detokenize -> translate to the target -> split words -> select
+                labels -> align (English, translation) -> project -> a target training set.
+
+Each arrow is a cached :class:`~xlner.pipeline.framework.Step`; the run directory gets
+``records.jsonl``, ``metrics.json``, ``config.json`` and ``steps/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pyarrow as pa
+
+import xlner
+from xlner.cache import StepCache, default_cache_dir, file_fingerprint, fingerprint
+from xlner.errors import XlnerError
+from xlner.pipeline import steps as S
+from xlner.pipeline.framework import Components, Runner, Step, StepReport
+from xlner.pipeline.profiles import builtin_profiles, component_params, load_profile
+from xlner.runs import Run, load_run, write_run
+
+log = logging.getLogger("xlner.pipeline")
+
+ENGLISH = "en"
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+@dataclass
+class Options:
+    """Everything a task needs besides the profile (the CLI's arguments)."""
+
+    data: str
+    lang: str
+    out: str
+    profile: str = "offline"
+    method: str | None = None
+    labels: list[str] | None = None
+    limit: int | None = None
+    data_format: str = "auto"
+    overrides: tuple[str, ...] = ()
+    shared_cache: bool = True      # also look up / store step outputs in a cache shared by runs
+    cache_dir: str | None = None   # that shared cache (default: $XLNER_CACHE/steps)
+    progress: bool = True
+    drop_incomplete: bool = False  # translate-train: leave out sentences with unprojected entities
+
+
+# --- threads -------------------------------------------------------------------------------------
+
+def pin_threads(n: int) -> None:
+    """Limit torch and BLAS to ``n`` threads (contention with other busy processes otherwise
+    makes the encoder many times slower). Env vars cover libraries not loaded yet."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n)
+    except ImportError:  # optional: the env vars still apply to libraries loaded later
+        pass
+    try:
+        import torch
+
+        torch.set_num_threads(n)
+    except ImportError:
+        pass
+
+
+# --- components ------------------------------------------------------------------------------
+
+def _guarded(kind: str, name: str, params: dict, build: Callable[[], Any]) -> Callable[[], Any]:
+    def wrapped() -> Any:
+        try:
+            return build()
+        except XlnerError:
+            raise
+        except ImportError as exc:
+            raise XlnerError("E708", f"the {kind} {name!r} needs a package that is not installed: {exc}",
+                             hint="install it (./dev setup installs the offline defaults) or choose "
+                                  "another component in the profile") from exc
+        except Exception as exc:  # a model that is not there, a broken installation
+            raise XlnerError("E708", f"could not load the {kind} {name!r} with {params}: "
+                             f"{type(exc).__name__}: {exc}",
+                             hint="check that the model is installed or its path exists, or edit "
+                                  "the profile (`xlner pipeline profiles --show offline`)") from exc
+    return wrapped
+
+
+def build_components(profile: dict, src_lang: str, tgt_lang: str) -> Components:
+    """Component configs (what the cache keys see) and their lazy builders."""
+    import xlner.text as text
+
+    t_name, t_params = component_params(profile["translator"])
+    n_name, n_params = component_params(profile["tagger"])
+    a_name, a_params = component_params(profile["aligner"])
+
+    def translator() -> Any:
+        from xlner.translate import get_translator
+
+        return get_translator(t_name, src_lang, tgt_lang, **t_params)
+
+    def tagger() -> Any:
+        from xlner.ner import get_tagger
+
+        return get_tagger(n_name, **n_params)
+
+    def aligner() -> Any:
+        from xlner.align import get_aligner
+
+        return get_aligner(a_name, **a_params)
+
+    def projector() -> Any:
+        from xlner.project import project_batch
+
+        return project_batch
+
+    version = xlner.__version__
+    return Components({
+        "text": ({"module": "xlner.text", "version": version}, lambda: text),
+        "translator": ({**profile["translator"], "src": src_lang, "tgt": tgt_lang},
+                       _guarded("translator", t_name, t_params, translator)),
+        "tagger": (dict(profile["tagger"]), _guarded("NER tagger", n_name, n_params, tagger)),
+        "aligner": (dict(profile["aligner"]), _guarded("aligner", a_name, a_params, aligner)),
+        "projector": ({"function": "xlner.project.project_batch", "version": version},
+                      _guarded("projection", "xlner.project", {}, projector)),
+    })
+
+
+# --- loading and checking the gold data --------------------------------------------------------
+
+def check_lang(lang: str) -> str:
+    """The code as given (lower case), refused early if no backend knows it."""
+    code = (lang or "").strip().lower()
+    if not _LANG_RE.match(code):
+        raise XlnerError("E702", f"{lang!r} is not a language code",
+                         hint="give an ISO 639-1 or 639-3 code such as eu, es, swa")
+    from xlner.translate import normalise_lang
+
+    normalise_lang(code)  # E401 with the list of known codes
+    return code
+
+
+def load_gold(opts: Options, profile: dict) -> tuple[list[Any], str, str]:
+    """The gold sentences (after --limit), the dataset name and the load fingerprint."""
+    path = Path(opts.data)
+    if not path.exists():
+        raise XlnerError("E713", f"data file {path} does not exist",
+                         hint="give --data the path of a CoNLL or JSON-lines file")
+    from xlner.data import read_dataset
+
+    dataset = read_dataset(str(path), format=opts.data_format, lang=opts.lang)
+    sentences = list(dataset.sentences)
+    if opts.limit is not None:
+        sentences = sentences[: opts.limit]
+    if not sentences:
+        raise XlnerError("E709", f"{path} holds no sentences", hint="check the file and its --format")
+    check_sentences(sentences, profile, path)
+    key = fingerprint("gold", file_fingerprint(path) if path.is_file() else str(path),
+                      opts.data_format, opts.lang, opts.limit)
+    return sentences, dataset.name or path.stem, key
+
+
+def _locate(sentence: Any, path: Path) -> str:
+    """``file:line (sentence ID)`` for messages."""
+    return f"{sentence.source or path} (sentence {sentence.id})"
+
+
+def check_sentences(sentences: list[Any], profile: dict, path: Path) -> None:
+    """Empty sentences are kept (they get no entities) with a warning; over-long ones are refused."""
+    empty = [s for s in sentences if not s.tokens]
+    if empty:
+        shown = ", ".join(_locate(s, path) for s in empty[:5])
+        log.warning("warning[E709]: %d empty sentence(s) kept with no entities: %s%s",
+                    len(empty), shown, " ..." if len(empty) > 5 else "")
+    limit = profile.get("max_words")
+    if limit:
+        long = [s for s in sentences if len(s.tokens) > limit]
+        if long:
+            shown = ", ".join(f"{_locate(s, path)}: {len(s.tokens)} words"
+                              for s in long[:5])
+            raise XlnerError("E710", f"{len(long)} sentence(s) longer than max_words={limit}: {shown}",
+                             hint="split them, drop them from the data, or raise the limit with "
+                                  f"--set max_words={max(len(s.tokens) for s in long)} (the aligner "
+                                  "then handles inputs beyond its window in pieces)")
+
+
+# --- running ---------------------------------------------------------------------------------
+
+def _common(opts: Options, task: str) -> tuple[dict, Options]:
+    profile = load_profile(opts.profile, list(opts.overrides))
+    if opts.method:
+        profile["projection"]["method"] = opts.method
+    if opts.labels:
+        profile["labels"] = list(opts.labels)
+    opts.lang = check_lang(opts.lang)
+    if opts.lang in (ENGLISH, "eng"):
+        raise XlnerError("E702", f"{task} needs a non-English target language, got --lang en")
+    check_method(profile["projection"]["method"])
+    pin_threads(int(profile.get("threads") or 1))
+    return profile, opts
+
+
+def check_method(method: str) -> None:
+    try:
+        from xlner.project import METHODS
+    except ImportError:
+        return
+    if method not in METHODS:
+        raise XlnerError("E711", f"unknown projection method {method!r}",
+                         hint=f"choose one of {', '.join(METHODS)}")
+
+
+def _runner(opts: Options, profile: dict, components: Components) -> Runner:
+    shared = None
+    if opts.shared_cache:
+        shared = Path(opts.cache_dir) if opts.cache_dir else default_cache_dir() / "steps"
+    cache = StepCache(Path(opts.out) / "steps", shared)
+    return Runner(cache, components, shard_size=int(profile.get("shard_size") or 64),
+                  progress=opts.progress)
+
+
+def _timings(reports: list[StepReport], n: int, extra: dict[str, float]) -> dict[str, Any]:
+    """Seconds per step (model loading included, and also given apart) and throughput.
+
+    ``sentences_per_second`` counts the steps' work without loading models, the number that
+    matters once the components are warm (a server, a notebook, the second run).
+    """
+    seconds = {r.name: round(r.seconds, 3) for r in reports}
+    seconds.update({k: round(v, 3) for k, v in extra.items()})
+    loading = {r.name: round(r.load_seconds, 3) for r in reports if r.load_seconds > 0}
+    total = sum(seconds.values())
+    work = total - sum(loading.values())
+    compute = {k: v - loading.get(k, 0.0) for k, v in seconds.items()}
+    return {"seconds": seconds,
+            "model_load_seconds": loading,
+            "cached_steps": [r.name for r in reports if r.cached],
+            "step_keys": {r.name: r.key for r in reports},
+            "seconds_total": round(total, 3),
+            "sentences_per_second": round(n / work, 2) if work > 0 else None,
+            "slowest_step": max(compute, key=compute.get) if compute else None}
+
+
+def _labels(profile: dict, gold: list[Any]) -> list[str]:
+    if profile.get("labels"):
+        return list(profile["labels"])
+    return sorted({s.label for sent in gold for s in sent.spans})
+
+
+def _config(task: str, opts: Options, profile: dict, dataset: str, labels: list[str]) -> dict:
+    return {"task": task, "lang": opts.lang, "data": str(opts.data), "dataset": dataset,
+            "profile": profile.get("name"), "profile_path": _user_profile_path(profile),
+            "method": profile["projection"]["method"], "labels": labels, "limit": opts.limit,
+            "components": {k: profile.get(k) for k in ("translator", "tagger", "refine", "aligner",
+                                                       "projection")},
+            "settings": {k: profile.get(k) for k in ("threads", "shard_size", "max_words",
+                                                     "keep_similarity")},
+            "xlner_version": xlner.__version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def _projection_params(profile: dict) -> dict:
+    section = profile["projection"]
+    return {"method": section["method"], "options": section.get("options") or {},
+            "target_scores": section.get("target_scores") or {}}
+
+
+def _user_profile_path(profile: dict) -> str | None:
+    """The profile file, unless it is a built-in one (its path is an installation detail)."""
+    path = profile.get("path")
+    builtin = {str(p) for p in builtin_profiles().values()}
+    return None if path is None or path in builtin else path
+
+
+def _strip_score(rows: list[dict]) -> list[dict]:
+    return [{"start": r["start"], "end": r["end"], "label": r["label"]} for r in rows]
+
+
+def translate_test(opts: Options) -> Run:
+    """Run translate-test end to end into ``opts.out`` and return the finished run."""
+    profile, opts = _common(opts, "translate-test")
+    t0 = time.perf_counter()
+    gold, dataset, gold_key = load_gold(opts, profile)
+    labels = _labels(profile, gold)
+    table = S.gold_table(gold).rename_columns(["id", "source", "tgt_tokens", "gold_entities"])
+    load_seconds = time.perf_counter() - t0
+    mark_unknown = bool(profile["translator"].get("mark_unknown"))
+    steps = [
+        Step("detokenize", S.detokenize, {"tokens": "tgt_tokens"}, {"text": "tgt_text"}, "text"),
+        Step("translate", S.translate, {"id": "id", "text": "tgt_text"},
+             {"translation": "translation"}, "translator"),
+        Step("split_words", S.split_words, {"text": "translation"},
+             {"tokens": "src_tokens", "unknown": "src_unknown"}, "text",
+             {"unknown_marks": mark_unknown}),
+        Step("ner", S.tag_entities, {"tokens": "src_tokens"}, {"entities": "src_entities_ner"},
+             "tagger"),
+        Step("refine", S.refine_entities,
+             {"tokens": "src_tokens", "unknown": "src_unknown", "entities": "src_entities_ner"},
+             {"entities": "src_entities_all"}, None, dict(profile.get("refine") or {})),
+        Step("select_labels", S.select_labels, {"entities": "src_entities_all"},
+             {"entities": "src_entities"}, None, {"labels": labels}),
+        Step("align", S.align, {"src_tokens": "src_tokens", "tgt_tokens": "tgt_tokens"},
+             {"alignment": "alignment", "alignment_scores": "alignment_scores",
+              "similarity": "similarity"}, "aligner",
+             {"keep_similarity": bool(profile.get("keep_similarity", True))}),
+        Step("project", S.project_entities,
+             {c: c for c in ("id", "src_tokens", "tgt_tokens", "src_entities", "alignment",
+                             "alignment_scores")},
+             {"entities": "tgt_entities", "unprojected": "unprojected", "candidates": "candidates"},
+             "projector", _projection_params(profile)),
+    ]
+    components = build_components(profile, opts.lang, ENGLISH)
+    keys = {c: gold_key for c in table.column_names}
+    table, reports = _runner(opts, profile, components).run(table, keys, steps)
+
+    t1 = time.perf_counter()
+    records = _records(table, opts.lang, profile["projection"]["method"], labels)
+    metrics = evaluate_records(records, labels)
+    eval_seconds = time.perf_counter() - t1
+    metrics.update(_timings(reports, len(records), {"load": load_seconds, "evaluate": eval_seconds}))
+    write_run(opts.out, _config("translate-test", opts, profile, dataset, labels), metrics, records)
+    return load_run(opts.out)
+
+
+def _records(table: pa.Table, lang: str, method: str, labels: list[str]) -> list[dict]:
+    keep = set(labels)
+    records = []
+    for row in table.to_pylist():
+        records.append({
+            "id": row["id"], "lang": lang, "source": row["source"],
+            "tgt_tokens": row["tgt_tokens"],
+            "gold_entities": [e for e in _strip_score(row.get("gold_entities") or [])
+                              if e["label"] in keep],
+            "translation": row["translation"],
+            "src_tokens": row["src_tokens"], "src_unknown": row["src_unknown"],
+            "src_entities": row["src_entities"],
+            "alignment": row["alignment"], "alignment_scores": row["alignment_scores"],
+            "similarity": row["similarity"],
+            "method": method,
+            "tgt_entities": row["tgt_entities"], "unprojected": row["unprojected"],
+            "candidates": row["candidates"],
+        })
+    return records
+
+
+def _sentences(records: list[dict], field: str) -> list[Any]:
+    from xlner.datamodel import Sentence
+
+    return [Sentence(r["id"], r["tgt_tokens"], sorted(S.spans_of(r[field])), r.get("source", ""))
+            for r in records]
+
+
+def evaluate_records(records: list[dict], labels: list[str]) -> dict[str, Any]:
+    """metrics.json content (without timings) for translate-test records."""
+    from xlner.evaluate import bootstrap_f1_ci, evaluate
+
+    gold = _sentences(records, "gold_entities")
+    pred = _sentences(records, "tgt_entities")
+    metrics = evaluate(gold, pred, mode="default").to_dict()
+    metrics["overall_strict"] = evaluate(gold, pred, mode="strict").to_dict()["overall"]
+    low, high = bootstrap_f1_ci(gold, pred, n_boot=1000, seed=0)
+    metrics["overall"]["f1_ci95"] = [low, high]
+    metrics["labels"] = labels
+    metrics["n_sentences"] = len(records)
+    metrics["unprojected_reasons"] = _reason_counts(records)
+    return metrics
+
+
+def _reason_counts(records: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in records:
+        for u in r["unprojected"]:
+            counts[u["reason"]] = counts.get(u["reason"], 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def translate_train(opts: Options) -> Run:
+    """English gold -> target-language translation with projected labels, written as a training
+    set (``train.conll`` and ``train.jsonl`` in the run directory)."""
+    profile, opts = _common(opts, "translate-train")
+    t0 = time.perf_counter()
+    gold, dataset, gold_key = load_gold(opts, profile)
+    labels = _labels(profile, gold)
+    table = S.gold_table(gold).rename_columns(["id", "source", "src_tokens", "src_entities_all"])
+    load_seconds = time.perf_counter() - t0
+    steps = [
+        Step("detokenize", S.detokenize, {"tokens": "src_tokens"}, {"text": "src_text"}, "text"),
+        Step("translate", S.translate, {"id": "id", "text": "src_text"},
+             {"translation": "translation"}, "translator"),
+        # Unknown-word marks would end up in the training text: never keep them here.
+        Step("split_words", S.split_words, {"text": "translation"},
+             {"tokens": "tgt_tokens", "unknown": "tgt_unknown"}, "text", {"unknown_marks": True}),
+        Step("select_labels", S.select_labels, {"entities": "src_entities_all"},
+             {"entities": "src_entities"}, None, {"labels": labels}),
+        Step("align", S.align, {"src_tokens": "src_tokens", "tgt_tokens": "tgt_tokens"},
+             {"alignment": "alignment", "alignment_scores": "alignment_scores",
+              "similarity": "similarity"}, "aligner",
+             {"keep_similarity": bool(profile.get("keep_similarity", True))}),
+        Step("project", S.project_entities,
+             {c: c for c in ("id", "src_tokens", "tgt_tokens", "src_entities", "alignment",
+                             "alignment_scores")},
+             {"entities": "tgt_entities", "unprojected": "unprojected", "candidates": "candidates"},
+             "projector", _projection_params(profile)),
+    ]
+    components = build_components(profile, ENGLISH, opts.lang)
+    keys = {c: gold_key for c in table.column_names}
+    table, reports = _runner(opts, profile, components).run(table, keys, steps)
+
+    t1 = time.perf_counter()
+    method = profile["projection"]["method"]
+    records = []
+    for row in table.to_pylist():
+        records.append({
+            "id": row["id"], "lang": opts.lang, "source": row["source"],
+            "tgt_tokens": row["tgt_tokens"], "gold_entities": [],
+            "translation": row["translation"], "src_tokens": row["src_tokens"],
+            "src_entities": row["src_entities"], "alignment": row["alignment"],
+            "alignment_scores": row["alignment_scores"], "similarity": row["similarity"],
+            "method": method, "tgt_entities": row["tgt_entities"],
+            "unprojected": row["unprojected"], "candidates": row["candidates"]})
+    metrics = write_training_set(records, Path(opts.out), opts.drop_incomplete)
+    metrics["labels"] = labels
+    metrics["n_sentences"] = len(records)
+    metrics["unprojected_reasons"] = _reason_counts(records)
+    metrics.update(_timings(reports, len(records),
+                            {"load": load_seconds, "write": time.perf_counter() - t1}))
+    write_run(opts.out, _config("translate-train", opts, profile, dataset, labels), metrics, records)
+    return load_run(opts.out)
+
+
+def write_training_set(records: list[dict], out: Path, drop_incomplete: bool) -> dict[str, Any]:
+    """Write ``train.conll``/``train.jsonl`` (target tokens + projected labels)."""
+    from xlner.data import write_conll, write_jsonl
+    from xlner.datamodel import Sentence
+
+    n_src = sum(len(r["src_entities"]) for r in records)
+    n_proj = sum(len(r["tgt_entities"]) for r in records)
+    kept = [r for r in records if r["tgt_tokens"] and not (drop_incomplete and r["unprojected"])]
+    sentences = [Sentence(r["id"], r["tgt_tokens"], sorted(S.spans_of(r["tgt_entities"])),
+                          r.get("source", "")) for r in kept]
+    out.mkdir(parents=True, exist_ok=True)
+    write_conll(sentences, out / "train.conll")
+    write_jsonl(sentences, out / "train.jsonl")
+    ratios = [(len(r["tgt_entities"]) / len(r["src_entities"])) if r["src_entities"]
+              else (1.0 if not r["tgt_entities"] else 0.0) for r in records]
+    return {"proj_ratio": sum(ratios) / len(ratios) if ratios else 0.0,
+            "n_source_entities": n_src, "n_projected_entities": n_proj,
+            "n_training_sentences": len(sentences),
+            "training_files": ["train.conll", "train.jsonl"]}

@@ -1,0 +1,225 @@
+"""End to end in a real browser: Debian's chromium driven by Playwright, against `streamlit run app.py`.
+
+Follows a deep link, steps through sentences with the keyboard and the buttons (timing each switch),
+switches projection method, filters errors and opens one, saves a correction, reloads and finds it.
+Never runs `playwright install`: it uses /usr/bin/chromium and skips only when that is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from explorer_runs import needs_components, shared_runs
+from xlner.explorer import loading
+from xlner.explorer.corrections import CorrectionStore
+from xlner.explorer.diff import compare_spans
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
+    pytest.mark.skipif(needs_components() is not None, reason=str(needs_components())),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    runs = shared_runs()
+    tmp = tmp_path_factory.mktemp("browser")
+    env = {**os.environ, "XLNER_DEMO_RUNS": str(tmp / "no-demo"), "XLNER_RUNS": str(runs),
+           "XLNER_USER_RUNS": str(tmp / "user-runs"), "XLNER_CORRECTIONS_DB": str(tmp / "corrections.sqlite"),
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+            time.sleep(0.3)
+    yield {"url": url, "runs": runs, "db": tmp / "corrections.sqlite"}
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def settle(page, timeout: float = 60) -> None:
+    """Wait until the script run has finished and nothing is still drawing."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
+    deadline = time.time() + timeout
+    quiet_since = None
+    while time.time() < deadline:
+        busy = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').count() == 0 or \
+            page.locator('[data-testid="stSkeleton"]').count() > 0
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.time()
+        elif time.time() - quiet_since > 0.4:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the app did not settle in time")
+
+
+def query(page) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlparse(page.url).query))
+
+
+def heading(page) -> str:
+    return page.locator("h3").first.inner_text()
+
+
+def switch_and_time(page, action, expected_sid: str) -> float:
+    """Milliseconds from the key press / click until the new sentence's heading is on screen."""
+    t = time.perf_counter()
+    action()
+    page.wait_for_function("sid => [...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(sid + ' '))",
+                           arg=expected_sid, timeout=20000, polling=10)
+    return (time.perf_counter() - t) * 1000
+
+
+def test_deep_link_keyboard_method_switch(server, page):
+    recs = loading.read_records(server["runs"] / "es-heuristic" / "records.jsonl")
+    ids = [r["id"] for r in recs]
+    page.goto(f"{server['url']}/Sentences?dataset=fixture-es&sentence={urllib.parse.quote(ids[2])}&method=heuristic")
+    settle(page)
+    assert heading(page).startswith(f"{ids[2]} ")
+    q = query(page)
+    assert (q["run"], q["sentence"], q["method"]) == ("es-heuristic", ids[2], "heuristic")
+    assert page.locator(".xl-rows[dir]").count() == 1  # token rows carry an explicit direction
+    # The alignment heatmap and lines are drawn by plotly in the page.
+    assert page.locator(".js-plotly-plot").count() >= 1
+
+    # Keyboard: N = next, P = previous; the URL follows. Time each switch once loaded.
+    times = []
+    page.locator("h1").click()  # focus the page, not an input
+    for k in range(3, 9):
+        times.append(switch_and_time(page, lambda: page.keyboard.press("n"), ids[k]))
+        settle(page)
+        assert query(page)["sentence"] == ids[k]
+    times.append(switch_and_time(page, lambda: page.keyboard.press("p"), ids[7]))
+    settle(page)
+    times.append(switch_and_time(page, lambda: page.get_by_role("button", name="◀ Previous").click(), ids[6]))
+    settle(page)
+    assert query(page)["sentence"] == ids[6]
+    times.sort()
+    print(f"\nsentence switch in chromium (key/click -> new heading): median {times[len(times) // 2]:.0f} ms, "
+          f"min {times[0]:.0f} ms, max {times[-1]:.0f} ms over {len(times)} switches")
+
+    # Method switch re-projects this sentence: the projected row's name and the URL change.
+    page.get_by_text("match-exact", exact=True).click()
+    settle(page)
+    assert query(page)["method"] == "match-exact" and query(page)["sentence"] == ids[6]
+    assert "projected (match-exact)" in page.locator(".xl-rows").inner_text()
+
+    # Reloading the shared URL gives the same view.
+    page.reload()
+    settle(page)
+    assert heading(page).startswith(f"{ids[6]} ")
+    assert "projected (match-exact)" in page.locator(".xl-rows").inner_text()
+
+
+def test_filter_errors_and_open_a_sentence(server, page):
+    recs = loading.read_records(server["runs"] / "es-match-greedy" / "records.jsonl")
+    spurious = sum(d["category"] == "spurious" for r in recs
+                   for d in compare_spans(r["gold_entities"], r["tgt_entities"]))
+    page.goto(f"{server['url']}/Errors?run=es-match-greedy&category=missed")
+    settle(page)
+    assert "missed:" in page.locator("body").inner_text()
+    # Add "spurious" to the category filter with the keyboard, like a user would.
+    box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Error category")
+    box.locator("input").click()
+    page.keyboard.type("spurious")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    settle(page)
+    assert query(page)["category"] == "missed,spurious"
+    assert f"spurious: {spurious}" in page.locator("body").inner_text()
+    # Select the first row (its checkbox cell in the data grid): the sentence opens.
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    bbox = grid.bounding_box()
+    grid.click(position={"x": 12, "y": 35 + 18})
+    settle(page)
+    page.wait_for_url("**/Sentences?*", timeout=20000)
+    settle(page)
+    q = query(page)
+    assert q["run"] == "es-match-greedy" and q["sentence"] in {r["id"] for r in recs}
+    assert heading(page).startswith(q["sentence"] + " ")
+    assert bbox is not None
+
+
+def test_save_a_correction_reload_and_export(server, page):
+    recs = loading.read_records(server["runs"] / "es-match-greedy" / "records.jsonl")
+    rec = next(r for r in recs if r["tgt_entities"])
+    url = f"{server['url']}/Corrections?run=es-match-greedy&sentence={urllib.parse.quote(rec['id'])}"
+    page.goto(url)
+    settle(page)
+    page.get_by_label("Your name (stored with each decision)").fill("tester")
+    page.get_by_label("Your name (stored with each decision)").press("Enter")
+    settle(page)
+    for k in range(len(rec["tgt_entities"])):
+        page.get_by_role("button", name="Accept").nth(k).click()
+        settle(page)
+    assert "Saved: accept" in page.locator("body").inner_text()
+    stored = CorrectionStore(server["db"]).history("es-match-greedy", rec["id"])
+    assert [d["action"] for d in stored] == ["accept"] * len(rec["tgt_entities"])
+
+    page.reload()  # a new session: the decisions come back from SQLite
+    settle(page)
+    body = page.locator("body").inner_text()
+    assert "No decision yet" not in body and "accept by tester" in body
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="CoNLL (token TAG)").click()
+    text = Path(dl.value.path()).read_text(encoding="utf-8")
+    lines = [ln.split() for ln in text.splitlines() if ln.strip()]
+    assert [ln[0] for ln in lines] == rec["tgt_tokens"]
+    tags = [ln[-1] for ln in lines]
+    for p in rec["tgt_entities"]:
+        assert tags[p["start"]] == f"B-{p['label']}"

@@ -1,0 +1,236 @@
+"""The explorer's pure helpers: run loading, gold-vs-projected diff, figures, re-projection, references."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explorer_runs import needs_components, shared_runs
+from xlner.errors import XlnerError
+from xlner.explorer import loading
+from xlner.explorer.diff import compare_spans, entity_table, review_queue, sentence_summary
+from xlner.explorer.figures import (alignment_heatmap, alignment_lines, entities_html, similarity_matrix,
+                                    source_entity_table, text_direction, token_rows_html)
+from xlner.explorer.reference import canonical_lang, reference_for, reference_table
+from xlner.explorer.reproject import available_methods, reproject
+
+real = pytest.mark.skipif(needs_components() is not None, reason=str(needs_components()))
+
+
+def S(start, end, label="PER", **kw):
+    return {"start": start, "end": end, "label": label, **kw}
+
+
+# --- diff -------------------------------------------------------------------------------------
+
+def test_compare_spans_gives_every_category():
+    gold = [S(0, 2, "PER"), S(3, 4, "LOC"), S(5, 7, "ORG"), S(8, 10, "LOC"), S(12, 13, "PER")]
+    pred = [S(0, 2, "PER"), S(3, 4, "ORG"), S(5, 6, "ORG"), S(9, 11, "PER"), S(14, 15, "MISC")]
+    cats = [(d["category"], d["gold"] and d["gold"]["start"], d["pred"] and d["pred"]["start"])
+            for d in compare_spans(gold, pred)]
+    assert cats == [("correct", 0, 0), ("type", 3, 3), ("boundary", 5, 5), ("boundary+type", 8, 9),
+                    ("missed", 12, None), ("spurious", None, 14)]
+    assert sentence_summary(compare_spans(gold, pred)) == {
+        "correct": 1, "type": 1, "boundary": 1, "boundary+type": 1, "missed": 1, "spurious": 1}
+
+
+def test_compare_spans_is_one_to_one():
+    # Two projections overlap the same gold entity: one is the boundary error, the other is spurious.
+    diffs = compare_spans([S(0, 3)], [S(0, 1), S(2, 3)])
+    assert sorted(d["category"] for d in diffs) == ["boundary", "spurious"]
+    assert compare_spans([], []) == []
+
+
+def test_overlap_prefers_same_label_over_first_come():
+    # Gold PER [0,2) and ORG [2,4); one projected ORG [1,4): it is ORG's boundary error, PER is missed.
+    diffs = compare_spans([S(0, 2, "PER"), S(2, 4, "ORG")], [S(1, 4, "ORG")])
+    assert [(d["category"], d["gold"]["label"]) for d in diffs] == [("missed", "PER"), ("boundary", "ORG")]
+
+
+def test_exact_match_prefers_same_label():
+    diffs = compare_spans([S(0, 2, "LOC")], [S(0, 2, "PER"), S(0, 2, "LOC")])
+    assert [d["category"] for d in diffs] == ["correct", "spurious"]
+
+
+def test_entity_rows_link_projection_to_source_and_reason():
+    rec = {"id": "s1", "tgt_tokens": ["Ana", "vive", "en", "Bilbao"], "src_tokens": ["Ana", "lives", "in", "Bilbao"],
+           "gold_entities": [S(0, 1, "PER"), S(3, 4, "LOC")],
+           "src_entities": [S(0, 1, "PER", score=0.9), S(3, 4, "LOC", score=0.4)],
+           "tgt_entities": [S(0, 1, "PER", source=0, score=1.0)],
+           "unprojected": [{"source": 1, "reason": "unaligned"}]}
+    table = entity_table([rec], run="r", lang="es", method="match-greedy")
+    assert list(table["category"]) == ["correct", "missed", "not projected"]
+    correct = table.iloc[0]
+    assert (correct["source_text"], correct["ner_score"], correct["reason"]) == ("Ana", 0.9, "projected")
+    unproj = table.iloc[2]
+    assert (unproj["source_text"], unproj["reason"], unproj["length"]) == ("Bilbao", "unaligned", 1)
+    assert list(review_queue(table)["sentence"]) == ["s1"]
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+def test_text_direction_detects_right_to_left():
+    assert text_direction(["ذهب", "محمد", "إلى", "القاهرة"]) == "rtl"
+    assert text_direction(["שלום", "עולם"]) == "rtl"
+    assert text_direction(["Bilboko", "alkatea"]) == "ltr"
+    html = token_rows_html(["ذهب", "محمد", "إلى", "القاهرة"], [S(1, 2, "PER")], [S(1, 2, "PER")])
+    assert 'dir="rtl"' in html and 'dir="auto"' in html
+    assert 'dir="rtl"' in entities_html(["محمد"], [S(0, 1, "PER")])
+
+
+def test_token_rows_mark_differences_and_escape():
+    html = token_rows_html(["<b>", "Paris", "x"], [S(1, 2, "LOC")], [S(1, 3, "LOC")])
+    assert '<td dir="auto">&lt;b&gt;</td>' in html and "<b>" not in html
+    assert 'data-category="boundary"' in html and 'colspan="2"' in html
+    missed = token_rows_html(["Paris"], [S(0, 1, "LOC")], [])
+    assert 'data-category="missed"' in missed
+
+
+def test_similarity_matrix_falls_back_to_links():
+    rec = {"src_tokens": ["a", "b"], "tgt_tokens": ["x", "y", "z"], "alignment": [[0, 1], [1, 2]],
+           "alignment_scores": [0.5, 0.8]}
+    m, name = similarity_matrix(rec)
+    assert name == "link score" and m[0, 1] == 0.5 and m[1, 2] == pytest.approx(0.8) and m.sum() == pytest.approx(1.3)
+    rec["similarity"] = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]
+    m, name = similarity_matrix(rec)
+    assert name == "similarity" and m.shape == (2, 3)
+
+
+@real
+def test_figures_on_real_records_grow_with_sentence_length():
+    recs = loading.read_records(shared_runs() / "es-match-greedy" / "records.jsonl")
+    long = max(recs, key=lambda r: len(r["tgt_tokens"]))
+    short = min(recs, key=lambda r: len(r["tgt_tokens"]))
+    assert len(long["tgt_tokens"]) >= 100  # the fixture includes the longest dev sentence
+    heat_long, heat_short = alignment_heatmap(long), alignment_heatmap(short)
+    assert heat_long.layout.width > heat_short.layout.width >= 220
+    heat = heat_long.data[0]
+    assert np.asarray(heat.z).shape == (len(long["src_tokens"]), len(long["tgt_tokens"]))
+    # hover names both words and the score
+    i, j = long["alignment"][0]
+    assert long["src_tokens"][i] in heat.customdata[i][j] and long["tgt_tokens"][j] in heat.customdata[i][j]
+    links = heat_long.data[1]
+    assert len(links.x) == len(long["alignment"])
+    shaded = [s for s in heat_long.layout.shapes]
+    assert len(shaded) == len(long["src_entities"]) + len(long["gold_entities"]) + len(long["tgt_entities"])
+    lines = alignment_lines(long)
+    n_link_points = sum(len([x for x in t.x if x is not None]) for t in lines.data if t.mode == "lines")
+    assert n_link_points == 2 * len(long["alignment"])
+    table = source_entity_table(long)
+    assert len(table) == len(long["src_entities"])
+    projected_sources = {p["source"] for p in long["tgt_entities"]}
+    for _, row in table.iterrows():
+        assert (row["projected to"] != "—") == (row["#"] in projected_sources)
+        if row["#"] not in projected_sources:
+            assert row["reason (not projected)"]
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+@real
+def test_discover_and_read_real_runs(tmp_path, monkeypatch):
+    root = shared_runs()
+    runs = loading.discover_runs([root])
+    assert {r.key for r in runs} >= {"es-match-greedy", "es-heuristic", "eu-match-greedy", "eu-heuristic"}
+    run = next(r for r in runs if r.key == "es-heuristic")
+    assert (run.dataset, run.lang, run.method) == ("fixture-es", "es", "heuristic")
+    recs = loading.load_run_records(run.path)
+    assert len(recs) == run.metrics["n_sentences"] and all(r["id"] for r in recs)
+    # A second root holding the same folder name gets a qualified key instead of hiding a run.
+    other = tmp_path / "other"
+    shutil.copytree(run.path, other / "es-heuristic")
+    keys = {r.key for r in loading.discover_runs([root, other])}
+    assert "other/es-heuristic" in keys and "es-heuristic" in keys
+    monkeypatch.setenv("XLNER_RUNS", str(other))
+    assert other.resolve() in loading.run_roots()
+
+
+def _write(path: Path, lines: list[str], *, finished: bool = True) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "records.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if finished:  # the pipeline writes metrics.json last: its presence marks a finished run
+        (path / "metrics.json").write_text("{}", encoding="utf-8")
+    return path
+
+
+def test_bad_records_name_file_line_and_sentence(tmp_path):
+    good = json.dumps({"id": "a", "tgt_tokens": ["x"], "gold_entities": []})
+    run = _write(tmp_path / "r1", [good, "{not json"])
+    with pytest.raises(XlnerError) as e:
+        loading.read_records(run / "records.jsonl")
+    assert e.value.code == "E902" and "records.jsonl:2" in e.value.message
+    run = _write(tmp_path / "r2", [good, json.dumps({"id": "b"})])
+    with pytest.raises(XlnerError) as e:
+        loading.read_records(run / "records.jsonl")
+    assert e.value.code == "E903" and ":2" in e.value.message and "tgt_tokens" in e.value.message
+    run = _write(tmp_path / "r3", [json.dumps({"id": "c", "tgt_tokens": ["x"], "gold_entities": [S(0, 3)]})])
+    with pytest.raises(XlnerError) as e:
+        loading.read_records(run / "records.jsonl")
+    assert e.value.code == "E903" and "sentence c" in e.value.message
+    (tmp_path / "r4").mkdir()
+    (tmp_path / "r4" / "records.jsonl").write_bytes(b"\xff\xfe\n")
+    with pytest.raises(XlnerError) as e:
+        loading.read_records(tmp_path / "r4" / "records.jsonl")
+    assert e.value.code == "E902"
+
+
+def test_broken_config_is_reported_not_hidden(tmp_path):
+    run = _write(tmp_path / "broken", [json.dumps({"id": "a", "tgt_tokens": ["x"]})])
+    (run / "config.json").write_text("{oops", encoding="utf-8")
+    ok = _write(tmp_path / "ok", [json.dumps({"id": "a", "tgt_tokens": ["x"]})])
+    assert [r.key for r in loading.discover_runs([tmp_path])] == ["ok"]
+    broken = loading.broken_runs([tmp_path])
+    assert len(broken) == 1 and broken[0][0] == run and "E901" in broken[0][1]
+    assert ok.exists()
+
+
+def test_unfinished_runs_are_listed_apart(tmp_path):
+    _write(tmp_path / "running", [json.dumps({"id": "a", "tgt_tokens": ["x"]})], finished=False)
+    _write(tmp_path / "done", [json.dumps({"id": "a", "tgt_tokens": ["x"]})])
+    assert [r.key for r in loading.discover_runs([tmp_path])] == ["done"]
+    assert loading.unfinished_runs([tmp_path]) == [tmp_path / "running"]
+    assert loading.component_text({"name": "simalign", "layer": 8}) == "simalign (layer=8)"
+
+
+# --- re-projection ----------------------------------------------------------------------------
+
+@real
+def test_reproject_uses_the_library_and_keeps_stored_result():
+    recs = loading.read_records(shared_runs() / "es-match-greedy" / "records.jsonl")
+    rec = next(r for r in recs if r["tgt_entities"])
+    same = reproject(rec, "match-greedy")
+    assert same["tgt_entities"] == rec["tgt_entities"]
+    # The heuristic run of the same sentences was written by xlner.project("heuristic"): re-projecting
+    # the greedy run's record with "heuristic" must give exactly what that run stored.
+    heur = {r["id"]: r for r in loading.read_records(shared_runs() / "es-heuristic" / "records.jsonl")}
+    for r in recs:
+        other = reproject(r, "heuristic")
+        assert other["tgt_entities"] == heur[r["id"]]["tgt_entities"], r["id"]
+        assert other["unprojected"] == heur[r["id"]]["unprojected"]
+    assert {"heuristic", "match-greedy", "match-exact"} <= set(available_methods())
+
+
+def test_reproject_refuses_unknown_method_with_sentence():
+    rec = {"id": "s9", "tgt_tokens": ["a"], "src_tokens": ["a"], "src_entities": [S(0, 1)],
+           "alignment": [[0, 0]], "method": "match-greedy"}
+    with pytest.raises(XlnerError) as e:
+        reproject(rec, "no-such-method")
+    assert e.value.code.startswith("E")
+    with pytest.raises(XlnerError) as e:
+        reproject({"id": "s10", "tgt_tokens": ["a"], "method": "x"}, "heuristic")
+    assert e.value.code == "E906" and "s10" in e.value.message
+
+
+# --- paper reference --------------------------------------------------------------------------
+
+def test_reference_numbers_match_languages_and_methods():
+    table = reference_table()
+    assert set(table.columns) == {"lang", "dataset", "method", "f1"}
+    assert canonical_lang("eu") == "eus"
+    assert reference_for("eu", "match-greedy")["method"].tolist() == ["n-gram matching"]
+    assert reference_for("swa", "match-greedy")["method"].tolist() == ["best projection"]
+    assert reference_for("es").empty  # no Spanish numbers in the paper: nothing is shown

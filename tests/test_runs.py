@@ -1,0 +1,93 @@
+"""Reading run directories: the embedded demo runs and broken run folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from xlner.datamodel import Span
+from xlner.errors import XlnerError
+from xlner.project import project
+from xlner.runs import list_runs, load_run, write_run
+
+DEMO_RUNS = Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs"
+DEMO_LANGS = ("eu", "es")
+DEMO_METHODS = ("heuristic", "match-greedy", "match-exact")
+
+
+def test_every_demo_run_is_listed():
+    names = {p.name for p in list_runs(DEMO_RUNS)}
+    assert names == {f"{lang}-{method}" for lang in DEMO_LANGS for method in DEMO_METHODS}
+
+
+@pytest.mark.parametrize("name", [f"{l}-{m}" for l in DEMO_LANGS for m in DEMO_METHODS])
+def test_demo_run_loads_with_real_translations_alignments_and_projections(name):
+    run = load_run(DEMO_RUNS / name)
+    lang, method = name.split("-", 1)
+    assert run.config["task"] == "translate-test"
+    assert run.config["lang"] == lang and run.config["method"] == method
+    assert run.config["profile"] == "offline"
+    assert len(run.records) == run.metrics["n_sentences"] >= 20
+    assert 0.0 <= run.metrics["overall"]["f1"] <= 1.0
+    assert set(run.metrics["seconds"]) >= {"translate", "ner", "align", "project"}
+    for r in run.records:
+        assert r["translation"].strip()  # a real translation of every demo sentence
+        n_src, n_tgt = len(r["src_tokens"]), len(r["tgt_tokens"])
+        assert all(0 <= i < n_src and 0 <= j < n_tgt for i, j in r["alignment"])
+        assert r["similarity"] is None or (len(r["similarity"]) == n_src
+                                           and all(len(row) == n_tgt for row in r["similarity"]))
+        outcomes = sorted([e["source"] for e in r["tgt_entities"]]
+                          + [u["source"] for u in r["unprojected"]])
+        assert set(outcomes) == set(range(len(r["src_entities"])))  # every entity accounted for
+    assert sum(len(r["gold_entities"]) for r in run.records) >= 40
+    assert sum(len(r["tgt_entities"]) for r in run.records) > 0
+    frame = run.frame
+    assert list(frame["id"]) == [r["id"] for r in run.records]
+
+
+def test_demo_record_reprojects_to_the_stored_result():
+    """The explorer re-projects records from the stored fields: that must give the same spans."""
+    run = load_run(DEMO_RUNS / "eu-match-greedy")
+    for r in run.records:
+        result = project("match-greedy", r["src_tokens"], r["tgt_tokens"],
+                         [Span.from_dict(e) for e in r["src_entities"]], r["alignment"],
+                         **run.config["components"]["projection"].get("options", {}))
+        assert [p.span.to_dict() for p in result.projected] == \
+               [{k: e[k] for k in ("start", "end", "label")} for e in r["tgt_entities"]]
+
+
+def test_missing_run_directory(tmp_path):
+    with pytest.raises(XlnerError) as err:
+        load_run(tmp_path / "nope")
+    assert err.value.code == "E712" and "nope" in err.value.message
+
+
+def test_unfinished_run_names_the_missing_file(tmp_path):
+    run = shutil.copytree(DEMO_RUNS / "es-heuristic", tmp_path / "run")
+    (run / "metrics.json").unlink()
+    with pytest.raises(XlnerError) as err:
+        load_run(run)
+    assert err.value.code == "E712" and "metrics.json" in err.value.message
+    assert list_runs(tmp_path) == []  # an unfinished run is not listed
+
+
+def test_bad_record_line_is_named(tmp_path):
+    run = shutil.copytree(DEMO_RUNS / "es-heuristic", tmp_path / "run")
+    lines = (run / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2][:40]
+    (run / "records.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(XlnerError) as err:
+        load_run(run)
+    assert err.value.code == "E712" and "records.jsonl:3" in err.value.message
+
+
+def test_write_run_round_trip(tmp_path):
+    records = [{"id": "a", "tgt_tokens": ["Kaixo"], "gold_entities": []}]
+    write_run(tmp_path / "r", {"task": "translate-test"}, {"n_sentences": 1}, records)
+    run = load_run(tmp_path / "r")
+    assert run.records == records and run.metrics == {"n_sentences": 1}
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["task"] == "translate-test"
+    assert run.record("a")["tgt_tokens"] == ["Kaixo"]
