@@ -5,8 +5,7 @@ import streamlit as st
 from xlner.errors import XlnerError
 from xlner.explorer import loading, ui
 from xlner.explorer.diff import compare_spans, sentence_summary
-from xlner.explorer.figures import (alignment_heatmap, alignment_lines, entities_html, source_entity_table,
-                                    token_rows_html)
+from xlner.explorer.figures import entities_html, source_entity_table, token_rows_html
 
 PAGE = "sentences"
 ui.page_setup("Sentences", "🔤")
@@ -126,20 +125,23 @@ st.markdown("**Word alignment** " + (f"· aligner: `{loading.component_text(comp
 if not rec.get("src_tokens"):
     st.info("This record has no English tokens, so there is no alignment to draw.")
 else:
-    tab_heat, tab_lines = st.tabs(["Heatmap", "Lines"])
-    with tab_heat:
+    # One view at a time (not tabs, which would draw both on every sentence switch).
+    view = st.radio("Alignment view", ["Heatmap", "Lines"], horizontal=True, key=f"{PAGE}_view",
+                    label_visibility="collapsed")
+    if view == "Heatmap":
         st.caption("Rows: English words (source entities shaded) · columns: target words (gold spans dotted, "
                    "projected spans solid) · heat: word similarity · ✖: alignment link. Hover a cell for both "
                    "words and the score.")
-        # Fixed cell size: a 100-token sentence gives a wide figure that scrolls sideways.
-        with st.container(horizontal=True, wrap=False, key="heatmap-scroll"):
-            st.plotly_chart(alignment_heatmap(rec, projected), width="content", key="heatmap",
-                            config={"displaylogo": False})
-    with tab_lines:
+    else:
         st.caption("Top: English words · bottom: target words · coloured lines: links of English entity words; "
-                   "grey dots: unaligned words.")
-        with st.container(horizontal=True, wrap=False, key="lines-scroll"):
-            st.plotly_chart(alignment_lines(rec, projected), width="content", key="lines",
-                            config={"displaylogo": False})
+                   "grey dots: unaligned words. Hover the middle of a line for its words and score.")
+    fig = ui.alignment_figure(run, sid, method, "heatmap" if view == "Heatmap" else "lines")
+    # Fixed cell size: a 100-token sentence gives a wide figure. Streamlit fits charts to their
+    # container, so the container's inner box is given the figure's width and the box scrolls.
+    st.html(f"<style>.st-key-alignment-scroll{{overflow-x:auto}}"
+            f".st-key-alignment-scroll>div{{min-width:{int(fig.layout.width)}px;width:{int(fig.layout.width)}px}}"
+            "</style>")
+    with st.container(key="alignment-scroll"):
+        st.plotly_chart(fig, width="content", key="alignment", config={"displaylogo": False})
 
 st.caption(f"run `{run.key}` · {run.path} · page built in {timer.ms():.0f} ms")

@@ -83,7 +83,7 @@ def job_list() -> None:
                 st.caption(status.message[-200:])
             elif status.state == "finished":
                 st.success(f"Finished: `{status.run_dir}`")
-                st.page_link("pages/2_Sentences.py", label="Open its sentences", icon="🔤",
+                st.page_link("pages/2_Sentences.py", label="Open its sentences", icon=":material/translate:",
                              query_params={"run": Path(status.run_dir).name})
             else:
                 st.error(f"Run {status.state}:\n\n```\n{status.message}\n```")

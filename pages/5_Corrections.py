@@ -33,10 +33,14 @@ except XlnerError as exc:
     st.stop()
 
 # The annotator's name, kept for the whole session (widget values are dropped on page switches).
-if "annotator" not in st.session_state:
-    st.session_state["annotator"] = st.session_state.get("annotator_name", "")
-who = st.sidebar.text_input("Your name (stored with each decision)", key="annotator")
-st.session_state["annotator_name"] = who
+st.session_state["annotator"] = st.session_state.get("annotator_name", "")
+
+
+def _keep_name() -> None:
+    st.session_state["annotator_name"] = st.session_state["annotator"]
+
+
+who = st.sidebar.text_input("Your name (stored with each decision)", key="annotator", on_change=_keep_name)
 
 top = st.columns([4, 4])
 run = ui.run_picker(all_runs, PAGE, fresh, where=top[0])

@@ -62,13 +62,19 @@ def settle(page, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
+def _lines_view(page) -> None:
+    page.get_by_text("Lines", exact=True).click()
+
+
+# (file name, page path, an action before the shot)
 SHOTS = [
-    ("0_home", ""),
-    ("1_overview", "Overview"),
-    ("2_sentences", "Sentences?{deep}"),
-    ("3_errors", "Errors"),
-    ("4_run", "Run"),
-    ("5_corrections", "Corrections?{deep}"),
+    ("0_home", "", None),
+    ("1_overview", "Overview", None),
+    ("2_sentences", "Sentences?{deep}", None),
+    ("2b_sentences_lines", "Sentences?{deep}", _lines_view),
+    ("3_errors", "Errors", None),
+    ("4_run", "Run", None),
+    ("5_corrections", "Corrections?{deep}", None),
 ]
 
 
@@ -76,7 +82,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", help="extra run folder (XLNER_RUNS)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    ap.add_argument("--deep", default="", help="query string for the sentence pages, e.g. dataset=X&sentence=Y")
+    ap.add_argument("--deep", default="dataset=demo/eu&sentence=demo-eu:0&method=match-greedy",
+                    help="query string for the sentence pages")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -93,9 +100,12 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 2200})
-            for name, path in SHOTS:
+            for name, path, action in SHOTS:
                 page.goto(f"http://127.0.0.1:{port}/{path.format(deep=args.deep)}")
                 settle(page)
+                if action is not None:
+                    action(page)
+                    settle(page)
                 time.sleep(0.5)
                 page.screenshot(path=str(out / f"{name}.png"), full_page=True)
                 print(out / f"{name}.png")

@@ -327,3 +327,48 @@ def test_corrections_accept_fix_reject_add_and_keep_history(env, tmp_path):
     assert len(again.dataframe[0].value) == 4
     assert "corrected" in again.html[0].value and "MISC" in again.html[0].value
     assert [b.label for b in again.get("download_button")] == ["CoNLL (token TAG)", "JSON lines (tokens, tags)"]
+    # the annotator's name stays for the session, across page switches
+    at.switch_page("pages/2_Sentences.py").run()
+    at.switch_page("pages/5_Corrections.py").run()
+    assert at.sidebar.text_input(key="annotator").value == "ane"
+
+
+def test_extra_run_folder_from_the_sidebar_survives_page_switches(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("XLNER_RUNS", str(tmp_path / "nothing-here"))
+    at = ok(open_page("pages/1_Overview.py"))
+    assert any("No run directories found" in i.value for i in at.info)
+    at.sidebar.text_input(key="extra_roots").input(str(env)).run()
+    assert len(at.dataframe[0].value) == 4
+    at.switch_page("pages/3_Errors.py").run()
+    ok(at)
+    assert set(at.multiselect(key="errors_runs").value) == {"es-heuristic", "es-match-greedy", "eu-heuristic",
+                                                            "eu-match-greedy"}
+
+
+@pytest.mark.slow
+def test_run_page_on_a_known_data_file_guesses_the_language_and_limits(env):
+    import json
+
+    known = str(ROOT.parent / "shared" / "data" / "conll02-es" / "test.txt")
+    at = ok(open_page("pages/4_Run.py"))
+    assert known in at.selectbox(key="run_known").options
+    at.selectbox(key="run_known").set_value(known)
+    at.number_input(key="run_limit").set_value(3)
+    at.text_input(key="run_name").input("known-es")
+    at.button[0].click()
+    at.run()
+    meta = json.loads((loading.user_runs_root() / ".jobs" / "known-es" / "job.json").read_text())
+    cmd = meta["command"]
+    assert cmd[cmd.index("--lang") + 1] == "es" and cmd[cmd.index("--limit") + 1] == "3"
+    status = jobs.wait(loading.user_runs_root(), "known-es", timeout=400)
+    assert status.state == "finished", status.message
+    at = ok(open_page("pages/1_Overview.py"))
+    row = at.dataframe[0].value.set_index("run").loc["known-es"]
+    assert row["sentences"] == 3 and row["lang"] == "es"
+
+
+def test_a_sentence_link_on_the_home_address_opens_the_sentence(env):
+    sid = records(env, "eu-heuristic")[2]["id"]
+    at = ok(open_page(None, dataset="fixture-eu", sentence=sid, method="heuristic"))
+    assert at.title[0].value == "Sentence explorer"
+    assert at.selectbox(key="sentences_sid").value == sid

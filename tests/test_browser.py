@@ -116,13 +116,21 @@ def heading(page) -> str:
     return page.locator("h3").first.inner_text()
 
 
-def switch_and_time(page, action, expected_sid: str) -> float:
-    """Milliseconds from the key press / click until the new sentence's heading is on screen."""
+SHOWN = "sid => [...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(sid + ' '))"
+DONE = """sid => [...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(sid + ' '))
+  && document.querySelector('[data-testid=stApp]').dataset.testScriptState === 'notRunning'
+  && !document.querySelector('[data-testid=stSkeleton]')"""
+
+
+def switch_and_time(page, action, expected_sid: str, timings: dict[str, list[float]]) -> None:
+    """Milliseconds from the key press / click until the new sentence's heading is on screen
+    ("shown"), and until the script run has ended and every element has drawn ("complete")."""
     t = time.perf_counter()
     action()
-    page.wait_for_function("sid => [...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(sid + ' '))",
-                           arg=expected_sid, timeout=20000, polling=10)
-    return (time.perf_counter() - t) * 1000
+    page.wait_for_function(SHOWN, arg=expected_sid, timeout=20000, polling=10)
+    timings["shown"].append((time.perf_counter() - t) * 1000)
+    page.wait_for_function(DONE, arg=expected_sid, timeout=20000, polling=10)
+    timings["complete"].append((time.perf_counter() - t) * 1000)
 
 
 def test_deep_link_keyboard_method_switch(server, page):
@@ -138,20 +146,21 @@ def test_deep_link_keyboard_method_switch(server, page):
     assert page.locator(".js-plotly-plot").count() >= 1
 
     # Keyboard: N = next, P = previous; the URL follows. Time each switch once loaded.
-    times = []
+    timings: dict[str, list[float]] = {"shown": [], "complete": []}
     page.locator("h1").click()  # focus the page, not an input
     for k in range(3, 9):
-        times.append(switch_and_time(page, lambda: page.keyboard.press("n"), ids[k]))
+        switch_and_time(page, lambda: page.keyboard.press("n"), ids[k], timings)
         settle(page)
         assert query(page)["sentence"] == ids[k]
-    times.append(switch_and_time(page, lambda: page.keyboard.press("p"), ids[7]))
+    switch_and_time(page, lambda: page.keyboard.press("p"), ids[7], timings)
     settle(page)
-    times.append(switch_and_time(page, lambda: page.get_by_role("button", name="◀ Previous").click(), ids[6]))
+    switch_and_time(page, lambda: page.get_by_role("button", name="◀ Previous").click(), ids[6], timings)
     settle(page)
     assert query(page)["sentence"] == ids[6]
-    times.sort()
-    print(f"\nsentence switch in chromium (key/click -> new heading): median {times[len(times) // 2]:.0f} ms, "
-          f"min {times[0]:.0f} ms, max {times[-1]:.0f} ms over {len(times)} switches")
+    for what, times in timings.items():
+        times.sort()
+        print(f"\nsentence switch in chromium, key/click -> {what}: median {times[len(times) // 2]:.0f} ms, "
+              f"min {times[0]:.0f} ms, max {times[-1]:.0f} ms over {len(times)} switches")
 
     # Method switch re-projects this sentence: the projected row's name and the URL change.
     page.get_by_text("match-exact", exact=True).click()
@@ -223,3 +232,30 @@ def test_save_a_correction_reload_and_export(server, page):
     tags = [ln[-1] for ln in lines]
     for p in rec["tgt_entities"]:
         assert tags[p["start"]] == f"B-{p['label']}"
+
+
+def test_long_sentence_alignment_scrolls_sideways(server, page):
+    recs = loading.read_records(server["runs"] / "es-match-greedy" / "records.jsonl")
+    long = max(recs, key=lambda r: len(r["tgt_tokens"]))
+    assert len(long["tgt_tokens"]) >= 100
+    page.goto(f"{server['url']}/Sentences?run=es-match-greedy&sentence={urllib.parse.quote(long['id'])}")
+    settle(page)
+    box = page.locator(".st-key-alignment-scroll")
+    sizes = box.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert sizes[0] > sizes[1] * 1.5, sizes  # the heatmap keeps its cell size and the box scrolls
+    moved = box.evaluate("el => { el.scrollLeft = 600; return el.scrollLeft; }")
+    assert moved > 0
+    rows = page.locator(".xl-rows")
+    assert rows.evaluate("el => el.scrollWidth > el.clientWidth")  # the token rows scroll too
+
+
+def test_overview_click_on_a_bar_opens_its_errors(server, page):
+    page.goto(f"{server['url']}/Overview")
+    settle(page)
+    bar = page.locator(".js-plotly-plot .bars .point path").first
+    bar.click()
+    page.wait_for_url("**/Errors?*", timeout=20000)
+    settle(page)
+    run = query(page)["run"]
+    assert run in {"es-heuristic", "es-match-greedy", "eu-heuristic", "eu-match-greedy"}
+    assert page.locator("h1").first.inner_text() == "Errors"

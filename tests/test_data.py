@@ -368,3 +368,30 @@ def test_writer_refuses_empty_sentence_in_conll(tmp_path):
     with pytest.raises(XlnerError) as err:
         write_conll([Sentence("s:3", [])], tmp_path / "x.conll")
     assert err.value.code == "E116" and "s:3" in err.value.message
+
+
+_TOKEN = st.text(st.characters(blacklist_characters=" \t\n\r", blacklist_categories=("Cs",)), min_size=1, max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.lists(_TOKEN.filter(lambda t: t != "-DOCSTART-"), min_size=1, max_size=8),
+                          st.data()), min_size=1, max_size=4),
+       st.sampled_from(SCHEMES), st.sampled_from(["conll", "jsonl"]))
+def test_file_roundtrip_any_tokens(tmp_path_factory, sents, scheme, fmt):
+    sentences = []
+    for i, (tokens, data) in enumerate(sents):
+        spans, j = [], 0
+        while j < len(tokens):
+            if data.draw(st.booleans()):
+                length = data.draw(st.integers(1, len(tokens) - j))
+                spans.append(Span(j, j + length, data.draw(st.sampled_from(["PER", "LOC"]))))
+                j += length
+            else:
+                j += 1
+        sentences.append(Sentence(f"s:{i}", tokens, spans))
+    path = tmp_path_factory.mktemp("rt") / f"x.{fmt}"
+    (write_conll if fmt == "conll" else write_jsonl)(sentences, path, scheme=scheme)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MojibakeWarning)  # random text may look double-encoded
+        back = read_dataset(path).sentences  # the format is sniffed
+    assert [(s.tokens, s.spans) for s in back] == [(s.tokens, s.spans) for s in sentences]

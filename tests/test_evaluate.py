@@ -156,6 +156,9 @@ def test_refuses_different_tokens_and_counts():
     with pytest.raises(XlnerError) as err:
         evaluate(gold, gold, mode="lenient")
     assert err.value.code == "E303"
+    with pytest.raises(XlnerError) as err:
+        evaluate([], [])
+    assert err.value.code == "E306"
 
 
 # --- projection ratio and categories ------------------------------------------------------------------
@@ -229,6 +232,7 @@ def test_paired_bootstrap_diff():
     assert (same.diff, same.low, same.high) == (0.0, 0.0, 0.0)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the oracle's UndefinedMetricWarning on empty samples
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.lists(st.sampled_from(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]), min_size=1, max_size=8),
                           st.integers(0, 2**31)), min_size=1, max_size=6))

@@ -110,11 +110,14 @@ def test_figures_on_real_records_grow_with_sentence_length():
     assert heat_long.layout.width > heat_short.layout.width >= 220
     heat = heat_long.data[0]
     assert np.asarray(heat.z).shape == (len(long["src_tokens"]), len(long["tgt_tokens"]))
-    # hover names both words and the score
-    i, j = long["alignment"][0]
-    assert long["src_tokens"][i] in heat.customdata[i][j] and long["tgt_tokens"][j] in heat.customdata[i][j]
+    # hover names both words (the axes are "index·word") and the score
+    assert list(heat.x) == [f"{j}·{w}" for j, w in enumerate(long["tgt_tokens"])]
+    assert list(heat.y) == [f"{i}·{w}" for i, w in enumerate(long["src_tokens"])]
+    assert "%{y} ↔ %{x}" in heat.hovertemplate and "%{z" in heat.hovertemplate
     links = heat_long.data[1]
     assert len(links.x) == len(long["alignment"])
+    i, j = long["alignment"][0]
+    assert (links.y[0], links.x[0]) == (heat.y[i], heat.x[j])
     shaded = [s for s in heat_long.layout.shapes]
     assert len(shaded) == len(long["src_entities"]) + len(long["gold_entities"]) + len(long["tgt_entities"])
     lines = alignment_lines(long)

@@ -9,7 +9,7 @@ import pytest
 from xlner.datamodel import Span
 from xlner.errors import XlnerError
 from xlner.ner import (NerOutput, decode_probs, get_tagger, iob1_to_iob2_probs, iob_columns,
-                       load_label_map, retype_marked_entities)
+                       load_label_map, refine_with_marks)
 
 
 # --- label maps and pure helpers -------------------------------------------------------------------
@@ -59,14 +59,20 @@ def test_decode_probs_scores_spans():
     assert decode_probs(np.zeros((0, 5)), cols) == ([], [])
 
 
-def test_retype_untranslated_names_by_case_ending():
-    words = ["in", "Frankfurteko", "Otegi", "said", "Durangon"]
-    unknown = [False, True, False, False, True]
-    out = NerOutput([Span(1, 2, "PER"), Span(2, 3, "PER"), Span(4, 5, "ORG")], [1.0] * 3, None,
+def test_refine_with_marks_retypes_and_adds_untranslated_names():
+    words = ["in", "Frankfurteko", "Otegi", "said", "Durangon", "and", "Jone", "Gorizelaia", "*", "ok"]
+    unknown = [False, True, False, False, True, False, True, True, False, True]
+    out = NerOutput([Span(1, 2, "PER"), Span(2, 3, "PER"), Span(4, 5, "ORG")], [0.9, 0.8, 0.7], None,
                     iob_columns(["PER", "ORG", "LOC"]))
-    new = retype_marked_entities(out, unknown, words, {"ko": "LOC", "n": "LOC"})
-    # only wholly untranslated entities are retyped; Otegi was translated (not marked)
-    assert [s.label for s in new.spans] == ["LOC", "PER", "LOC"]
+    new = refine_with_marks(out, words, unknown, "eu")
+    # wholly untranslated entities with a locative ending become LOC; Otegi was translated (kept);
+    # the capitalised untranslated run "Jone Gorizelaia" is added (lower-case "ok" is not)
+    assert new.spans == [Span(1, 2, "LOC"), Span(2, 3, "PER"), Span(4, 5, "LOC"), Span(6, 8, "PER")]
+    assert new.scores == [0.9, 0.8, 0.7, 1.0]
+    assert refine_with_marks(out, words, unknown, "eu", retype=False, add_unknown=False).spans == out.spans
+    # a type outside the tagger's labels is never introduced
+    no_loc = NerOutput([Span(1, 2, "PER")], [1.0], None, iob_columns(["PER"]))
+    assert refine_with_marks(no_loc, words, unknown, "eu", add_unknown=False).spans == [Span(1, 2, "PER")]
 
 
 def test_unknown_tagger_and_parameter():
@@ -125,6 +131,23 @@ def test_spacy_bad_input_and_missing_model(spacy_tagger):
     with pytest.raises(XlnerError) as err:
         get_tagger("spacy", model="en_core_web_nonexistent").tag([["a"]])
     assert err.value.code == "E602" and "pip install" in err.value.hint
+
+
+@pytest.mark.slow
+def test_mt_marks_tagger_on_real_apertium_style_words(spacy_tagger):
+    marked = [["*Frankfurteko", "The", "meeting", "yesterday", "he", "were", "."],
+              ["Xabier", "Arzalluz", "and", "*Jone", "*Gorizelaia", "visited", "*Durangon", "."],
+              ["Barack", "Obama", "visited", "Paris", "."]]
+    tagger = get_tagger("mt-marks", lang="eu")
+    out = tagger.tag(marked)
+    clean = [[w.lstrip("*") for w in s] for s in marked]
+    got = [{(" ".join(c[s.start:s.end]), s.label) for s in o.spans} for o, c in zip(out, clean)]
+    assert ("Frankfurteko", "LOC") in got[0]
+    assert ("Jone Gorizelaia", "PER") in got[1] and ("Durangon", "LOC") in got[1]
+    # without marks it is the plain spaCy tagger
+    assert out[2].spans == spacy_tagger.tag([clean[2]])[0].spans
+    fp = tagger.fingerprint()
+    assert fp["base"]["name"] == "spacy" and fp["lang"] == "eu"
 
 
 # --- Hugging Face token classification with tiny models built here ---------------------------------

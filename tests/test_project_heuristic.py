@@ -266,3 +266,19 @@ def test_considered_ranges_are_listed_as_candidates():
     res = project("heuristic", words(3), words(8, "t"), [Span(0, 3, "ORG")], al, merge_distance=0)
     assert [(c.start, c.end) for c in res.candidates] == [(2, 4), (5, 6)]
     assert res.candidates[0].score == pytest.approx(2 * 2 / 5)
+
+
+@pytest.mark.parametrize("method, params, text", [
+    ("heuristic", {"merge_distance": -1}, "merge_distance must be >= 0"),
+    ("heuristic", {"merge_distance": "one"}, "merge_distance must be an integer"),
+    ("heuristic", {"min_length_ratio": None}, "min_length_ratio must be a number"),
+    ("heuristic", {"order": "longest"}, "order must be one of"),
+    ("match-greedy", {"max_candidate_length": 2.5}, "max_candidate_length must be an integer"),
+    ("match-greedy", {"weights": ["align"]}, "weights must map"),
+    ("match-exact", {"exact_solver": "cplex"}, "exact_solver must be one of"),
+    ("match-exact", {"target_labels": "PER"}, "not one string"),
+])
+def test_bad_parameter_values_are_one_clear_error(method, params, text):
+    with pytest.raises(XlnerError) as e:
+        project(method, ["a"], ["b"], [Span(0, 1, "PER")], [(0, 0)], **params)
+    assert e.value.code == "E203" and text in e.value.message

@@ -230,6 +230,14 @@ def test_extra_scores_array_callable_and_weights():
         project("match-greedy", words(1), words(3, "t"), ents, al, tgt_candidates=cands,
                 extra_scores={"ner": np.zeros((1, 3))})
     assert e.value.code == "E205"
+    with pytest.raises(XlnerError) as e:
+        project("match-greedy", words(1), words(3, "t"), ents, al, tgt_candidates=cands,
+                extra_scores={"ner": np.array([[np.nan, 1.0]])})
+    assert e.value.code == "E205" and "NaN" in e.value.message
+    with pytest.raises(XlnerError) as e:
+        project("match-greedy", words(1), words(3, "t"), ents, al, tgt_candidates=cands,
+                extra_scores={"ner": ner}, weights={"nmt": 1.0})
+    assert e.value.code == "E203" and "nmt" in e.value.message
 
 
 def test_heuristic_methods_refuse_candidates():
@@ -274,11 +282,12 @@ def test_exact_solver_matches_brute_force(problem):
 
 @settings(max_examples=60, deadline=None)
 @given(score_problems())
-def test_dp_and_milp_agree_on_the_raw_problem(problem):
+def test_dp_and_milp_alone_are_optimal(problem):
     scores, starts, ends = problem
     sub = np.where(scores > 0, scores, -np.inf)
     n = int(ends.max())
     dp = check_feasible(_dp_match(sub, starts, ends, n), scores, starts, ends)
+    assert dp == pytest.approx(brute_force_best(scores, starts, ends), abs=1e-9)  # no shortcut taken
     keep = np.isfinite(sub).any(axis=0)
     if keep.any():
         mi = _milp_match(sub[:, keep], starts[keep], ends[keep], n)
@@ -367,3 +376,42 @@ def test_many_interacting_entities_use_milp():
     res = project("match-exact", words(n), words(3, "t"), [Span(i, i + 1, "PER") for i in range(n)], pairs)
     assert len(res.projected) == 3  # three one-word spans (1.0 each) beat [0,3) alone (1.5)
     assert math.isclose(sum(p.score for p in res.projected), 3.0)
+
+
+def _raw_problem(n: int, n_ent: int, seed: int, spacing: int = 2):
+    rng = np.random.default_rng(seed)
+    ents = [Span(spacing * i, spacing * i + 2, "PER") for i in range(n_ent)]
+    pairs = [(i, int(np.clip(i + rng.integers(-4, 5), 0, n - 1))) for i in range(n) for _ in range(2)]
+    return words(n), words(n, "t"), ents, pairs
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exact_on_a_crowded_sentence_equals_the_unreduced_integer_programme(seed):
+    # 11 entities whose candidates all interact: the reductions (sub-interval dominance, fixed
+    # entities, independent groups) must not lose the optimum of the full problem.
+    src, tgt, ents, pairs = _raw_problem(30, 11, seed)
+    res = project("match-exact", src, tgt, ents, pairs)
+    links = np.zeros((30, 30), bool)
+    links[tuple(np.array(pairs).T)] = True
+    cands = ngram_candidates(tgt)
+    e_s = np.array([e.start for e in ents])
+    e_e = np.array([e.end for e in ents])
+    from xlner.project.matching import dice_scores, entity_link_counts
+
+    scores = dice_scores(entity_link_counts(links, e_s, e_e), e_e - e_s, cands[:, 0], cands[:, 1])
+    sub = np.where(scores > 0, scores, -np.inf)
+    keep = np.flatnonzero(np.isfinite(sub).any(axis=0))
+    raw = _milp_match(sub[:, keep], cands[keep, 0], cands[keep, 1], 30)
+    raw_total = check_feasible([(r, int(keep[c])) for r, c in raw], scores, cands[:, 0], cands[:, 1])
+    assert sum(p.score for p in res.projected) == pytest.approx(raw_total, abs=1e-9)
+
+
+@pytest.mark.timeout(120)
+def test_exact_stays_fast_on_a_long_sentence_with_many_entities():
+    # 150 words, 25 entities, unlimited candidate length: 280k (entity, n-gram) pairs before the
+    # reductions (a plain milp on them took minutes).
+    src, tgt, ents, pairs = _raw_problem(150, 25, 0, spacing=6)
+    greedy = project("match-greedy", src, tgt, ents, pairs)
+    exact = project("match-exact", src, tgt, ents, pairs)
+    assert sum(p.score for p in exact.projected) >= sum(p.score for p in greedy.projected) - 1e-9
+    assert len({p.source for p in exact.projected}) + len(exact.unprojected) == 25

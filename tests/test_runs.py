@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xlner.datamodel import Span
 from xlner.errors import XlnerError
-from xlner.project import project
 from xlner.runs import list_runs, load_run, write_run
 
 DEMO_RUNS = Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs"
@@ -48,13 +46,14 @@ def test_demo_run_loads_with_real_translations_alignments_and_projections(name):
     assert list(frame["id"]) == [r["id"] for r in run.records]
 
 
-def test_demo_record_reprojects_to_the_stored_result():
+@pytest.mark.parametrize("name", ["eu-match-greedy", "es-heuristic"])
+def test_demo_record_reprojects_to_the_stored_result(name):
     """The explorer re-projects records from the stored fields: that must give the same spans."""
-    run = load_run(DEMO_RUNS / "eu-match-greedy")
+    from xlner.pipeline.steps import project_record
+
+    run = load_run(DEMO_RUNS / name)
     for r in run.records:
-        result = project("match-greedy", r["src_tokens"], r["tgt_tokens"],
-                         [Span.from_dict(e) for e in r["src_entities"]], r["alignment"],
-                         **run.config["components"]["projection"].get("options", {}))
+        result = project_record(r, run.config["components"]["projection"])
         assert [p.span.to_dict() for p in result.projected] == \
                [{k: e[k] for k in ("start", "end", "label")} for e in r["tgt_entities"]]
 

@@ -343,7 +343,8 @@ def _sniff_format(path: Path) -> str:
     lines = [ln for ln in head.split("\n") if ln.strip() and not ln.startswith("-DOCSTART-")][:50]
     if not lines:
         return "conll"  # the reader reports the empty file
-    if lines[0].lstrip().startswith("{"):
+    first = lines[0].strip()
+    if first.startswith("{") and first.endswith("}"):  # a CoNLL line ends with its tag
         return "jsonl"
     if all(_PANX_TOKEN.match(ln.split("\t")[0]) and ln.count("\t") >= 1 for ln in lines):
         return "panx"
@@ -563,9 +564,9 @@ def write_conll(sentences: Any, path: str | Path, *, scheme: str = "iob2", sep: 
         except TagError as exc:
             raise XlnerError(E_WRITE, f"sentence {sent.id}: {exc}") from None
         for tok, tag in zip(sent.tokens, tags):
-            if not tok or re.search(r"[ \t\n\r]", tok):
-                raise XlnerError(E_WRITE, f"sentence {sent.id}: token {tok!r} is empty or contains "
-                                          "whitespace; CoNLL cannot hold it",
+            if not tok or re.search(r"[ \t\n\r]", tok) or tok == "-DOCSTART-":
+                raise XlnerError(E_WRITE, f"sentence {sent.id}: token {tok!r} is empty, contains "
+                                          "whitespace or is -DOCSTART-; CoNLL cannot hold it",
                                  hint="write JSON lines instead (write_jsonl)")
             out.append(f"{tok}{sep}{tag}\n")
         out.append("\n")

@@ -68,6 +68,7 @@ class Dataset:
     lang: str
     sentences: list[Sentence]
     path: str = ""
+    scheme: str = ""  # the tagging scheme the file was written in (IOB1, IOB2, BIOES, ...)
 
     def __len__(self) -> int:
         return len(self.sentences)

@@ -482,6 +482,7 @@ def ensure_e5_small(cache_dir: str | os.PathLike | None = None) -> Path:
                 build_e5_small(tmp, source)
             finally:
                 torch.set_num_threads(threads)
+            tmp.chmod(0o755)  # mkdtemp makes it private; the cache may be shared
             if target.exists():  # stale or corrupt: move aside, then drop
                 stale = Path(tempfile.mkdtemp(prefix=f".{MODEL_DIRNAME}.stale.", dir=models))
                 os.replace(target, stale / "old")

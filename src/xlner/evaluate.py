@@ -42,6 +42,7 @@ E_TOKENS = "E302"
 E_MODE = "E303"
 E_PARAM = "E304"
 E_OVERLAP = "E305"
+E_EMPTY = "E306"
 
 
 @dataclass
@@ -199,7 +200,7 @@ def proj_ratio(gold: Any, pred: Any) -> float:
     if len(gold) != len(pred):
         check_same_tokens(gold, pred)
     if not gold:
-        return float("nan")
+        raise XlnerError(E_EMPTY, "proj_ratio of zero sentences is undefined")
     ratios = sentence_proj_ratios(np.array([len(s.spans) for s in gold]),
                                   np.array([len(s.spans) for s in pred]))
     return float(ratios.mean())
@@ -237,12 +238,14 @@ def _categories(ids: Sequence[str], g_ents: Sequence[set], p_ents: Sequence[set]
 
 def _score(ids: Sequence[str], g_ents: list[set], p_ents: list[set], *, mode: str,
            ignore: frozenset[str], categories: bool) -> EvalReport:
+    if not ids:
+        raise XlnerError(E_EMPTY, "there are no sentences to evaluate", hint="check the input files")
     overall, per_type = _seqeval_scores(g_ents, p_ents)
     counts = _counts(g_ents, p_ents)
     n_pred = counts[:, 0] + counts[:, 1]
     n_gold = counts[:, 0] + counts[:, 2]
     overall.update(n_pred=int(n_pred.sum()), n_correct=int(counts[:, 0].sum()))
-    ratio = float(sentence_proj_ratios(n_gold, n_pred).mean()) if len(ids) else float("nan")
+    ratio = float(sentence_proj_ratios(n_gold, n_pred).mean())
     cats = _categories(ids, g_ents, p_ents) if categories else {}
     return EvalReport(overall, per_type, ratio, len(ids), cats, mode, sorted(ignore))
 

@@ -20,7 +20,6 @@ set, so seed averages and method differences are paired; two test sets are resam
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import time
@@ -36,7 +35,6 @@ from xlner.errors import XlnerError, where
 
 RESULT_COLUMNS = ["method", "language", "test_set", "domain", "seed", "precision", "recall", "f1",
                   "f1_ci_low", "f1_ci_high", "n_sentences"]
-TRAINED_METHODS = ("model-transfer", "teacher-student", "projection-teacher", "translate-train")
 PIPELINE_METHODS = ("projection", "projection-teacher", "translate-train")
 KNOWN_METHODS = ("model-transfer", "teacher-student") + PIPELINE_METHODS
 
@@ -575,28 +573,6 @@ def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path,
             timer.add(f"predict/{method}", time.time() - t0)
             _log(f"  {method} seed {seed} on {name}: F1 {100 * m['overall']['f1']:.1f}", log)
 
-    if "projection" in cfg.methods:
-        for name, (spec, gold) in tests.items():
-            cell = exp / "runs" / _cell_name("projection", name, None)
-            if spec.language == "en" or (cell / "metrics.json").exists():
-                continue  # translate-test needs a non-English target
-            t0 = time.time()
-            recs = translate_test_records(f"test-{name}", spec.language, gold, exp, cfg,
-                                          original=_original_file(spec, root), progress=progress)
-            projected = [_spans_of(r["tgt_entities"], cfg.types) for r in recs]
-            pred = [Sentence(g.id, list(g.tokens), sp, g.source) for g, (sp, _) in zip(gold, projected)]
-            counts = sentence_counts(gold, pred, cfg.types)
-            keep = ("translation", "src_tokens", "src_entities", "alignment", "alignment_scores",
-                    "similarity", "unprojected", "candidates")
-            m = write_run_dir(cell, gold, pred, method="projection", language=spec.language, test_set=name,
-                              domain=spec.domain, seed=None, types=cfg.types, counts=counts,
-                              scores=[sc for _, sc in projected],
-                              extra_records=[{k: r[k] for k in keep if k in r} for r in recs],
-                              extra_config={"pipeline": str(exp / "pipeline" / f"translate-test__test-{name}"),
-                                            "profile": cfg.projection.get("profile", "offline")})
-            timer.add("projection/translate-test", time.time() - t0)
-            _log(f"  projection on {name}: F1 {100 * m['overall']['f1']:.1f}", log)
-
     for seed in cfg.seeds:
         teacher_dir = exp / "models" / f"teacher-s{seed}"
         if {"model-transfer", "teacher-student"} & set(cfg.methods):
@@ -651,6 +627,28 @@ def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path,
                 run_cell("projection-teacher", seed, student_dir / "model",
                          {"teacher": "translate-test projection", "unlabeled": cfg.unlabeled[lang].path,
                           "min_score": cfg.projection.get("min_score"), "languages": [lang]})
+    if "projection" in cfg.methods:
+        for name, (spec, gold) in tests.items():
+            cell = exp / "runs" / _cell_name("projection", name, None)
+            if spec.language == "en" or (cell / "metrics.json").exists():
+                continue  # translate-test needs a non-English target
+            t0 = time.time()
+            recs = translate_test_records(f"test-{name}", spec.language, gold, exp, cfg,
+                                          original=_original_file(spec, root), progress=progress)
+            projected = [_spans_of(r["tgt_entities"], cfg.types) for r in recs]
+            pred = [Sentence(g.id, list(g.tokens), sp, g.source) for g, (sp, _) in zip(gold, projected)]
+            counts = sentence_counts(gold, pred, cfg.types)
+            keep = ("translation", "src_tokens", "src_entities", "alignment", "alignment_scores",
+                    "similarity", "unprojected", "candidates")
+            m = write_run_dir(cell, gold, pred, method="projection", language=spec.language, test_set=name,
+                              domain=spec.domain, seed=None, types=cfg.types, counts=counts,
+                              scores=[sc for _, sc in projected],
+                              extra_records=[{k: r[k] for k in keep if k in r} for r in recs],
+                              extra_config={"pipeline": str(exp / "pipeline" / f"translate-test__test-{name}"),
+                                            "profile": cfg.projection.get("profile", "offline")})
+            timer.add("projection/translate-test", time.time() - t0)
+            _log(f"  projection on {name}: F1 {100 * m['overall']['f1']:.1f}", log)
+
     return summarize(exp, cfg, log=log)
 
 
@@ -726,7 +724,11 @@ def summarize(exp: Path, cfg: ExperimentConfig | None = None, *, n_boot: int | N
                     "f1": f1_seeds.mean(), "f1_sd": f1_seeds.std(ddof=1) if len(f1_seeds) > 1 else float("nan"),
                     "f1_min": f1_seeds.min(), "f1_max": f1_seeds.max(), "f1_ci_low": low, "f1_ci_high": high,
                     "n_sentences": int(test_info.loc[ts, "n_sentences"]),
-                    **{f"f1_{t}": v for t, v in zip(types, per_type)}})
+                    **{f"f1_{t}": v for t, v in zip(types, per_type)},
+                    # predicted vs gold entities per type, mean over seeds: a student that collapses
+                    # onto one type (calibration.md) shows here before it shows in F1
+                    "n_gold": int(c[0, :, 0, 2].sum()), "n_pred": float(c[:, :, 0, 1].sum(1).mean()),
+                    **{f"n_pred_{t}": float(c[:, :, i + 1, 1].sum(1).mean()) for i, t in enumerate(types)}})
     agg = pd.DataFrame(agg).sort_values(["language", "method", "in_domain", "test_set"],
                                         ascending=[True, True, False, True])
     agg.to_csv(exp / "aggregate.csv", index=False)
@@ -813,6 +815,12 @@ def summary_markdown(info: dict, agg, drops, comps, types: Sequence[str], n_boot
                      f"{a.n_seeds} | {_pct(a.f1)} | {_pct(a.f1_sd)} | [{_pct(a.f1_ci_low)}, {_pct(a.f1_ci_high)}] | "
                      f"{_pct(a.precision)} | {_pct(a.recall)} | "
                      + " | ".join(_pct(a[f'f1_{t}']) for t in types) + " |")
+    lines += ["", "## Predicted entities per type (mean over seeds; gold in brackets)", "",
+              "Watch for collapse: a student predicting almost only O and one type.", "",
+              "| method | test set | all | " + " | ".join(types) + " |", "|---|---|---|" + "---|" * len(types)]
+    for _, a in agg.iterrows():
+        lines.append(f"| {a.method} | {a.test_set} | {a.n_pred:.0f} ({a.n_gold}) | "
+                     + " | ".join(f"{a[f'n_pred_{t}']:.0f}" for t in types) + " |")
     if len(drops):
         lines += ["", "## In-domain minus out-of-domain F1", "",
                   "| method | language | in -> out | F1 in | F1 out | drop | 95% CI | relative |",

@@ -247,11 +247,13 @@ class HFTagger:
             return
         from transformers import AutoModelForTokenClassification, AutoTokenizer
 
+        from xlner.translate import from_pretrained
+
         try:
-            self._tok = AutoTokenizer.from_pretrained(self.model, revision=self.revision,
-                                                      local_files_only=self.local_files_only)
-            self._model = AutoModelForTokenClassification.from_pretrained(
-                self.model, revision=self.revision, local_files_only=self.local_files_only)
+            self._tok = from_pretrained(AutoTokenizer, self.model, revision=self.revision,
+                                        local_files_only=self.local_files_only)
+            self._model = from_pretrained(AutoModelForTokenClassification, self.model,
+                                          revision=self.revision, local_files_only=self.local_files_only)
         except (OSError, ValueError) as exc:
             raise XlnerError("E603", f"cannot load NER model {self.model!r}: "
                              f"{str(exc).splitlines()[0][:300]}",

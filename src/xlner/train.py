@@ -418,7 +418,7 @@ def _dev_f1(model, tokenizer, dev: Sequence[Sentence], labels: list[str], cfg: T
     return float(f1_score(gold, pred)) if any(gold) else 0.0
 
 
-def _subsample(items: list, n: int | None, seed: int) -> list:
+def subsample(items: list, n: int | None, seed: int) -> list:
     if n is None or n >= len(items):
         return items
     keep = np.sort(np.random.default_rng(seed).choice(len(items), size=n, replace=False))
@@ -466,13 +466,13 @@ def train_ner(train: Sequence[Sentence] | Sequence[SoftSentence], out_dir: str |
                              hint="pass labels=model_labels(teacher_dir)")
         found = sorted({sp.label for s in train for sp in s.spans})
         labels = iob2_labels([t for t in DEFAULT_TYPES if t in found] + [t for t in found if t not in DEFAULT_TYPES])
-    train = _subsample(train, cfg.max_sentences, cfg.seed)
+    train = subsample(train, cfg.max_sentences, cfg.seed)
     targets = train if soft else one_hot_targets(train, labels)
     for t in targets:
         if t.probs.shape != (len(t.tokens), len(labels)):
             raise XlnerError("E805", f"sentence {t.id}: target shape {t.probs.shape} does not match "
                              f"{len(t.tokens)} words x {len(labels)} labels")
-    dev = _subsample(list(dev), cfg.max_dev_sentences, cfg.seed) if dev else None
+    dev = subsample(list(dev), cfg.max_dev_sentences, cfg.seed) if dev else None
 
     tokenizer = load_tokenizer(model)
     windows = [w for w in encode_windows(tokenizer, [t.tokens for t in targets], cfg.max_length)]

@@ -280,6 +280,42 @@ class ApertiumTranslator:
 
 # --- Hugging Face seq2seq -------------------------------------------------------------------------
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the model hub's host resolves and accepts a connection (a machine without network
+    fails here at once instead of in transformers' minute of retries)."""
+    import socket
+    from urllib.parse import urlparse
+
+    try:
+        from huggingface_hub import constants
+
+        host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+        if constants.HF_HUB_OFFLINE:
+            return False
+    except ImportError:  # pragma: no cover - huggingface_hub comes with transformers
+        host = "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def from_pretrained(loader: Any, model: str, *, revision: str | None, local_files_only: bool) -> Any:
+    """``loader.from_pretrained`` that looks in the local cache first and only goes to the hub when
+    it can be reached; raises OSError (the caller turns it into its own coded error)."""
+    if Path(model).expanduser().is_dir() or local_files_only:
+        return loader.from_pretrained(str(Path(model).expanduser()) if Path(model).expanduser().is_dir()
+                                      else model, revision=revision, local_files_only=True)
+    try:
+        return loader.from_pretrained(model, revision=revision, local_files_only=True)
+    except (OSError, ValueError):
+        if not hub_reachable():
+            raise OSError(f"{model!r} is neither a local folder nor in the Hugging Face cache, "
+                          "and the model hub cannot be reached") from None
+        return loader.from_pretrained(model, revision=revision)
+
+
 def _resolve_device(device: str | None) -> str:
     import torch
 
@@ -347,10 +383,10 @@ class HFTranslator:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
         try:
-            self._tok = AutoTokenizer.from_pretrained(self.model, revision=self.revision,
-                                                      local_files_only=self.local_files_only)
-            self._model = AutoModelForSeq2SeqLM.from_pretrained(
-                self.model, revision=self.revision, local_files_only=self.local_files_only)
+            self._tok = from_pretrained(AutoTokenizer, self.model, revision=self.revision,
+                                        local_files_only=self.local_files_only)
+            self._model = from_pretrained(AutoModelForSeq2SeqLM, self.model, revision=self.revision,
+                                          local_files_only=self.local_files_only)
         except (OSError, ValueError) as exc:
             raise XlnerError("E409", f"cannot load translation model {self.model!r}: "
                              f"{str(exc).splitlines()[0][:300]}",

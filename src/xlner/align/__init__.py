@@ -13,76 +13,52 @@ accepts. Without ``model`` the neural aligners use the offline e5-small
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
-from typing import Any, Callable
+from typing import Any
 
 from xlner.align.base import Aligner
 from xlner.align.combine import MODES, CombinedAligner, combine, combine_alignments
-from xlner.align.identity import IdentityAligner
 from xlner.errors import XlnerError
 
-__all__ = ["Aligner", "ALIGNERS", "get_aligner", "combine", "combine_alignments", "CombinedAligner", "MODES"]
+__all__ = ["Aligner", "ALIGNERS", "aligner_class", "get_aligner", "combine", "combine_alignments", "CombinedAligner", "MODES"]
 
 
-def _simalign(**params: Any) -> Aligner:
-    from xlner.align.neural import SimAlignAligner
-
-    return SimAlignAligner(**params)
-
-
-def _awesome(**params: Any) -> Aligner:
-    from xlner.align.neural import AwesomeAligner
-
-    return AwesomeAligner(**params)
-
-
-def _eflomal(**params: Any) -> Aligner:
-    from xlner.align.statistical import EflomalAligner
-
-    return EflomalAligner(**params)
-
-
-def _class_of(name: str):
-    if name in ("simalign", "awesome"):
-        from xlner.align import neural
-
-        return {"simalign": neural.SimAlignAligner, "awesome": neural.AwesomeAligner}[name]
-    if name == "eflomal":
-        from xlner.align.statistical import EflomalAligner
-
-        return EflomalAligner
-    return IdentityAligner
-
-
-#: Base aligner names and their factories.
-ALIGNERS: dict[str, Callable[..., Aligner]] = {
-    "simalign": _simalign,
-    "awesome": _awesome,
-    "eflomal": _eflomal,
-    "identity": lambda **params: IdentityAligner(**params),
+#: Base aligner names and the classes implementing them (imported on first use, so that the
+#: identity aligner does not pay for importing torch).
+ALIGNERS: dict[str, str] = {
+    "simalign": "xlner.align.neural:SimAlignAligner",
+    "awesome": "xlner.align.neural:AwesomeAligner",
+    "eflomal": "xlner.align.statistical:EflomalAligner",
+    "identity": "xlner.align.identity:IdentityAligner",
 }
 _OPERATORS = {"+": "union", "&": "intersection", ">": "priority"}
 
 
+def aligner_class(name: str) -> type[Aligner]:
+    """The class behind base aligner ``name``."""
+    if name not in ALIGNERS:
+        raise XlnerError("E510", f"unknown aligner {name!r}",
+                         hint=f"choose one of {', '.join(ALIGNERS)} or combine them, e.g. 'simalign+identity'")
+    module, _, cls = ALIGNERS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
 def _accepted(name: str) -> set[str]:
-    cls = _class_of(name)
-    names = set()
-    for klass in cls.__mro__:
+    names: set[str] = set()
+    for klass in aligner_class(name).__mro__:
         if "__init__" in vars(klass):
             names |= {p for p in inspect.signature(klass.__init__).parameters if p not in ("self", "params", "kwargs")}
     return names
 
 
 def _make(name: str, params: dict[str, Any]) -> Aligner:
-    if name not in ALIGNERS:
-        raise XlnerError("E510", f"unknown aligner {name!r}",
-                         hint=f"choose one of {', '.join(ALIGNERS)} or combine them, e.g. 'simalign+identity'")
     unknown = set(params) - _accepted(name)
     if unknown:
         raise XlnerError("E511", f"aligner {name!r} has no parameter(s) {', '.join(sorted(unknown))}",
                          hint=f"its parameters: {', '.join(sorted(_accepted(name)))}")
-    return ALIGNERS[name](**params)
+    return aligner_class(name)(**params)
 
 
 def get_aligner(name: str, **params: Any) -> Aligner:

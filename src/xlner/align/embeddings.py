@@ -248,12 +248,16 @@ class SubwordEncoder:
         return self._assemble(tokenised, segments, seg_vectors)
 
     def _batches(self, order: list[int], segments: list[tuple[int, int, int]]):
-        """Length-sorted segments packed so that padded size stays under the token budget."""
+        """Length-sorted segments in batches under the token budget. On CPU a batch holds segments
+        of one length only: no padding, so no attention mask (the fast attention path) and
+        results identical to encoding each sentence alone. On GPU, padded batches are faster."""
         batch: list[int] = []
         extra = len(self.prefix) + len(self.suffix)
+        exact = not self.device.startswith("cuda")
         for k in order:
             length = segments[k][2] - segments[k][1] + extra
-            if batch and (len(batch) + 1) * length > self.batch_tokens or len(batch) >= self.max_batch:
+            if batch and ((len(batch) + 1) * length > self.batch_tokens or len(batch) >= self.max_batch
+                          or exact and segments[batch[-1]][2] - segments[batch[-1]][1] + extra != length):
                 yield batch
                 batch = []
             batch.append(k)
@@ -266,15 +270,17 @@ class SubwordEncoder:
         rows = [self.prefix + tokenised[segments[k][0]][0][segments[k][1]:segments[k][2]] + self.suffix
                 for k in batch]
         width = max(len(r) for r in rows)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, row in enumerate(rows):
-            input_ids[r, :len(row)] = torch.tensor(row)
-            mask[r, :len(row)] = 1
-        hidden = self.encoder(input_ids=input_ids.to(self.device),
-                              attention_mask=mask.to(self.device)).last_hidden_state
-        hidden = hidden.float().cpu().numpy()
+        if all(len(r) == width for r in rows):
+            inputs = {"input_ids": torch.tensor(rows, dtype=torch.long, device=self.device)}
+        else:
+            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+            input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for r, row in enumerate(rows):
+                input_ids[r, :len(row)] = torch.tensor(row)
+                mask[r, :len(row)] = 1
+            inputs = {"input_ids": input_ids.to(self.device), "attention_mask": mask.to(self.device)}
+        hidden = self.encoder(**inputs).last_hidden_state.float().cpu().numpy()
         p = len(self.prefix)
         for r, k in enumerate(batch):
             n = segments[k][2] - segments[k][1]

@@ -107,6 +107,7 @@ def _read_links(path: str, n_sent: int) -> list[list[tuple[int, int]]]:
 class EflomalAligner(Aligner):
     """Statistical alignment with the ``eflomal`` package.
 
+    ``eflomal_model``: 1 = IBM1, 2 = + HMM, 3 = + fertility (eflomal's ``model``).
     Every ``align()`` call trains on the corpus (if any) followed by the batch and returns the
     batch's links, so give it the whole run at once. ``symmetrise`` combines the two directions;
     a link's score is the fraction of directions (of 2) that proposed it.
@@ -117,14 +118,14 @@ class EflomalAligner(Aligner):
     name = "eflomal"
 
     def __init__(self, corpus: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
-                 symmetrise: str = "grow-diag-final-and", model: int = 3, n_samplers: int = 2,
+                 symmetrise: str = "grow-diag-final-and", eflomal_model: int = 3, n_samplers: int = 2,
                  rel_iterations: float = 1.0, null_prior: float = 0.2, source_prefix_len: int = 0,
                  target_prefix_len: int = 0, strip_marks: bool = True, max_corpus: int | None = None) -> None:
         if symmetrise not in SYMMETRISATIONS:
             raise XlnerError("E511", f"unknown symmetrisation {symmetrise!r}",
                              hint=f"choose one of: {', '.join(SYMMETRISATIONS)}")
-        if model not in (1, 2, 3):
-            raise XlnerError("E511", f"eflomal model must be 1 (IBM1), 2 (+HMM) or 3 (+fertility), got {model}")
+        if eflomal_model not in (1, 2, 3):
+            raise XlnerError("E511", f"eflomal_model must be 1 (IBM1), 2 (+HMM) or 3 (+fertility), got {eflomal_model}")
         try:
             import eflomal  # noqa: F401
         except ImportError as exc:
@@ -132,12 +133,12 @@ class EflomalAligner(Aligner):
                              hint="pip install eflomal==2.0.0") from exc
         corpus_key = None if corpus is None else (str(corpus) if isinstance(corpus, (str, os.PathLike))
                                                   else [str(c) for c in corpus])
-        super().__init__(corpus=corpus_key, symmetrise=symmetrise, model=model, n_samplers=n_samplers,
+        super().__init__(corpus=corpus_key, symmetrise=symmetrise, eflomal_model=eflomal_model, n_samplers=n_samplers,
                          rel_iterations=rel_iterations, null_prior=null_prior,
                          source_prefix_len=source_prefix_len, target_prefix_len=target_prefix_len,
                          strip_marks=strip_marks, max_corpus=max_corpus)
         self.symmetrisation, self.strip_marks = symmetrise, strip_marks
-        self._options = dict(model=model, n_samplers=n_samplers, rel_iterations=rel_iterations,
+        self._options = dict(model=eflomal_model, n_samplers=n_samplers, rel_iterations=rel_iterations,
                              null_prior=null_prior, source_prefix_len=source_prefix_len,
                              target_prefix_len=target_prefix_len)
         self._corpus = read_parallel_corpus(corpus) if corpus is not None else ([], [])

@@ -15,7 +15,7 @@ def _split_labels(value: str) -> list[str]:
 def evaluate_files(gold_path: str, pred_path: str, *, mode: str = "default", ignore_labels: list[str] = (),
                    format: str = "auto", label_map: Optional[str] = None):
     """Read and score two files; in strict mode the prediction's own B/I tags are scored."""
-    from xlner.data import load_label_map, read_dataset, read_records, to_sentences
+    from xlner.data import check_mojibake, load_label_map, read_dataset, read_records, to_sentences
     from xlner.evaluate import E_MODE, MODES, check_same_tokens, evaluate_tags
     from xlner.errors import XlnerError
     from xlner.tagging import parse_tag
@@ -25,6 +25,7 @@ def evaluate_files(gold_path: str, pred_path: str, *, mode: str = "default", ign
     lmap = load_label_map(label_map)
     gold = read_dataset(gold_path, format=format, label_map=lmap).sentences
     records, _ = read_records(pred_path, format=format)
+    check_mojibake(records, pred_path)
     pred, scheme = to_sentences(records, label_map=lmap)
     check_same_tokens(gold, pred)
     if mode == "strict" and scheme != "bioes":

@@ -48,7 +48,8 @@ def train(
 ) -> None:
     """Fine-tune an encoder for word-level NER (first-sub-token labels), or distil a student."""
     from xlner.experiment import read_sentences, restrict_types, strip_labels
-    from xlner.train import TrainConfig, iob2_labels, model_labels, resolve_model_dir, soft_labels, train_ner
+    from xlner.train import (TrainConfig, iob2_labels, model_labels, resolve_model_dir, soft_labels,
+                             subsample, train_ner)
 
     type_list = [t.strip() for t in types.split(",") if t.strip()]
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length,
@@ -62,9 +63,7 @@ def train(
         if not (teacher_dir / "config.json").exists():
             raise XlnerError("E802", f"no trained model in {teacher}", hint="train the teacher first with xlner train")
         labels = model_labels(teacher_dir)
-        from xlner.train import _subsample
-
-        text = _subsample(strip_labels(sentences), max_sentences, seed)
+        text = subsample(strip_labels(sentences), max_sentences, seed)
         typer.echo(f"teacher {teacher_dir}: soft labels on {len(text)} sentences")
         targets = soft_labels(teacher_dir, text, temperature=temperature, progress=True)
         res = train_ner(targets, out, model=_encoder(model), dev=dev_sents, labels=labels, config=cfg,
@@ -85,13 +84,16 @@ def domain_shift(
     data_root: Optional[Path] = typer.Option(None, help="Folder the config's data paths are relative to "
                                              "(default: $XLNER_DATA or ../shared/data)."),
     seeds: Optional[str] = typer.Option(None, help="Override the config's seeds, e.g. 0,1,2."),
+    methods: Optional[str] = typer.Option(None, help="Override the config's methods, e.g. "
+                                          "model-transfer,teacher-student."),
     summarize_only: bool = typer.Option(False, help="Only rebuild results.csv, summary.md and plots from "
                                         "the finished runs."),
 ) -> None:
     """Model transfer vs teacher-student, in vs out of domain: results.csv, summary.md, plots."""
     from xlner.experiment import load_config, run_domain_shift, summarize
 
-    overrides = {"seeds": [int(s) for s in seeds.split(",")]} if seeds else None
+    overrides = {"seeds": [int(s) for s in seeds.split(",")] if seeds else None,
+                 "methods": [m.strip() for m in methods.split(",")] if methods else None}
     cfg = load_config(config, overrides)
     if summarize_only:
         summarize(out, cfg, log=typer.echo)

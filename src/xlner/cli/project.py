@@ -191,29 +191,29 @@ def register(app: typer.Typer) -> None:
         input: str = typer.Argument(..., help="input JSON lines (one sentence pair per line; '-' = stdin)"),
         output: str = typer.Option("-", "-o", "--output", help="output JSON lines ('-' = stdout)"),
         method: str = typer.Option("heuristic", "-m", "--method", help=f"one of: {', '.join(METHODS)}"),
-        merge_distance: Optional[int] = typer.Option(None, help="[heuristic] merge ranges at most this many "
+        merge_distance: Optional[int] = typer.Option(None, help="(heuristic) merge ranges at most this many "
                                                      "unaligned words apart (default 1)"),
-        min_length_ratio: Optional[float] = typer.Option(None, help="[heuristic] keep ranges with "
+        min_length_ratio: Optional[float] = typer.Option(None, help="(heuristic) keep ranges with "
                                                          "len(range)/len(entity) strictly above this "
                                                          "(heuristic 0.8, largest-group 0)"),
-        top_k: Optional[int] = typer.Option(None, help="[heuristic] keep the k longest ranges per entity "
+        top_k: Optional[int] = typer.Option(None, help="(heuristic) keep the k longest ranges per entity "
                                             "(0 = all; largest-group 1)"),
-        only_i: Optional[bool] = typer.Option(None, "--only-i/--no-only-i", help="[heuristic] do not merge "
+        only_i: Optional[bool] = typer.Option(None, "--only-i/--no-only-i", help="(heuristic) do not merge "
                                               "a range that starts on a word aligned to the entity's first word"),
-        order: Optional[str] = typer.Option(None, help="[heuristic] entity order: input | shortest"),
-        collision: Optional[str] = typer.Option(None, help="[heuristic] overwrite | skip | merge"),
+        order: Optional[str] = typer.Option(None, help="(heuristic) entity order: input | shortest"),
+        collision: Optional[str] = typer.Option(None, help="(heuristic) overwrite | skip | merge"),
         drop_punctuation: Optional[bool] = typer.Option(None, "--drop-punctuation/--keep-punctuation",
-                                                        help="[heuristic] ignore links to punctuation tokens"),
-        max_candidate_length: Optional[int] = typer.Option(None, help="[match] longest n-gram candidate "
+                                                        help="(heuristic) ignore links to punctuation tokens"),
+        max_candidate_length: Optional[int] = typer.Option(None, help="(match) longest n-gram candidate "
                                                            "(0 = unlimited, the default)"),
-        min_score: Optional[float] = typer.Option(None, help="[match] only scores above this are assigned (0)"),
-        weight: list[str] = typer.Option([], help="[match] NAME=W score weight, repeatable "
+        min_score: Optional[float] = typer.Option(None, help="(match) only scores above this are assigned (0)"),
+        weight: list[str] = typer.Option([], help="(match) NAME=W score weight, repeatable "
                                          "(align = the Dice alignment score; others name extra_scores)"),
-        exact_solver: Optional[str] = typer.Option(None, help="[match-exact] auto | dp | milp"),
+        exact_solver: Optional[str] = typer.Option(None, help="(match-exact) auto | dp | milp"),
         target_labels: Optional[str] = typer.Option(None, help="comma-separated labels of the target tag set; "
                                                     "other entities are reported label_not_in_target"),
         with_candidates: bool = typer.Option(False, help="also write the top scored candidates per entity"),
-        n_candidates: Optional[int] = typer.Option(None, help="[match] candidates kept per entity (3)"),
+        n_candidates: Optional[int] = typer.Option(None, help="(match) candidates kept per entity (3)"),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="no progress bar or summary"),
     ) -> None:
         """Project source entities onto target tokens (heuristic or candidate matching)."""

@@ -31,7 +31,10 @@ def page_setup(title: str, icon: str = "🔎") -> None:
 # --- loading (cached) ----------------------------------------------------------------------
 
 def _roots() -> tuple[str, ...]:
-    extra = tuple(p for p in st.session_state.get("extra_roots", "").split(os.pathsep) if p.strip())
+    # "extra_roots" is the sidebar widget (other pages may set it too, e.g. Experiments); the kept
+    # copy survives page switches, which drop widget values of widgets not yet drawn.
+    value = st.session_state.get("_extra_roots_kept") or st.session_state.get("extra_roots") or ""
+    extra = tuple(p for p in str(value).split(os.pathsep) if p.strip())
     return tuple(str(r) for r in loading.run_roots(extra))
 
 
@@ -94,6 +97,22 @@ def _reprojected(path: str, fingerprint: tuple, sentence: str, method: str) -> d
 def projection(run: loading.RunInfo, sentence: str, method: str) -> dict[str, Any]:
     """The projection of one sentence under ``method`` (stored, or re-projected and cached)."""
     return _reprojected(str(run.path), loading.records_fingerprint(run.path), sentence, method)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _figure(path: str, fingerprint: tuple, sentence: str, method: str, view: str):
+    # cache_resource: plotly figures cost ~30 ms to build (validation); revisiting is then free.
+    from xlner.explorer.figures import alignment_heatmap, alignment_lines
+
+    recs, index = _records(path, fingerprint)
+    projected = _reprojected(path, fingerprint, sentence, method)["tgt_entities"] or []
+    draw = alignment_heatmap if view == "heatmap" else alignment_lines
+    return draw(recs[index[sentence]], projected)
+
+
+def alignment_figure(run: loading.RunInfo, sentence: str, method: str, view: str):
+    """The heatmap or lines figure of one sentence under ``method`` (cached)."""
+    return _figure(str(run.path), loading.records_fingerprint(run.path), sentence, method, view)
 
 
 def method_options(run: loading.RunInfo) -> list[str]:
@@ -175,14 +194,25 @@ def no_runs_message() -> None:
             "Looked in: " + (", ".join(f"`{r}`" for r in roots) or "(no existing folder)") +
             ".\n\nAdd folders with the `XLNER_RUNS` environment variable or in the sidebar, "
             "or start one on the **Run** page.")
-    st.page_link("pages/4_Run.py", label="Start a run", icon="▶️")
+    st.page_link("pages/4_Run.py", label="Start a run", icon=":material/play_arrow:")
 
 
 def sidebar() -> None:
     """Run folders and the annotator's name, the same on every page."""
+    # The folders live in "_extra_roots_kept" (plain state survives page switches; widget values do
+    # not). A value written to "extra_roots" by another page (e.g. Experiments) is adopted too.
+    kept = st.session_state.get("_extra_roots_kept", "")
+    current = st.session_state.get("extra_roots")
+    if current is not None and current != kept:
+        kept = st.session_state["_extra_roots_kept"] = current
+    st.session_state["extra_roots"] = kept
+
+    def _keep() -> None:
+        st.session_state["_extra_roots_kept"] = st.session_state["extra_roots"]
+
     with st.sidebar:
         with st.expander("Run folders", expanded=False):
-            st.text_input("Extra run folders (separated by ':')", key="extra_roots",
+            st.text_input("Extra run folders (separated by ':')", key="extra_roots", on_change=_keep,
                           help="Folders that hold run directories, e.g. ../shared/runs. "
                                "Also settable with the XLNER_RUNS environment variable.")
             for r in _roots():

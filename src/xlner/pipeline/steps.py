@@ -124,9 +124,10 @@ def refine_entities(table: pa.Table, component: Any, params: dict) -> pa.Table:
     ``trim_edges``: drop possessive clitics, punctuation and articles at an entity's edges.
     ``unknown_names``: a run of capitalised words the translator left untranslated (Apertium's
     ``*``) that the NER missed becomes an entity of this type (null: off); names are what rule-based
-    MT does not know. ``retype_unknown``: ``{word ending: type}``; an entity made only of
-    untranslated words whose last word has this ending gets this type (a Basque locative
-    ``Frankfurteko`` is a place, whatever the English NER thought).
+    MT does not know. ``retype_unknown``: ``{word ending: type}`` of the source language; an entity
+    made only of untranslated words whose last word has this ending gets this type (Basque
+    ``Frankfurteko`` "of Frankfurt", ``Moskutik`` "from Moscow" are places, whatever the English
+    NER thought: it calls most unknown capitalised words PERSON).
     """
     trim = bool(params.get("trim_edges"))
     unknown_type = params.get("unknown_names")
@@ -230,33 +231,51 @@ def capitalization_score(pairs: np.ndarray):
 TARGET_SCORES = {"capitalization": capitalization_score}
 
 
+def _projection_setup(method: str, projection: dict) -> tuple[dict, dict]:
+    """(options for xlner.project, target scores {name: weight}) of a profile's projection."""
+    options = dict(projection.get("options") or {})
+    target_scores = dict(projection.get("target_scores") or {}) if method.startswith("match") else {}
+    unknown = sorted(set(target_scores) - set(TARGET_SCORES))
+    if unknown:
+        raise XlnerError("E711", f"unknown target score(s) {unknown}",
+                         hint=f"known: {', '.join(TARGET_SCORES)}")
+    if target_scores:
+        options["weights"] = {**(options.get("weights") or {}), **target_scores}
+    return options, target_scores
+
+
+def _projection_input(row: dict, target_scores: dict) -> dict:
+    pairs = np.asarray(row["alignment"] or [], dtype=np.int64).reshape(-1, 2)
+    record = {"id": row["id"], "src_tokens": row["src_tokens"], "tgt_tokens": row["tgt_tokens"],
+              "src_entities": spans_of(row["src_entities"]),
+              "alignment": Alignment(pairs, row.get("alignment_scores"))}
+    if target_scores:
+        record["extra_scores"] = {name: TARGET_SCORES[name](pairs) for name in target_scores}
+    return record
+
+
+def project_record(record: dict, projection: dict, method: str | None = None) -> Any:
+    """Re-project one ``records.jsonl`` record exactly as the pipeline did (``projection`` is
+    ``config["components"]["projection"]``; ``method`` overrides its method). For the explorer."""
+    from xlner.project import project_batch
+
+    method = method or projection["method"]
+    options, target_scores = _projection_setup(method, projection)
+    return project_batch(method, [_projection_input(record, target_scores)], **options)[0]
+
+
 def project_entities(table: pa.Table, project_batch: Any, params: dict) -> pa.Table:
     """Project source entities onto the target tokens with one method (``xlner.project``).
 
-    ``target_scores`` (matching methods only): ``{name: weight}`` of target-side candidate scores
-    from :data:`TARGET_SCORES` added to the alignment score.
+    ``params``: ``method``, ``options`` (the method's parameters) and ``target_scores``
+    (matching methods only): ``{name: weight}`` of target-side candidate scores from
+    :data:`TARGET_SCORES` added to the alignment score.
     """
     method = params["method"]
-    options = dict(params.get("options") or {})
-    target_scores = dict(params.get("target_scores") or {}) if method.startswith("match") else {}
-    if target_scores:
-        unknown = sorted(set(target_scores) - set(TARGET_SCORES))
-        if unknown:
-            raise XlnerError("E711", f"unknown target score(s) {unknown}",
-                             hint=f"known: {', '.join(TARGET_SCORES)}")
-        options["weights"] = {**(options.get("weights") or {}), **target_scores}
+    options, target_scores = _projection_setup(method, params)
     rows = table.select(["id", "src_tokens", "tgt_tokens", "src_entities", "alignment",
                          "alignment_scores"]).to_pylist()
-    records = []
-    for r in rows:
-        pairs = np.asarray(r["alignment"] or [], dtype=np.int64).reshape(-1, 2)
-        record = {"id": r["id"], "src_tokens": r["src_tokens"], "tgt_tokens": r["tgt_tokens"],
-                  "src_entities": spans_of(r["src_entities"]),
-                  "alignment": Alignment(pairs, r["alignment_scores"])}
-        if target_scores:
-            record["extra_scores"] = {name: TARGET_SCORES[name](pairs) for name in target_scores}
-        records.append(record)
-    results = project_batch(method, records, **options)
+    results = project_batch(method, [_projection_input(r, target_scores) for r in rows], **options)
     return pa.table({"entities": [[p.to_dict() for p in res.projected] for res in results],
                      "unprojected": [[u.to_dict() for u in res.unprojected] for res in results],
                      "candidates": [[c.to_dict() for c in res.candidates] for res in results]},

@@ -268,6 +268,14 @@ def _config(task: str, opts: Options, profile: dict, dataset: str, labels: list[
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
+def _refine_params(profile: dict, lang: str) -> dict:
+    """The profile's ``refine`` section with ``retype_unknown`` narrowed to the target language
+    (case endings are a property of the language: ``{eu: {ko: LOC}}``)."""
+    params = dict(profile.get("refine") or {})
+    params["retype_unknown"] = dict((params.get("retype_unknown") or {}).get(lang) or {})
+    return params
+
+
 def _projection_params(profile: dict) -> dict:
     section = profile["projection"]
     return {"method": section["method"], "options": section.get("options") or {},
@@ -305,7 +313,7 @@ def translate_test(opts: Options) -> Run:
              "tagger"),
         Step("refine", S.refine_entities,
              {"tokens": "src_tokens", "unknown": "src_unknown", "entities": "src_entities_ner"},
-             {"entities": "src_entities_all"}, None, dict(profile.get("refine") or {})),
+             {"entities": "src_entities_all"}, None, _refine_params(profile, opts.lang)),
         Step("select_labels", S.select_labels, {"entities": "src_entities_all"},
              {"entities": "src_entities"}, None, {"labels": labels}),
         Step("align", S.align, {"src_tokens": "src_tokens", "tgt_tokens": "tgt_tokens"},

@@ -21,6 +21,7 @@ Every source entity ends in ``result.projected`` (one or more spans) or ``result
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -62,23 +63,32 @@ def resolve_params(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
                          hint=f"its parameters: {', '.join(sorted(allowed))}, target_labels")
     out = {**allowed, **{k: v for k, v in params.items() if k != "target_labels"}}
     problems = []
-    if method in ("heuristic", "largest-group"):
-        if int(out["merge_distance"]) < 0:
-            problems.append("merge_distance must be >= 0")
-        if int(out["top_k"]) < 0:
-            problems.append("top_k must be >= 0 (0 = keep all)")
-        if out["order"] not in ORDERS:
-            problems.append(f"order must be one of {ORDERS}")
-        if out["collision"] not in COLLISIONS:
-            problems.append(f"collision must be one of {COLLISIONS}")
-    else:
-        if int(out["max_candidate_length"]) < 0:
-            problems.append("max_candidate_length must be >= 0 (0 = unlimited)")
-        if out["exact_solver"] not in EXACT_SOLVERS:
-            problems.append(f"exact_solver must be one of {EXACT_SOLVERS}")
-        if int(out["n_candidates"]) < 0:
-            problems.append("n_candidates must be >= 0")
+    # Coerce numbers here so that a bad value is one clear error, not a traceback later.
+    for name, kind, low in (("merge_distance", int, 0), ("top_k", int, 0), ("min_length_ratio", float, None),
+                            ("max_candidate_length", int, 0), ("n_candidates", int, 0),
+                            ("min_score", float, None)):
+        if name not in out:
+            continue
+        value = out[name]
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or (kind is int and value != int(value)):
+            problems.append(f"{name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+            continue
+        out[name] = kind(value)
+        if low is not None and out[name] < low:
+            problems.append(f"{name} must be >= {low}" + (" (0 = unlimited)" if name == "max_candidate_length" else ""))
+    for name, choices in (("order", ORDERS), ("collision", COLLISIONS), ("exact_solver", EXACT_SOLVERS)):
+        if name in out and out[name] not in choices:
+            problems.append(f"{name} must be one of {', '.join(choices)}, got {out[name]!r}")
+    if "weights" in out and out["weights"] is not None:
+        w = out["weights"]
+        if not isinstance(w, Mapping) or not all(isinstance(k, str) and isinstance(v, numbers.Real)
+                                                 and not isinstance(v, bool) for k, v in w.items()):
+            problems.append(f"weights must map score names to numbers, got {w!r}")
+    if "stop_tokens" in out:
         out["stop_tokens"] = frozenset(out["stop_tokens"] or ())
+    if target_labels := params.get("target_labels"):
+        if isinstance(target_labels, str):
+            problems.append("target_labels must be a collection of labels, not one string")
     if problems:
         raise XlnerError("E203", f"bad parameters for method {method!r}: " + "; ".join(problems))
     return out

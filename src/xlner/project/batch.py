@@ -30,22 +30,28 @@ CHUNK_ELEMENTS = 1 << 20
 
 
 @lru_cache(maxsize=512)
-def _grid(n_tgt: int, max_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _grid(n_tgt: int, max_length: int) -> tuple[np.ndarray, np.ndarray]:
     """A rectangular n-gram grid: every start x every length 1..L, ordered by start then end.
 
-    Unlike :func:`_all_ngrams` it keeps ranges running past the sentence end (they are masked
-    out later): the rectangle lets the link counts of all candidates of one length be computed
-    with one slice instead of a gather. Also returns the candidate-overlap matrix.
+    Unlike :func:`~xlner.project.matching.ngram_candidates` it keeps ranges running past the
+    sentence end (they are masked out later): the rectangle lets the link counts of all
+    candidates of one length be computed with one slice instead of a gather.
     """
     width = n_tgt if max_length <= 0 else min(n_tgt, max_length)
     starts = np.repeat(np.arange(n_tgt), width)
     ends = starts + np.tile(np.arange(1, width + 1), n_tgt)
-    overlap = (starts[None, :] < ends[:, None]) & (starts[:, None] < ends[None, :])
-    return starts, ends, overlap
+    starts.flags.writeable = False
+    ends.flags.writeable = False
+    return starts, ends
 
 
-def _greedy(scores: np.ndarray, overlap: np.ndarray, min_score: float) -> np.ndarray:
-    """Vectorised greedy over a batch; returns the chosen candidate per entity (-1: none)."""
+def _greedy(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray, min_score: float) -> np.ndarray:
+    """Vectorised greedy over a batch; returns the chosen candidate per entity (-1: none).
+
+    Same rule as :func:`~xlner.project.matching.greedy_match`, one step for every sentence at
+    once: each sentence takes its first highest score, then loses that entity's row and every
+    candidate overlapping the pick.
+    """
     b_n, k_n, c_n = scores.shape
     work = scores.copy()
     flat = work.reshape(b_n, k_n * c_n)
@@ -61,7 +67,7 @@ def _greedy(scores: np.ndarray, overlap: np.ndarray, min_score: float) -> np.nda
         chosen[b, k] = c
         work[b, k, :] = -np.inf
         removed = np.zeros((b_n, c_n), dtype=bool)
-        removed[b] = overlap[c]
+        removed[b] = (starts[None, :] < ends[c][:, None]) & (starts[c][:, None] < ends[None, :])
         np.copyto(work, -np.inf, where=removed[:, None, :])
     return chosen
 
@@ -147,7 +153,7 @@ def _match_group(items, idx, lo, width, n_tgt, n_act, ent_s, ent_e, link_b, link
     w_n = max(1, int(width.max()))
     k_n = max(1, int(n_act.max()))
     ent_s, ent_e = ent_s[:, :k_n], ent_e[:, :k_n]
-    starts, ends, overlap = _grid(w_n, max_candidate_length)  # relative to each sentence's window
+    starts, ends = _grid(w_n, max_candidate_length)  # relative to each sentence's window
     row_of = np.empty(int(idx.max()) + 1, np.int64)
     row_of[idx] = np.arange(b_n)
     rows = row_of[link_b]
@@ -181,7 +187,7 @@ def _match_group(items, idx, lo, width, n_tgt, n_act, ent_s, ent_e, link_b, link
     ent_ok = np.arange(k_n)[None, :] < n_act[:, None]
     scores = np.where(valid[:, None, :] & ent_ok[:, :, None], dice, -np.inf)
 
-    chosen = _greedy(scores, overlap, min_score)
+    chosen = _greedy(scores, starts, ends, min_score)
     rowmax = scores.max(axis=2)
     has_cand = rowmax > min_score
     if solver == "exact":

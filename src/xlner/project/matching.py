@@ -10,9 +10,9 @@ Three small pieces, each a pure function on numpy arrays:
   candidates at once from 2-D prefix sums over the alignment matrix (``dice_scores``), fused with
   any extra scores by a weighted sum.
 - solvers: ``greedy_match`` (the paper's argmax loop with its exact tie order) and ``exact_match``
-  (maximum total score; at most one candidate per entity; chosen candidates never overlap) solved
-  by a dynamic programme over (set of placed entities, position), with scipy ``milp`` for sentences
-  with many interacting entities.
+  (maximum total score; at most one candidate per entity; chosen candidates never overlap): after
+  optimum-preserving reductions, a dynamic programme over (set of placed entities, position), with
+  scipy ``milp`` for groups of many interacting entities.
 
 The alignment is a set: a duplicated pair counts once.
 """
@@ -131,11 +131,15 @@ def exact_match(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray, min_sc
                 solver: str = "auto", certify: bool = True) -> list[tuple[int, int]]:
     """Maximum-total-score assignment: each entity at most one candidate, no two overlapping.
 
-    Only scores above ``min_score`` may be picked. Fast paths first: if the greedy solution gives
-    every entity its best candidate it is optimal (it reaches the trivial upper bound), and an
-    entity whose best candidate overlaps no usable candidate of any other entity can take it
-    without loss. The rest is solved by :func:`_dp_match` (or ``milp`` for many entities).
-    ``certify=False`` skips the greedy check (for callers that already ran it).
+    Only scores above ``min_score`` may be picked. Reductions that keep the optimum, then a solver:
+
+    1. if the greedy solution gives every entity its best candidate it is optimal (it reaches the
+       trivial upper bound; skipped with ``certify=False`` by callers that already checked);
+    2. a candidate is dropped for an entity when one of its sub-intervals scores at least as much
+       (swapping to the sub-interval never creates a conflict), which leaves few candidates;
+    3. an entity whose best candidate overlaps no usable candidate of another entity takes it;
+    4. the remaining entities split into groups whose candidates' hulls do not overlap, each
+       solved by :func:`_dp_match` (or scipy ``milp`` above ``MAX_DP_ENTITIES`` entities).
     """
     k, c = scores.shape
     if k == 0 or c == 0:
@@ -144,13 +148,15 @@ def exact_match(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray, min_sc
     rows = np.flatnonzero(usable.any(axis=1))
     if rows.size == 0:
         return []
-    best = scores.argmax(axis=1)
     if solver == "auto" and certify:
         greedy = greedy_match(scores, starts, ends, min_score)
         rowmax = scores.max(axis=1)
         if len(greedy) == rows.size and all(scores[row, col] == rowmax[row] for row, col in greedy):
             return greedy  # every entity got its best score: the trivial upper bound is met
 
+    usable &= ~_dominated(scores, starts, ends)
+    masked = np.where(usable, scores, -np.inf)
+    best = masked.argmax(axis=1)
     # Words covered by each entity's usable candidates (difference arrays, one cumsum).
     n = int(ends.max())
     diff = np.zeros((k, n + 1), dtype=np.int64)
@@ -165,14 +171,56 @@ def exact_match(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray, min_sc
         others = total_cover[starts[b]:ends[b]] - covered[row, starts[b]:ends[b]]
         (rest if others.any() else fixed).append(int(row))
     picks = [(row, int(best[row])) for row in fixed]
-    if rest:
-        sub = np.where(usable[rest], scores[rest], -np.inf)
+    for group in _interacting_groups(rest, covered):
+        if len(group) == 1:
+            picks.append((group[0], int(best[group[0]])))
+            continue
+        sub = masked[group]
         keep = np.flatnonzero(np.isfinite(sub).any(axis=0))
-        sub = sub[:, keep]
-        use_milp = solver == "milp" or (solver == "auto" and len(rest) > MAX_DP_ENTITIES)
-        solved = (_milp_match if use_milp else _dp_match)(sub, starts[keep], ends[keep], n)
-        picks += [(rest[r], int(keep[col])) for r, col in solved]
+        use_milp = solver == "milp" or (solver == "auto" and len(group) > MAX_DP_ENTITIES)
+        solved = (_milp_match if use_milp else _dp_match)(sub[:, keep], starts[keep], ends[keep], n)
+        picks += [(group[r], int(keep[col])) for r, col in solved]
     return picks
+
+
+def _dominated(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``(k, c)`` mask: some listed proper sub-interval of candidate c scores >= it for entity k.
+
+    ``best[:, s, l]`` is the best score of any listed candidate inside ``[s, s + l + 1)``; it is
+    built by length, since a sub-interval of ``[s, e)`` lies in ``[s + 1, e)`` or ``[s, e - 1)``.
+    """
+    k = scores.shape[0]
+    lengths = ends - starts
+    n, width = int(ends.max()), int(lengths.max())
+    best = np.full((k, n, width), -np.inf)
+    np.maximum.at(best, (slice(None), starts, lengths - 1), scores)
+    for l in range(1, width):
+        np.maximum(best[:, :-1, l], np.maximum(best[:, 1:, l - 1], best[:, :-1, l - 1]), out=best[:, :-1, l])
+    proper = np.full(scores.shape, -np.inf)
+    longer = np.flatnonzero(lengths > 1)
+    s, l = starts[longer], lengths[longer]
+    proper[:, longer] = np.maximum(best[:, s + 1, l - 2], best[:, s, l - 2])
+    return scores <= proper
+
+
+def _interacting_groups(rows: list[int], covered: np.ndarray) -> list[list[int]]:
+    """Split entities into groups whose coverage hulls do not overlap (independent subproblems)."""
+    if not rows:
+        return []
+    hull = []
+    for r in rows:
+        words = np.flatnonzero(covered[r])
+        hull.append((int(words[0]), int(words[-1]) + 1, r))
+    hull.sort()
+    groups, reach = [[hull[0][2]]], hull[0][1]
+    for a, b, r in hull[1:]:
+        if a < reach:
+            groups[-1].append(r)
+            reach = max(reach, b)
+        else:
+            groups.append([r])
+            reach = b
+    return [sorted(g) for g in groups]
 
 
 def _dp_match(sub: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int) -> list[tuple[int, int]]:
@@ -248,6 +296,9 @@ def _extra_matrix(name: str, value: ExtraScore, rows: np.ndarray, n_entities: in
                   n_cols: int, call_args: tuple) -> np.ndarray:
     arr = value(*call_args) if callable(value) else value
     arr = np.asarray(arr, dtype=np.float64)
+    if arr.shape == (n_entities, n_cols) and not np.isfinite(arr).all():
+        raise XlnerError("E205", f"extra score {name!r} holds NaN or infinite values",
+                         hint="use 0 (or a low score) for candidates the score says nothing about")
     if arr.shape != (n_entities, n_cols):
         raise XlnerError("E205", f"extra score {name!r} has shape {arr.shape}, expected "
                          f"({n_entities}, {n_cols}) = (source entities, candidates)",
