@@ -82,11 +82,13 @@ ui.write_url(PAGE, url)
 counts = view["category"].value_counts()
 st.caption(" · ".join(f"{c}: {int(counts.get(c, 0))}" for c in CATEGORIES) + f" · {len(view)} rows")
 
-COLUMNS = ["sentence", "category", "label", "gold_text", "projected_text", "score", "source_text",
-           "source_label", "ner_score", "reason", "length", "lang", "method", "run"]
-config = {"score": st.column_config.NumberColumn("score", format="%.3f"),
+COLUMNS = ["sentence", "category", "gold_text", "gold", "projected_text", "projected", "score", "source_text",
+           "source_label", "ner_score", "reason", "length", "label", "lang", "method", "run"]
+config = {"score": st.column_config.NumberColumn("score", format="%.3f", help="matching / projection score"),
           "ner_score": st.column_config.NumberColumn("NER score", format="%.2f"),
-          "gold_text": "gold", "projected_text": "projected", "source_text": "English entity"}
+          "gold_text": "gold", "gold": "gold label · span", "projected_text": "projected",
+          "projected": "projected label · span", "source_text": "English entity", "source_label": "English label",
+          "label": st.column_config.TextColumn("type", help="the projected label, else the gold one")}
 
 
 def open_sentence(frame: pd.DataFrame, rows: list[int]) -> None:

@@ -94,6 +94,8 @@ def decide(entity: str, action: str, span: dict | None = None) -> None:
 latest = store.latest(run.key, sid)
 current = corrected_spans(rec, latest)
 st.html(token_rows_html(tokens, rec.get("gold_entities") or [], current, projected_name="corrected"))
+if rec.get("translation"):
+    st.caption(f"English: {rec['translation']}")
 
 st.subheader("Projected entities")
 if not rec.get("tgt_entities"):

@@ -157,7 +157,11 @@ def shared_runs() -> Path:
     if "root" not in _SHARED:
         import tempfile
 
+        import atexit
+        import shutil
+
         root = Path(tempfile.mkdtemp(prefix="xlner-explorer-runs-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
         for lang in ("es", "eu"):
             build_runs(root, lang)
         _SHARED["root"] = root

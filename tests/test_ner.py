@@ -144,6 +144,9 @@ def test_mt_marks_tagger_on_real_apertium_style_words(spacy_tagger):
     got = [{(" ".join(c[s.start:s.end]), s.label) for s in o.spans} for o, c in zip(out, clean)]
     assert ("Frankfurteko", "LOC") in got[0]
     assert ("Jone Gorizelaia", "PER") in got[1] and ("Durangon", "LOC") in got[1]
+    # clean words plus the flags from split_marked give the same result
+    flags = [[w.startswith("*") for w in s] for s in marked]
+    assert [o.spans for o in tagger.tag(clean, unknown=flags)] == [o.spans for o in out]
     # without marks it is the plain spaCy tagger
     assert out[2].spans == spacy_tagger.tag([clean[2]])[0].spans
     fp = tagger.fingerprint()
@@ -226,7 +229,7 @@ def test_hf_long_sentence_is_windowed(tiny_iob2):
     assert out.probs.shape == (len(words), 9)
     np.testing.assert_allclose(out.probs.sum(1), 1.0, atol=1e-5)
     assert all(s.end <= len(words) for s in out.spans)
-    windows = tagger._windows(words)
+    windows = tagger._windows([words])[0]
     assert len(windows) > 3 and windows[0][0] == 0 and windows[-1][1] == len(words)
     # Each window is tagged exactly as that piece of the sentence alone.
     for start, end in windows[:2]:

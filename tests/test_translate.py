@@ -245,6 +245,16 @@ def test_hf_batches_keep_order_and_use_target_token(tiny_m2m):
                .translate(TEXTS[:3])) == 3
 
 
+def test_hf_long_input_is_refused_or_truncated(tiny_m2m):
+    long = " ".join(WORDS * 3)
+    tr = get_translator("hf", "eu", "en", model=str(tiny_m2m), num_beams=1, max_length=10)
+    with pytest.raises(XlnerError) as err:
+        tr.translate(["etxea", long], ids=["s1", "s2"])
+    assert err.value.code == "E414" and "'s2'" in err.value.message
+    cut = get_translator("hf", "eu", "en", model=str(tiny_m2m), num_beams=1, max_length=10, truncate=True)
+    assert len(cut.translate(["etxea", long])) == 2
+
+
 def test_hf_marian_multi_target_prefix(tmp_path):
     import torch
     from transformers import MarianConfig, MarianMTModel

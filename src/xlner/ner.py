@@ -286,28 +286,33 @@ class HFTagger:
         self._to_columns = m
         self._o_index = next((k for k, (p, _) in enumerate(parsed) if p == "O"), 0)
 
-    def _windows(self, words: list[str]) -> list[tuple[int, int]]:
-        """Split a sentence into word ranges whose sub-tokens fit the model window."""
+    def _windows(self, sentences: list[list[str]]) -> list[list[tuple[int, int]]]:
+        """Split each sentence into word ranges whose sub-tokens fit the model window."""
         budget = self.max_length - self._tok.num_special_tokens_to_add()
-        if not words:
-            return []
-        enc = self._tok(words, is_split_into_words=True, add_special_tokens=False)
-        counts = np.bincount([w for w in enc.word_ids() if w is not None], minlength=len(words))
-        windows, start, used = [], 0, 0
-        for j, c in enumerate(counts):
-            if used + c > budget and j > start:
-                windows.append((start, j))
-                start, used = j, 0
-            used += c
-        windows.append((start, len(words)))
-        return windows
+        nonempty = [i for i, words in enumerate(sentences) if words]
+        out: list[list[tuple[int, int]]] = [[] for _ in sentences]
+        if not nonempty:
+            return out
+        enc = self._tok([sentences[i] for i in nonempty], is_split_into_words=True,
+                        add_special_tokens=False)
+        for row, i in enumerate(nonempty):
+            counts = np.bincount([w for w in enc.word_ids(row) if w is not None],
+                                 minlength=len(sentences[i]))
+            start, used = 0, 0
+            for j, c in enumerate(counts):
+                if used + c > budget and j > start:
+                    out[i].append((start, j))
+                    start, used = j, 0
+                used += c
+            out[i].append((start, len(sentences[i])))
+        return out
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[NerOutput]:
         import torch
 
         sentences = _check_sentences(sentences)
         self._load()
-        chunks = [(i, s, e) for i, words in enumerate(sentences) for s, e in self._windows(words)]
+        chunks = [(i, s, e) for i, windows in enumerate(self._windows(sentences)) for s, e in windows]
         word_probs = [np.zeros((len(w), len(self._to_columns)), dtype=np.float32) for w in sentences]
         for w in word_probs:
             w[:, self._o_index] = 1.0  # a word the tokenizer drops entirely (no sub-token) counts as O
@@ -442,13 +447,20 @@ class MarkedMTTagger:
         self._base = get_tagger(self.base, **dict(self.base_params))
         self.labels = self._base.labels
 
-    def tag(self, sentences: Sequence[Sequence[str]]) -> list[NerOutput]:
+    def tag(self, sentences: Sequence[Sequence[str]],
+            unknown: Sequence[Sequence[bool]] | None = None) -> list[NerOutput]:
+        """Tag marked words; or clean words plus their ``unknown`` flags (``split_marked``)."""
         from xlner.text import strip_case_ending, strip_mark
 
         sentences = _check_sentences(sentences)
+        if unknown is not None and [len(u) for u in unknown] != [len(s) for s in sentences]:
+            raise XlnerError("E605", "unknown flags must have one flag per word of each sentence")
+        flags = unknown
         clean, unknown, ner_words = [], [], []
-        for words in sentences:
+        for k, words in enumerate(sentences):
             pairs = [strip_mark(w) for w in words]
+            if flags is not None:
+                pairs = [(w, bool(f) or m) for (w, m), f in zip(pairs, flags[k])]
             clean.append([w for w, _ in pairs])
             unknown.append([u for _, u in pairs])
             ner_words.append([strip_case_ending(w, self.lang)[0] if u and self.strip_endings else w

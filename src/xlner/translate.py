@@ -355,7 +355,8 @@ class HFTranslator:
 
     Parameters: ``model`` (hub name or local folder), ``revision``, ``batch_size``, ``num_beams``,
     ``max_length`` (new tokens), ``device`` (auto/cpu/cuda), ``src_code``/``tgt_code`` (override the
-    language tokens), ``local_files_only``.
+    language tokens), ``local_files_only``, ``truncate`` (cut inputs longer than ``max_length``
+    sub-tokens instead of refusing them: the end of such a sentence would be lost).
     """
 
     src_lang: str
@@ -369,6 +370,7 @@ class HFTranslator:
     src_code: str | None = None
     tgt_code: str | None = None
     local_files_only: bool = False
+    truncate: bool = False
     name: str = "hf"
     _model: Any = field(default=None, repr=False)
     _tok: Any = field(default=None, repr=False)
@@ -412,8 +414,15 @@ class HFTranslator:
         forced = None
         if self.family in ("nllb", "m2m"):
             forced = self._tok.convert_tokens_to_ids(self._tgt_token)
+        lengths = [len(ids_) for ids_ in self._tok([prefix + t for t in texts])["input_ids"]]
+        too_long = [i for i, n in enumerate(lengths) if n > self.max_length and texts[i].strip()]
+        if too_long and not self.truncate:
+            i = too_long[0]
+            raise XlnerError("E414", f"sentence {_label(i, ids)} has {lengths[i]} sub-tokens, more than "
+                             f"max_length={self.max_length} ({len(too_long)} such sentences)",
+                             hint="raise max_length, split the sentence, or set truncate: true")
         # Longest first: padding is smallest when similar lengths share a batch.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
         out = [""] * len(texts)
         for start in range(0, len(order), self.batch_size):
             idx = [i for i in order[start:start + self.batch_size] if texts[i].strip()]

@@ -165,6 +165,19 @@ def _windows(n: int, width: int) -> list[tuple[int, int]]:
     return [(a, a + width) for a in starts]
 
 
+def default_threads() -> int:
+    """Torch threads for encoding: ``$XLNER_THREADS``, else ``$OMP_NUM_THREADS``, else 1.
+
+    One thread by default because on a shared machine two torch threads competing with other
+    busy processes ran 8x slower than one (2.6 vs 20.4 sentences/s, benchmarks/bench_align.py);
+    raise it on an idle multi-core machine."""
+    for var in ("XLNER_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return 1
+
+
 class SubwordEncoder:
     """Embeds pre-tokenised sentences with layer ``layer`` of ``model``, many per forward pass."""
 
@@ -180,9 +193,7 @@ class SubwordEncoder:
         self.device = device
         self.dtype = resolve_dtype(dtype, device)
         self.batch_tokens, self.max_batch = int(batch_tokens), int(max_batch)
-        if threads is None and os.environ.get("OMP_NUM_THREADS", "").isdigit():
-            threads = int(os.environ["OMP_NUM_THREADS"])
-        self.threads = threads
+        self.threads = default_threads() if threads is None else int(threads)
         with _LOAD_LOCK:
             self.tokenizer, self.encoder = _load(self.model, self.layer, device, self.dtype)
         self.prefix, self.suffix = _special_layout(self.tokenizer)
@@ -236,15 +247,13 @@ class SubwordEncoder:
         order = sorted(range(len(segments)), key=lambda k: segments[k][2] - segments[k][1])
         seg_vectors: list[np.ndarray | None] = [None] * len(segments)
         threads_before = torch.get_num_threads()
-        if self.threads:
-            torch.set_num_threads(self.threads)
+        torch.set_num_threads(self.threads)
         try:
             with torch.inference_mode():
                 for batch in self._batches(order, segments):
                     self._run(batch, segments, tokenised, seg_vectors)
         finally:
-            if self.threads:
-                torch.set_num_threads(threads_before)
+            torch.set_num_threads(threads_before)
         return self._assemble(tokenised, segments, seg_vectors)
 
     def _batches(self, order: list[int], segments: list[tuple[int, int, int]]):

@@ -14,7 +14,7 @@ thesis generalisation  d               thr               k      only_i  shortest
 For one source entity: take every target word aligned to any of its words (optionally dropping
 pure-punctuation targets), split them into maximal contiguous ranges, merge ranges separated by at
 most ``merge_distance`` unaligned words, keep the ranges whose length / entity length is strictly
-above ``min_length_ratio``, and of those the ``top_k`` longest. Then the entities' ranges are written
+above ``min_length_ratio``, and of those the ``top_k`` longest (ties: leftmost). Then the entities' ranges are written
 onto the target sentence under one of three collision rules:
 
 - ``overwrite`` (paper): later entities overwrite earlier ones word by word; what survives of an
