@@ -26,16 +26,13 @@ def version() -> None:
 
 
 def _register() -> None:
-    # Imported here so that `xlner --help` stays fast and one broken backend cannot break the rest.
+    # Each module of this package adds its own sub-commands; discovered so that adding a module is
+    # all it takes. Imported here so that `xlner --help` stays fast.
     import importlib
+    import pkgutil
 
-    for name in ("project", "evaluate", "pipeline", "experiment", "data"):
-        try:
-            module = importlib.import_module(f"xlner.cli.{name}")
-        except ModuleNotFoundError as exc:  # sub-command not written yet
-            if exc.name == f"xlner.cli.{name}":
-                continue
-            raise
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
         module.register(app)
 
 

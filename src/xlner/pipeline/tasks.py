@@ -1,7 +1,7 @@
 """The two end-to-end tasks: translate-test and translate-train.
 
 translate-test: target gold -> detokenize -> translate to English -> split words -> English NER ->
-                select labels -> align (English, target) -> project back -> evaluate against gold.
+                refine -> select labels -> align (English, target) -> project back -> evaluate.
 translate-train: English gold -> detokenize -> translate to the target -> split words -> select
                 labels -> align (English, translation) -> project -> a target training set.
 
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pyarrow as pa
 
 import xlner
@@ -33,7 +33,6 @@ from xlner.runs import Run, load_run, write_run
 log = logging.getLogger("xlner.pipeline")
 
 ENGLISH = "en"
-_LANG_RE = re.compile(r"^[a-z]{2,3}$")
 
 
 @dataclass
@@ -139,14 +138,13 @@ def build_components(profile: dict, src_lang: str, tgt_lang: str) -> Components:
 # --- loading and checking the gold data --------------------------------------------------------
 
 def check_lang(lang: str) -> str:
-    """The code as given (lower case), refused early if no backend knows it."""
-    code = (lang or "").strip().lower()
-    if not _LANG_RE.match(code):
-        raise XlnerError("E702", f"{lang!r} is not a language code",
-                         hint="give an ISO 639-1 or 639-3 code such as eu, es, swa")
+    """The code as given (lower case), refused before any work if no backend knows it (E401)."""
     from xlner.translate import normalise_lang
 
-    normalise_lang(code)  # E401 with the list of known codes
+    code = (lang or "").strip().lower()
+    if normalise_lang(code) == "eng":
+        raise XlnerError("E702", "the target language must not be English (--lang en)",
+                         hint="the English side is the source of entities; give the other language")
     return code
 
 
@@ -196,25 +194,22 @@ def check_sentences(sentences: list[Any], profile: dict, path: Path) -> None:
 
 # --- running ---------------------------------------------------------------------------------
 
-def _common(opts: Options, task: str) -> tuple[dict, Options]:
+def _profile(opts: Options) -> dict:
+    """The profile with the command line's choices applied, checked before any work starts."""
     profile = load_profile(opts.profile, list(opts.overrides))
     if opts.method:
         profile["projection"]["method"] = opts.method
     if opts.labels:
         profile["labels"] = list(opts.labels)
     opts.lang = check_lang(opts.lang)
-    if opts.lang in (ENGLISH, "eng"):
-        raise XlnerError("E702", f"{task} needs a non-English target language, got --lang en")
     check_method(profile["projection"]["method"])
     pin_threads(int(profile.get("threads") or 1))
-    return profile, opts
+    return profile
 
 
 def check_method(method: str) -> None:
-    try:
-        from xlner.project import METHODS
-    except ImportError:
-        return
+    from xlner.project import METHODS
+
     if method not in METHODS:
         raise XlnerError("E711", f"unknown projection method {method!r}",
                          hint=f"choose one of {', '.join(METHODS)}")
@@ -293,27 +288,21 @@ def _strip_score(rows: list[dict]) -> list[dict]:
     return [{"start": r["start"], "end": r["end"], "label": r["label"]} for r in rows]
 
 
-def translate_test(opts: Options) -> Run:
-    """Run translate-test end to end into ``opts.out`` and return the finished run."""
-    profile, opts = _common(opts, "translate-test")
-    t0 = time.perf_counter()
-    gold, dataset, gold_key = load_gold(opts, profile)
-    labels = _labels(profile, gold)
-    table = S.gold_table(gold).rename_columns(["id", "source", "tgt_tokens", "gold_entities"])
-    load_seconds = time.perf_counter() - t0
-    mark_unknown = bool(profile["translator"].get("mark_unknown"))
-    steps = [
-        Step("detokenize", S.detokenize, {"tokens": "tgt_tokens"}, {"text": "tgt_text"}, "text"),
-        Step("translate", S.translate, {"id": "id", "text": "tgt_text"},
-             {"translation": "translation"}, "translator"),
+def _text_steps(profile: dict, tokens: str, text: str, words: str, unknown: str,
+                keep_marks: bool) -> list[Step]:
+    """detokenize -> translate -> split words, from column ``tokens`` to ``words``."""
+    return [
+        Step("detokenize", S.detokenize, {"tokens": tokens}, {"text": text}, "text"),
+        Step("translate", S.translate, {"id": "id", "text": text}, {"translation": "translation"},
+             "translator"),
         Step("split_words", S.split_words, {"text": "translation"},
-             {"tokens": "src_tokens", "unknown": "src_unknown"}, "text",
-             {"unknown_marks": mark_unknown}),
-        Step("ner", S.tag_entities, {"tokens": "src_tokens"}, {"entities": "src_entities_ner"},
-             "tagger"),
-        Step("refine", S.refine_entities,
-             {"tokens": "src_tokens", "unknown": "src_unknown", "entities": "src_entities_ner"},
-             {"entities": "src_entities_all"}, None, _refine_params(profile, opts.lang)),
+             {"tokens": words, "unknown": unknown}, "text", {"unknown_marks": keep_marks}),
+    ]
+
+
+def _projection_steps(profile: dict, labels: list[str]) -> list[Step]:
+    """select labels -> align (English, target) -> project."""
+    return [
         Step("select_labels", S.select_labels, {"entities": "src_entities_all"},
              {"entities": "src_entities"}, None, {"labels": labels}),
         Step("align", S.align, {"src_tokens": "src_tokens", "tgt_tokens": "tgt_tokens"},
@@ -326,20 +315,74 @@ def translate_test(opts: Options) -> Run:
              {"entities": "tgt_entities", "unprojected": "unprojected", "candidates": "candidates"},
              "projector", _projection_params(profile)),
     ]
-    components = build_components(profile, opts.lang, ENGLISH)
-    keys = {c: gold_key for c in table.column_names}
-    table, reports = _runner(opts, profile, components).run(table, keys, steps)
 
-    t1 = time.perf_counter()
+
+def _run_steps(task: str, opts: Options, gold_columns: list[str], build_steps: Callable,
+               src_lang: str, tgt_lang: str):
+    """Shared frame of both tasks: profile, gold, steps, cache. Returns what the task finishes."""
+    profile = _profile(opts)
+    t0 = time.perf_counter()
+    gold, dataset, gold_key = load_gold(opts, profile)
+    labels = _labels(profile, gold)
+    table = S.gold_table(gold).rename_columns(gold_columns)
+    load_seconds = time.perf_counter() - t0
+    components = build_components(profile, src_lang, tgt_lang)
+    keys = {c: gold_key for c in table.column_names}
+    table, reports = _runner(opts, profile, components).run(table, keys, build_steps(profile, labels))
     records = _records(table, opts.lang, profile["projection"]["method"], labels)
-    metrics = evaluate_records(records, labels)
-    eval_seconds = time.perf_counter() - t1
-    metrics.update(_timings(reports, len(records), {"load": load_seconds, "evaluate": eval_seconds}))
-    write_run(opts.out, _config("translate-test", opts, profile, dataset, labels), metrics, records)
+    config = _config(task, opts, profile, dataset, labels)
+    return records, config, reports, load_seconds
+
+
+def translate_test(opts: Options) -> Run:
+    """Run translate-test end to end into ``opts.out`` and return the finished run."""
+    def steps(profile: dict, labels: list[str]) -> list[Step]:
+        return [
+            *_text_steps(profile, "tgt_tokens", "tgt_text", "src_tokens", "src_unknown",
+                         bool(profile["translator"].get("mark_unknown"))),
+            Step("ner", S.tag_entities, {"tokens": "src_tokens"}, {"entities": "src_entities_ner"},
+                 "tagger"),
+            Step("refine", S.refine_entities,
+                 {"tokens": "src_tokens", "unknown": "src_unknown", "entities": "src_entities_ner"},
+                 {"entities": "src_entities_all"}, None, _refine_params(profile, opts.lang)),
+            *_projection_steps(profile, labels),
+        ]
+
+    records, config, reports, load_seconds = _run_steps(
+        "translate-test", opts, ["id", "source", "tgt_tokens", "gold_entities"], steps,
+        opts.lang, ENGLISH)
+    t1 = time.perf_counter()
+    metrics = evaluate_records(records, config["labels"])
+    metrics.update(_timings(reports, len(records),
+                            {"load": load_seconds, "evaluate": time.perf_counter() - t1}))
+    write_run(opts.out, config, metrics, records)
+    return load_run(opts.out)
+
+
+def translate_train(opts: Options) -> Run:
+    """English gold -> target-language translation with projected labels, written as a training
+    set (``train.conll`` and ``train.jsonl`` in the run directory)."""
+    def steps(profile: dict, labels: list[str]) -> list[Step]:
+        # Unknown-word marks would end up in the training text: always split them off.
+        return [*_text_steps(profile, "src_tokens", "src_text", "tgt_tokens", "tgt_unknown", True),
+                *_projection_steps(profile, labels)]
+
+    records, config, reports, load_seconds = _run_steps(
+        "translate-train", opts, ["id", "source", "src_tokens", "src_entities_all"], steps,
+        ENGLISH, opts.lang)
+    t1 = time.perf_counter()
+    metrics = write_training_set(records, Path(opts.out), opts.drop_incomplete)
+    metrics["labels"] = config["labels"]
+    metrics["n_sentences"] = len(records)
+    metrics["unprojected_reasons"] = _reason_counts(records)
+    metrics.update(_timings(reports, len(records),
+                            {"load": load_seconds, "write": time.perf_counter() - t1}))
+    write_run(opts.out, config, metrics, records)
     return load_run(opts.out)
 
 
 def _records(table: pa.Table, lang: str, method: str, labels: list[str]) -> list[dict]:
+    """records.jsonl lines (docs/run-format.md); gold restricted to the evaluated types."""
     keep = set(labels)
     records = []
     for row in table.to_pylist():
@@ -349,7 +392,7 @@ def _records(table: pa.Table, lang: str, method: str, labels: list[str]) -> list
             "gold_entities": [e for e in _strip_score(row.get("gold_entities") or [])
                               if e["label"] in keep],
             "translation": row["translation"],
-            "src_tokens": row["src_tokens"], "src_unknown": row["src_unknown"],
+            "src_tokens": row["src_tokens"], "src_unknown": row.get("src_unknown"),
             "src_entities": row["src_entities"],
             "alignment": row["alignment"], "alignment_scores": row["alignment_scores"],
             "similarity": row["similarity"],
@@ -391,64 +434,11 @@ def _reason_counts(records: list[dict]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def translate_train(opts: Options) -> Run:
-    """English gold -> target-language translation with projected labels, written as a training
-    set (``train.conll`` and ``train.jsonl`` in the run directory)."""
-    profile, opts = _common(opts, "translate-train")
-    t0 = time.perf_counter()
-    gold, dataset, gold_key = load_gold(opts, profile)
-    labels = _labels(profile, gold)
-    table = S.gold_table(gold).rename_columns(["id", "source", "src_tokens", "src_entities_all"])
-    load_seconds = time.perf_counter() - t0
-    steps = [
-        Step("detokenize", S.detokenize, {"tokens": "src_tokens"}, {"text": "src_text"}, "text"),
-        Step("translate", S.translate, {"id": "id", "text": "src_text"},
-             {"translation": "translation"}, "translator"),
-        # Unknown-word marks would end up in the training text: never keep them here.
-        Step("split_words", S.split_words, {"text": "translation"},
-             {"tokens": "tgt_tokens", "unknown": "tgt_unknown"}, "text", {"unknown_marks": True}),
-        Step("select_labels", S.select_labels, {"entities": "src_entities_all"},
-             {"entities": "src_entities"}, None, {"labels": labels}),
-        Step("align", S.align, {"src_tokens": "src_tokens", "tgt_tokens": "tgt_tokens"},
-             {"alignment": "alignment", "alignment_scores": "alignment_scores",
-              "similarity": "similarity"}, "aligner",
-             {"keep_similarity": bool(profile.get("keep_similarity", True))}),
-        Step("project", S.project_entities,
-             {c: c for c in ("id", "src_tokens", "tgt_tokens", "src_entities", "alignment",
-                             "alignment_scores")},
-             {"entities": "tgt_entities", "unprojected": "unprojected", "candidates": "candidates"},
-             "projector", _projection_params(profile)),
-    ]
-    components = build_components(profile, ENGLISH, opts.lang)
-    keys = {c: gold_key for c in table.column_names}
-    table, reports = _runner(opts, profile, components).run(table, keys, steps)
-
-    t1 = time.perf_counter()
-    method = profile["projection"]["method"]
-    records = []
-    for row in table.to_pylist():
-        records.append({
-            "id": row["id"], "lang": opts.lang, "source": row["source"],
-            "tgt_tokens": row["tgt_tokens"], "gold_entities": [],
-            "translation": row["translation"], "src_tokens": row["src_tokens"],
-            "src_entities": row["src_entities"], "alignment": row["alignment"],
-            "alignment_scores": row["alignment_scores"], "similarity": row["similarity"],
-            "method": method, "tgt_entities": row["tgt_entities"],
-            "unprojected": row["unprojected"], "candidates": row["candidates"]})
-    metrics = write_training_set(records, Path(opts.out), opts.drop_incomplete)
-    metrics["labels"] = labels
-    metrics["n_sentences"] = len(records)
-    metrics["unprojected_reasons"] = _reason_counts(records)
-    metrics.update(_timings(reports, len(records),
-                            {"load": load_seconds, "write": time.perf_counter() - t1}))
-    write_run(opts.out, _config("translate-train", opts, profile, dataset, labels), metrics, records)
-    return load_run(opts.out)
-
-
 def write_training_set(records: list[dict], out: Path, drop_incomplete: bool) -> dict[str, Any]:
     """Write ``train.conll``/``train.jsonl`` (target tokens + projected labels)."""
     from xlner.data import write_conll, write_jsonl
     from xlner.datamodel import Sentence
+    from xlner.evaluate import sentence_proj_ratios
 
     n_src = sum(len(r["src_entities"]) for r in records)
     n_proj = sum(len(r["tgt_entities"]) for r in records)
@@ -458,9 +448,9 @@ def write_training_set(records: list[dict], out: Path, drop_incomplete: bool) ->
     out.mkdir(parents=True, exist_ok=True)
     write_conll(sentences, out / "train.conll")
     write_jsonl(sentences, out / "train.jsonl")
-    ratios = [(len(r["tgt_entities"]) / len(r["src_entities"])) if r["src_entities"]
-              else (1.0 if not r["tgt_entities"] else 0.0) for r in records]
-    return {"proj_ratio": sum(ratios) / len(ratios) if ratios else 0.0,
+    ratios = sentence_proj_ratios(np.array([len(r["src_entities"]) for r in records]),
+                                  np.array([len(r["tgt_entities"]) for r in records]))
+    return {"proj_ratio": float(ratios.mean()) if len(ratios) else 0.0,
             "n_source_entities": n_src, "n_projected_entities": n_proj,
             "n_training_sentences": len(sentences),
             "training_files": ["train.conll", "train.jsonl"]}
