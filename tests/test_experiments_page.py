@@ -72,6 +72,14 @@ def test_selected_cell_links_to_its_errors(monkeypatch, tmp_path, exp_dir):
     assert all(row.method in lab and row.test_set in lab for lab in labels)
     assert all("3_Errors" in el.proto.page or "Errors" in el.proto.page for el in links)
     assert all(f"{row.method}__{row.test_set}__s" in el.proto.query_string for el in links)
+    # following the link: the Errors page finds the cell's run among its run folders
+    key = links[0].proto.query_string.split("run=")[1]
+    at.switch_page("pages/3_Errors.py")
+    at.query_params["run"] = key
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.multiselect[0].value == [key]
 
 
 def test_missing_experiment_is_explained(monkeypatch, tmp_path):

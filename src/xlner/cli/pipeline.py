@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -19,7 +20,7 @@ class _TqdmHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         from tqdm.auto import tqdm
 
-        tqdm.write(self.format(record), file=__import__("sys").stderr)
+        tqdm.write(self.format(record), file=sys.stderr)
 
 
 def _setup_logging() -> None:

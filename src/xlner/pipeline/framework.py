@@ -33,6 +33,7 @@ class Step:
     ``inputs``/``outputs`` map the transform's own column names to the run's column names.
     ``component`` names an entry of the :class:`Components` (None: the transform needs none).
     ``version`` is part of the key: bump it when the transform's behaviour changes.
+    ``shard_size`` overrides the runner's for steps whose per-call cost is high (a subprocess).
     """
 
     name: str
@@ -42,6 +43,7 @@ class Step:
     component: str | None = None
     params: dict = field(default_factory=dict)
     version: int = 1
+    shard_size: int | None = None  # sentences per shard; None: the runner's (not part of the key)
 
 
 @dataclass
@@ -135,7 +137,7 @@ class Runner:
         if cached is not None:
             log.info("%s: cached (%s)", step.name, self.cache.path(step.name, key).name)
             return cached, True, 0
-        sizes = shard_sizes(n, self.shard_size)
+        sizes = shard_sizes(n, step.shard_size or self.shard_size)
         done = self.cache.load_shards(step.name, key, out_columns, sizes)
         resumed = sum(sizes[i] for i in done)
         inputs = table.select(list(step.inputs.values())).rename_columns(list(step.inputs))

@@ -89,7 +89,7 @@ def check_profile(profile: dict) -> None:
             raise XlnerError("E701", f"profile {where}: {key}.name is missing")
     if not profile["projection"].get("method"):
         raise XlnerError("E701", f"profile {where}: projection.method is missing")
-    for key in ("threads", "shard_size", "max_words"):
+    for key in ("threads", "shard_size", "translate_shard_size", "max_words"):
         value = profile.get(key)
         if value is not None and (not isinstance(value, int) or value < 1):
             raise XlnerError("E701", f"profile {where}: {key} must be a positive integer, not {value!r}")

@@ -11,6 +11,7 @@ the run's columns (``tgt_tokens``, ``translation``...), so one transform serves 
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -103,10 +104,16 @@ def split_words(table: pa.Table, text: Any, params: dict) -> pa.Table:
 
 
 def tag_entities(table: pa.Table, tagger: Any, params: dict) -> pa.Table:
-    """tokens -> entities predicted by an NER tagger (with per-entity scores)."""
+    """tokens (+ unknown-word flags) -> entities predicted by an NER tagger (with per-entity
+    scores). A tagger whose ``tag`` takes ``unknown`` (``mt-marks``) gets the translator's flags."""
     sentences = table["tokens"].to_pylist()
     todo = [i for i, s in enumerate(sentences) if s]
-    outputs = tagger.tag([sentences[i] for i in todo]) if todo else []
+    batch = [sentences[i] for i in todo]
+    if todo and "unknown" in table.column_names and "unknown" in inspect.signature(tagger.tag).parameters:
+        flags = table["unknown"].to_pylist()
+        outputs = tagger.tag(batch, unknown=[flags[i] for i in todo])
+    else:
+        outputs = tagger.tag(batch) if todo else []
     entities: list[list[dict]] = [[] for _ in sentences]
     for i, out in zip(todo, outputs):
         entities[i] = _span_rows(list(out.spans), list(out.scores) if out.scores is not None else None)

@@ -100,7 +100,10 @@ def build_components(profile: dict, src_lang: str, tgt_lang: str) -> Components:
     import xlner.text as text
 
     t_name, t_params = component_params(profile["translator"])
-    n_name, n_params = component_params(profile["tagger"])
+    # ``lang: auto`` in the tagger section: the language the English was translated from.
+    tagger_section = {k: (src_lang if k == "lang" and v == "auto" else v)
+                      for k, v in profile["tagger"].items()}
+    n_name, n_params = component_params(tagger_section)
     a_name, a_params = component_params(profile["aligner"])
 
     def translator() -> Any:
@@ -128,7 +131,7 @@ def build_components(profile: dict, src_lang: str, tgt_lang: str) -> Components:
         "text": ({"module": "xlner.text", "version": version}, lambda: text),
         "translator": ({**profile["translator"], "src": src_lang, "tgt": tgt_lang},
                        _guarded("translator", t_name, t_params, translator)),
-        "tagger": (dict(profile["tagger"]), _guarded("NER tagger", n_name, n_params, tagger)),
+        "tagger": (tagger_section, _guarded("NER tagger", n_name, n_params, tagger)),
         "aligner": (dict(profile["aligner"]), _guarded("aligner", a_name, a_params, aligner)),
         "projector": ({"function": "xlner.project.project_batch", "version": version},
                       _guarded("projection", "xlner.project", {}, projector)),
@@ -257,8 +260,8 @@ def _config(task: str, opts: Options, profile: dict, dataset: str, labels: list[
             "method": profile["projection"]["method"], "labels": labels, "limit": opts.limit,
             "components": {k: profile.get(k) for k in ("translator", "tagger", "refine", "aligner",
                                                        "projection")},
-            "settings": {k: profile.get(k) for k in ("threads", "shard_size", "max_words",
-                                                     "keep_similarity")},
+            "settings": {k: profile.get(k) for k in ("threads", "shard_size", "translate_shard_size",
+                                                     "max_words", "keep_similarity")},
             "xlner_version": xlner.__version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
@@ -294,7 +297,7 @@ def _text_steps(profile: dict, tokens: str, text: str, words: str, unknown: str,
     return [
         Step("detokenize", S.detokenize, {"tokens": tokens}, {"text": text}, "text"),
         Step("translate", S.translate, {"id": "id", "text": text}, {"translation": "translation"},
-             "translator"),
+             "translator", shard_size=profile.get("translate_shard_size")),
         Step("split_words", S.split_words, {"text": "translation"},
              {"tokens": words, "unknown": unknown}, "text", {"unknown_marks": keep_marks}),
     ]
@@ -340,8 +343,8 @@ def translate_test(opts: Options) -> Run:
         return [
             *_text_steps(profile, "tgt_tokens", "tgt_text", "src_tokens", "src_unknown",
                          bool(profile["translator"].get("mark_unknown"))),
-            Step("ner", S.tag_entities, {"tokens": "src_tokens"}, {"entities": "src_entities_ner"},
-                 "tagger"),
+            Step("ner", S.tag_entities, {"tokens": "src_tokens", "unknown": "src_unknown"},
+                 {"entities": "src_entities_ner"}, "tagger"),
             Step("refine", S.refine_entities,
                  {"tokens": "src_tokens", "unknown": "src_unknown", "entities": "src_entities_ner"},
                  {"entities": "src_entities_all"}, None, _refine_params(profile, opts.lang)),
