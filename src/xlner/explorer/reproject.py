@@ -20,14 +20,26 @@ def available_methods() -> tuple[str, ...]:
     return tuple(METHODS)
 
 
-def reproject(record: dict[str, Any], method: str, **params: Any) -> dict[str, Any]:
+def reproject(record: dict[str, Any], method: str, projection: dict[str, Any] | None = None,
+              **params: Any) -> dict[str, Any]:
     """``tgt_entities`` / ``unprojected`` / ``candidates`` of ``record`` under ``method``.
 
     Returns the stored fields unchanged when ``method`` is the one the run used and no parameter
-    is overridden, so what is shown is exactly what the run wrote.
+    is overridden, so what is shown is exactly what the run wrote. ``projection`` is the run's
+    ``config["components"]["projection"]``: when given, the pipeline's own projection step is used,
+    so its target-side candidate scores and options apply to the other method too.
     """
     if method == record.get("method") and not params:
         return {k: record.get(k) or [] for k in ("tgt_entities", "unprojected", "candidates")} | {"method": method}
+    if projection and not params:
+        from xlner.pipeline.steps import project_record
+
+        try:
+            return _as_fields(method, project_record(record, projection, method))
+        except XlnerError:
+            raise
+        except Exception as exc:
+            raise XlnerError("E906", f"sentence {record.get('id')}: projecting with {method!r} failed: {exc}") from exc
     try:
         from xlner.project import project
     except ImportError as exc:
@@ -53,6 +65,10 @@ def reproject(record: dict[str, Any], method: str, **params: Any) -> dict[str, A
         raise
     except Exception as exc:  # the library's own bug or a parameter it refuses: say which sentence
         raise XlnerError("E906", f"sentence {record.get('id')}: projecting with {method!r} failed: {exc}") from exc
+    return _as_fields(method, result)
+
+
+def _as_fields(method: str, result: Any) -> dict[str, Any]:
     return {"method": method,
             "tgt_entities": [p.to_dict() for p in result.projected],
             "unprojected": [u.to_dict() for u in result.unprojected],

@@ -89,14 +89,17 @@ def entities(run: loading.RunInfo) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=2048)
-def _reprojected(path: str, fingerprint: tuple, sentence: str, method: str) -> dict[str, Any]:
+def _reprojected(path: str, fingerprint: tuple, sentence: str, method: str,
+                 _projection: dict[str, Any] | None) -> dict[str, Any]:
     recs, index = _records(path, fingerprint)
-    return reproject(recs[index[sentence]], method)
+    return reproject(recs[index[sentence]], method, _projection)
 
 
 def projection(run: loading.RunInfo, sentence: str, method: str) -> dict[str, Any]:
-    """The projection of one sentence under ``method`` (stored, or re-projected and cached)."""
-    return _reprojected(str(run.path), loading.records_fingerprint(run.path), sentence, method)
+    """The projection of one sentence under ``method`` (stored, or re-projected and cached), with
+    the run's own projection settings (``config.json``) so that it matches what the pipeline did."""
+    settings = (run.config.get("components") or {}).get("projection")
+    return _reprojected(str(run.path), loading.records_fingerprint(run.path), sentence, method, settings)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
