@@ -11,7 +11,7 @@ pre-split words (the tokens stay exactly the words given, so spans index them di
 - ``mt-marks``: wraps either of them for machine-translated English that still carries Apertium's
   ``*`` unknown-word marks: names left untranslated lose their case ending before tagging, get the
   type the ending implies, and are added when the model missed them (measured in
-  docs/notes/translate-ner.md).
+  docs/translate-ner.md).
 
 Errors are E6xx (see ``xlner.errors``).
 """
@@ -249,6 +249,10 @@ class HFTagger:
 
         from xlner.translate import from_pretrained
 
+        if str(self.model).startswith(("/", "./", "../", "~")) and not Path(self.model).expanduser().is_dir():
+            raise XlnerError("E603", f"NER model folder {self.model} does not exist",
+                             hint="build it first: `xlner train --out FOLDER ...` writes FOLDER/model "
+                                  "(the offline-e5ner profile's header shows the command), or use the spacy tagger")
         try:
             self._tok = from_pretrained(AutoTokenizer, self.model, revision=self.revision,
                                         local_files_only=self.local_files_only)

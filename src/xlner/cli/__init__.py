@@ -32,6 +32,8 @@ def _register() -> None:
     import pkgutil
 
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # __main__ (python -m xlner.cli) is not a sub-command module
+            continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         module.register(app)
 

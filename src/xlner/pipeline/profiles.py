@@ -52,8 +52,23 @@ def load_profile(name_or_path: str = DEFAULT_PROFILE, overrides: list[str] | Non
     profile["path"] = str(path)
     for item in overrides or []:
         apply_override(profile, item)
+    profile = _expand_cache_paths(profile)
     check_profile(profile)
     return profile
+
+
+def _expand_cache_paths(node: Any) -> Any:
+    """Replace ``{cache}`` in string values by the xlner cache folder (``$XLNER_CACHE``), so that a
+    profile can name models built into the cache (e.g. an English NER trained by ``xlner train``)."""
+    if isinstance(node, dict):
+        return {k: _expand_cache_paths(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand_cache_paths(v) for v in node]
+    if isinstance(node, str) and "{cache}" in node:
+        from xlner.cache import default_cache_dir
+
+        return node.replace("{cache}", str(default_cache_dir()))
+    return node
 
 
 def apply_override(profile: dict, item: str) -> None:

@@ -1,0 +1,3 @@
+from xlner.cli import main
+
+main()
