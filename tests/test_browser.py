@@ -8,9 +8,6 @@ Never runs `playwright install`: it uses /usr/bin/chromium and skips only when t
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -20,25 +17,17 @@ import pytest
 
 from explorer_runs import needs_components, shared_runs
 from xlner.explorer import loading
+from xlner.explorer.browser import CHROMIUM, CHROMIUM_ARGS, free_port, settle, start_app, stop_app
 from xlner.explorer.corrections import CorrectionStore
 from xlner.explorer.diff import compare_spans
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
     pytest.mark.skipif(needs_components() is not None, reason=str(needs_components())),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,28 +37,14 @@ def server(tmp_path_factory):
     env = {**os.environ, "XLNER_DEMO_RUNS": str(tmp / "no-demo"), "XLNER_RUNS": str(runs),
            "XLNER_USER_RUNS": str(tmp / "user-runs"), "XLNER_CORRECTIONS_DB": str(tmp / "corrections.sqlite"),
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
-            time.sleep(0.3)
-    yield {"url": url, "runs": runs, "db": tmp / "corrections.sqlite"}
-    proc.terminate()
+    port = free_port()
     try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        proc = start_app(env, port)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    url = f"http://127.0.0.1:{port}"
+    yield {"url": url, "runs": runs, "db": tmp / "corrections.sqlite"}
+    stop_app(proc)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +52,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
@@ -88,24 +63,6 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
-
-
-def settle(page, timeout: float = 60) -> None:
-    """Wait until the script run has finished and nothing is still drawing."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
-    deadline = time.time() + timeout
-    quiet_since = None
-    while time.time() < deadline:
-        busy = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').count() == 0 or \
-            page.locator('[data-testid="stSkeleton"]').count() > 0
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.time()
-        elif time.time() - quiet_since > 0.4:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the app did not settle in time")
 
 
 def query(page) -> dict[str, str]:
