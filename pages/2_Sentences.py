@@ -72,10 +72,6 @@ if fresh or st.session_state.get(skey) not in ids:
     st.session_state[skey] = wanted_sid if wanted_sid in ids else ids[0]
 
 
-def _step(delta: int) -> None:
-    cur = st.session_state.get(skey)
-    pos = ids.index(cur) if cur in ids else 0
-    st.session_state[skey] = ids[max(0, min(len(ids) - 1, pos + delta))]
 
 
 def _preview(sid: str) -> str:
@@ -86,9 +82,9 @@ def _preview(sid: str) -> str:
 sid = f3.selectbox(f"Sentence ({len(ids)})", ids, key=skey, format_func=_preview)
 pos = ids.index(sid)
 b1, b2, b3 = st.columns([1, 1, 6])
-b1.button("◀ Previous", key=f"{PAGE}_prev", on_click=_step, args=(-1,), shortcut="P", disabled=pos == 0,
+b1.button("◀ Previous", key=f"{PAGE}_prev", on_click=ui.step_selection, args=(skey, ids, -1), shortcut="P", disabled=pos == 0,
           help="keyboard: P")
-b2.button("Next ▶", key=f"{PAGE}_next", on_click=_step, args=(1,), shortcut="N", disabled=pos == len(ids) - 1,
+b2.button("Next ▶", key=f"{PAGE}_next", on_click=ui.step_selection, args=(skey, ids, 1), shortcut="N", disabled=pos == len(ids) - 1,
           help="keyboard: N")
 b3.caption(f"{pos + 1} / {len(ids)}")
 st.session_state["sel_sentence"] = sid

@@ -56,17 +56,13 @@ if fresh or st.session_state.get(skey) not in ids:
     st.session_state[skey] = wanted if wanted in ids else ids[0]
 
 
-def _step(delta: int) -> None:
-    cur = st.session_state.get(skey)
-    pos = ids.index(cur) if cur in ids else 0
-    st.session_state[skey] = ids[max(0, min(len(ids) - 1, pos + delta))]
 
 
 sid = top[1].selectbox(f"Sentence with projected entities ({len(ids)})", ids, key=skey,
                        format_func=lambda s: f"{s} — {' '.join(recs[index[s]]['tgt_tokens'])[:60]}")
 b1, b2, _ = st.columns([1, 1, 6])
-b1.button("◀ Previous", key=f"{PAGE}_prev", on_click=_step, args=(-1,), shortcut="P")
-b2.button("Next ▶", key=f"{PAGE}_next", on_click=_step, args=(1,), shortcut="N")
+b1.button("◀ Previous", key=f"{PAGE}_prev", on_click=ui.step_selection, args=(skey, ids, -1), shortcut="P")
+b2.button("Next ▶", key=f"{PAGE}_next", on_click=ui.step_selection, args=(skey, ids, 1), shortcut="N")
 st.session_state["sel_sentence"] = sid
 ui.write_url(PAGE, {"run": run.key, "dataset": run.dataset, "sentence": sid})
 

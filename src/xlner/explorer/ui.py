@@ -250,3 +250,10 @@ class Timer:
 
     def ms(self) -> float:
         return (time.perf_counter() - self.start) * 1000
+
+
+def step_selection(key: str, ids: list[str], delta: int) -> None:
+    """Move the selection stored under ``key`` by ``delta`` within ``ids`` (previous/next buttons)."""
+    cur = st.session_state.get(key)
+    pos = ids.index(cur) if cur in ids else 0
+    st.session_state[key] = ids[max(0, min(len(ids) - 1, pos + delta))]
