@@ -21,7 +21,9 @@ ui.page_setup("Experiments", "🧪")
 
 def _roots() -> list[str]:
     env = [p for p in os.environ.get("XLNER_EXPERIMENTS", "").split(os.pathsep) if p.strip()]
-    return env + [str(loading.PROJECT_ROOT / "experiments")]
+    # docs/results holds the study reported in the README (its tables; the per-cell runs are not shipped)
+    shipped = os.environ.get("XLNER_SHIPPED_EXPERIMENTS") or str(loading.PROJECT_ROOT / "docs" / "results")
+    return env + [str(loading.PROJECT_ROOT / "experiments"), shipped]
 
 
 found = [str(p) for p in find_experiments(_roots())]

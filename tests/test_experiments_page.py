@@ -36,6 +36,7 @@ def _app(monkeypatch, tmp_path, exp: Path | None):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("XLNER_EXPERIMENTS", str(tmp_path / "none"))
+    monkeypatch.setenv("XLNER_SHIPPED_EXPERIMENTS", str(tmp_path / "no-shipped"))
     monkeypatch.setenv("XLNER_USER_RUNS", str(tmp_path / "user-runs"))
     at = AppTest.from_file(APP, default_timeout=120)
     at.switch_page("pages/6_Experiments.py")
@@ -92,3 +93,18 @@ def test_page_without_any_experiment_says_what_to_run(monkeypatch, tmp_path):
     at = _app(monkeypatch, tmp_path, None).run()
     assert not at.exception
     assert any("xlner experiment domain-shift" in i.value for i in at.info)
+
+
+def test_the_shipped_study_opens_without_configuration(monkeypatch, tmp_path):
+    """docs/results holds the study the README reports; the page finds it by itself."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("XLNER_EXPERIMENTS", str(tmp_path / "none"))
+    monkeypatch.delenv("XLNER_SHIPPED_EXPERIMENTS", raising=False)
+    monkeypatch.setenv("XLNER_USER_RUNS", str(tmp_path / "user-runs"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("pages/6_Experiments.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("domain-shift-basque-en" in m.value for m in at.markdown)
+    assert len(at.dataframe) >= 2
