@@ -90,3 +90,13 @@ def test_write_run_round_trip(tmp_path):
     assert run.records == records and run.metrics == {"n_sentences": 1}
     assert json.loads((tmp_path / "r" / "config.json").read_text())["task"] == "translate-test"
     assert run.record("a")["tgt_tokens"] == ["Kaixo"]
+
+
+def test_records_that_are_not_utf8_are_named(tmp_path):
+    from xlner.runs import read_records
+
+    path = tmp_path / "records.jsonl"
+    path.write_bytes(b'{"id": "s1", "tgt_tokens": ["a"]}\n{"id": "s2", "tgt_tokens": ["\xff"]}\n')
+    with pytest.raises(XlnerError) as err:
+        read_records(path)
+    assert err.value.code == "E712" and f"{path}:2" in err.value.message and "UTF-8" in err.value.message

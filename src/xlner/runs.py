@@ -67,18 +67,24 @@ def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
     if not path.is_file():
         raise XlnerError("E712", f"{path} is missing", hint="rerun the pipeline command")
     records = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise XlnerError("E712", f"{where(path, n)} is not valid JSON: {exc.msg}",
-                                 hint="rerun the pipeline command to rewrite records.jsonl") from exc
-            if not isinstance(record, dict) or "id" not in record:
-                raise XlnerError("E712", f"{where(path, n)}: a record must be an object with an 'id'")
-            records.append(record)
+    data = path.read_bytes()
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise XlnerError("E712", f"{where(path, line)} is not UTF-8 ({exc.reason} at byte {exc.start})",
+                         hint="rerun the pipeline command to rewrite records.jsonl") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise XlnerError("E712", f"{where(path, n)} is not valid JSON: {exc.msg}",
+                             hint="rerun the pipeline command to rewrite records.jsonl") from exc
+        if not isinstance(record, dict) or "id" not in record:
+            raise XlnerError("E712", f"{where(path, n)}: a record must be an object with an 'id'")
+        records.append(record)
     return records
 
 
