@@ -293,3 +293,17 @@ def test_translate_train_is_refused_with_a_reason(tmp_path):
     with pytest.raises(XlnerError) as e:
         run_domain_shift(path, tmp_path / "exp", data_root=DATA, log=None, progress=False)
     assert e.value.code == "E811"
+
+
+def test_cell_proj_ratio_uses_the_evaluation_definition(tmp_path):
+    """A sentence without gold entities but with predictions counts as 1 + k, as in xlner.evaluate."""
+    from xlner.datamodel import Sentence, Span
+    from xlner.evaluate import proj_ratio
+    from xlner.experiment import sentence_counts, write_run_dir
+
+    gold = [Sentence("a", ["x", "y"], [Span(0, 1, "PER")]), Sentence("b", ["x", "y"], [])]
+    pred = [Sentence("a", ["x", "y"], [Span(0, 1, "PER")]), Sentence("b", ["x", "y"], [Span(1, 2, "LOC")])]
+    counts = sentence_counts(gold, pred, ["PER", "ORG", "LOC"])
+    metrics = write_run_dir(tmp_path / "cell", gold, pred, method="model-transfer", language="eu",
+                            test_set="t", domain="news", seed=0, types=["PER", "ORG", "LOC"], counts=counts)
+    assert metrics["proj_ratio"] == proj_ratio(gold, pred) == 1.5

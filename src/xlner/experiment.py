@@ -384,9 +384,10 @@ def write_run_dir(run_dir: Path, gold: Sequence[Sentence], pred: Sequence[Senten
     p, r, f = prf(counts.sum(axis=0))
     per_type = {t: {"precision": float(p[i + 1]), "recall": float(r[i + 1]), "f1": float(f[i + 1]),
                     "support": int(counts[:, i + 1, 2].sum())} for i, t in enumerate(types)}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(counts[:, 0, 2] > 0, counts[:, 0, 1] / np.maximum(counts[:, 0, 2], 1),
-                         np.where(counts[:, 0, 1] == 0, 1.0, 0.0))
+    # counts[:, 0] = (correct, predicted, gold) entities per sentence; one definition of the ratio
+    from xlner.evaluate import sentence_proj_ratios
+
+    ratio = sentence_proj_ratios(counts[:, 0, 2], counts[:, 0, 1])
     metrics = {"overall": {"precision": float(p[0]), "recall": float(r[0]), "f1": float(f[0])},
                "per_type": per_type, "proj_ratio": float(ratio.mean()) if len(ratio) else 0.0,
                "n_sentences": len(gold)}
