@@ -13,18 +13,7 @@ from hypothesis import strategies as st
 from xlner.datamodel import Alignment, Reason, Span, spans_to_tags
 from xlner.errors import XlnerError
 from xlner.project import DEFAULTS, METHODS, project
-
-
-def words(n: int, prefix: str = "w") -> list[str]:
-    return [f"{prefix}{i}" for i in range(n)]
-
-
-def spans(res) -> list[tuple[int, int, str, int]]:
-    return [(p.span.start, p.span.end, p.span.label, p.source) for p in res.projected]
-
-
-def reasons(res) -> dict[int, Reason]:
-    return {u.source: u.reason for u in res.unprojected}
+from projection_helpers import reasons, spans, words
 
 
 # --- the paper's variant (method "heuristic") -------------------------------------------------

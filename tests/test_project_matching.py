@@ -18,18 +18,7 @@ from xlner.datamodel import Alignment, Reason, Span
 from xlner.errors import XlnerError
 from xlner.project import project, project_batch
 from xlner.project.matching import _dp_match, _milp_match, exact_match, greedy_match, ngram_candidates
-
-
-def words(n: int, prefix: str = "w") -> list[str]:
-    return [f"{prefix}{i}" for i in range(n)]
-
-
-def spans(res) -> list[tuple[int, int, str, int]]:
-    return [(p.span.start, p.span.end, p.span.label, p.source) for p in res.projected]
-
-
-def reasons(res) -> dict[int, Reason]:
-    return {u.source: u.reason for u in res.unprojected}
+from projection_helpers import reasons, spans, words
 
 
 # --- reference implementations (plain Python, written from the method description) -------------
