@@ -83,6 +83,15 @@ if len(exp["comparisons"]):
     st.caption("drop = in-domain F1 - out-of-domain F1. The difference of drops and its CI come from a paired "
                "bootstrap (same resampled sentences for both methods); 'significant' = the CI excludes 0.")
 
+if len(exp["method_comparisons"]):
+    st.subheader("Methods compared on each test set")
+    mc = exp["method_comparisons"].copy()
+    for c in ("f1_method", "f1_baseline", "difference", "ci_low", "ci_high"):
+        mc[c] = (100 * mc[c]).round(1)
+    st.dataframe(mc, hide_index=True, key=f"{PAGE}_method_comparisons")
+    st.caption("difference = F1 of the method - F1 of the baseline (model transfer where it is one of the two); "
+               "paired bootstrap CI over the same resampled sentences; 'significant' = the CI excludes 0.")
+
 if len(exp["drops"]):
     st.subheader("In-domain minus out-of-domain F1")
     drops = exp["drops"].copy()

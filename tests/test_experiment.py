@@ -184,7 +184,18 @@ def test_end_to_end_writes_results_summary_and_plots(experiment):
     assert f"{100 * mt.f1:.1f}" in summary  # the words and tables come from the numbers
     assert ("significant difference" in summary)
     assert (exp / "plots" / "degradation.html").stat().st_size > 10_000
-    assert set(json.loads((exp / "timings.json").read_text())) >= {"train/teacher", "train/student", "soft_labels"}
+    from xlner.experiment import find_browser
+
+    if find_browser()[0] is not None:  # kaleido + Debian chromium: a PNG next to the HTML
+        assert (exp / "plots" / "degradation.png").read_bytes()[:4] == b"\x89PNG"
+    else:
+        assert any(line.startswith("plots: PNG skipped") for line in logs)
+    timings = json.loads((exp / "timings.json").read_text())
+    assert set(timings) >= {"train/teacher", "train/student", "soft_labels"}
+    # the summary says how much data was read and how long each part took
+    assert "Sentences read: English training 150" in summary and "eu-news-val 25" in summary
+    assert f"| **sum** | {sum(timings.values()):.0f} |" in summary
+    assert json.loads((exp / "experiment.json").read_text())["sizes"]["unlabeled"] == {"eu": 30}
     assert any("teacher seed 0" in line for line in logs)
     loaded = load_experiment(exp)
     assert len(loaded["results"]) == len(res) and loaded["summary"] == summary
@@ -288,11 +299,14 @@ def test_projection_methods_use_the_translate_test_pipeline(tmp_path, monkeypatc
     assert set(comps.method) == {"projection", "projection-teacher"} and set(comps.baseline) == {"model-transfer"}
 
 
-def test_translate_train_is_refused_with_a_reason(tmp_path):
-    path = tiny_config(tmp_path, methods=["translate-train"])
+def test_translate_train_is_refused_where_no_translator_covers_the_targets(tmp_path):
+    """The tiny config's targets are English and Basque: Apertium has eu->en but no en->eu."""
+    path = tiny_config(tmp_path, methods=["model-transfer", "translate-train"])
     with pytest.raises(XlnerError) as e:
         run_domain_shift(path, tmp_path / "exp", data_root=DATA, log=None, progress=False)
-    assert e.value.code == "E811"
+    assert e.value.code == "E811" and "eu: Apertium has no en->eu direction" in e.value.message
+    assert "eng->spa" in e.value.message  # what is available instead
+    assert not (tmp_path / "exp").exists()  # refused before anything was trained
 
 
 def test_cell_proj_ratio_uses_the_evaluation_definition(tmp_path):

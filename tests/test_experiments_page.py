@@ -56,6 +56,11 @@ def test_page_renders_plot_and_tables(monkeypatch, tmp_path, exp_dir):
     assert len(table) == len(agg)
     assert sorted((table.f1).tolist()) == sorted((100 * agg.f1).round(1).tolist())
     assert at.query_params["exp"] == str(exp_dir)
+    # the methods compared on each test set, as the runner computed them
+    mc = pd.read_csv(exp_dir / "method_comparisons.csv")
+    assert len(mc) > 0 and "Methods compared on each test set" in heads
+    shown = next(d.value for d in at.dataframe if "f1_baseline" in d.value.columns)
+    assert shown.difference.tolist() == (100 * mc.difference).round(1).tolist()
     # the cells' run directories are offered to the other explorer pages
     assert str((exp_dir / "runs").resolve()) in at.session_state["extra_roots"]
 

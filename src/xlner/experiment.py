@@ -1,17 +1,23 @@
-"""The domain-shift experiment: model transfer vs teacher–student (vs projection), in and out of domain.
+"""The experiment runner: model transfer vs teacher–student vs projection vs translate-train,
+in and out of domain.
 
-Reads a YAML config (datasets, domains, methods, seeds, hyper-parameters), trains what must be
-trained, predicts every test set with every method and seed, and writes into EXP_DIR:
+Reads a YAML config (datasets, domains, methods, seeds, hyper-parameters), decides which test
+languages each method applies to (:func:`plan_methods`: a method that needs a translator or
+unlabelled text skips languages without one), trains what must be trained, predicts every test
+set with every method and seed, and writes into EXP_DIR:
 
 - ``runs/<method>__<test_set>__s<seed>/`` — one run directory per cell (docs/run-format.md:
   ``config.json``, ``metrics.json``, ``records.jsonl``) so the explorer's error pages can open it;
 - ``results.csv`` — one row per method x test set x seed with P/R/F1 and a 95% bootstrap CI;
 - ``per_type.csv``, ``aggregate.csv`` (mean over seeds, seed spread, CI), ``drops.csv`` (in-domain
-  minus out-of-domain F1 with CIs) and ``comparisons.csv`` (difference of drops between methods);
-- ``summary.md`` (the answer in words, generated from those numbers) and ``plots/``.
+  minus out-of-domain F1 with CIs), ``comparisons.csv`` (difference of drops between methods) and
+  ``method_comparisons.csv`` (difference of F1 between methods on each test set, paired CI);
+- ``summary.md`` (the answer in words, generated from those numbers) and ``plots/`` (HTML, and PNG
+  when a Chromium is found for kaleido).
 
-Every step is resumable: finished cells are skipped, trained models and teacher soft labels are
-reused, interrupted training continues from its checkpoint.
+Every step is resumable: finished cells are skipped, trained models, teacher soft labels and
+pipeline runs (translate-test, translate-train) are reused, interrupted training continues from its
+checkpoint.
 
 Statistics: per-sentence entity counts (seqeval's default, conlleval-compatible chunking) are
 resampled over sentences. The same resampling indices are used for every seed and method on a test
@@ -201,9 +207,20 @@ class ExperimentConfig:
     student: dict[str, Any] = field(default_factory=dict)
     temperature: float = 1.0
     projection: dict[str, Any] = field(default_factory=dict)
+    translate_train: dict[str, Any] = field(default_factory=dict)  # see TRANSLATE_TRAIN_KEYS
     n_boot: int = 1000
     data_root: str = ""
     path: str = ""
+
+
+# The optional ``translate_train:`` section of a config.
+TRANSLATE_TRAIN_KEYS = {
+    "max_sentences": "English source sentences to translate (a seeded subset of source.train; default all)",
+    "min_score": "drop projected entities with a lower matching score (default: projection.min_score)",
+    "drop_incomplete": "leave out sentences where an English entity was not projected (or was dropped)",
+    "languages": "target languages (default: every test language the translator covers; others skipped)",
+    "student": "training options overriding the config's student section for these students",
+}
 
 
 def shipped_configs() -> list[str]:
@@ -267,6 +284,14 @@ def load_config(config: str | Path, overrides: dict[str, Any] | None = None) -> 
                  for lang, d in (raw.get("unlabeled") or {}).items()}
     for u_lang, u in unlabeled.items():
         u.language = u_lang
+    tt = raw.get("translate_train") or {}
+    if not isinstance(tt, dict) or sorted(set(tt) - set(TRANSLATE_TRAIN_KEYS)):
+        raise XlnerError("E809", f"{path}: translate_train: unknown key(s) "
+                         f"{sorted(set(tt) - set(TRANSLATE_TRAIN_KEYS)) if isinstance(tt, dict) else tt!r}",
+                         hint="known keys: " + "; ".join(f"{k} ({v})" for k, v in TRANSLATE_TRAIN_KEYS.items()))
+    if not isinstance(tt.get("student") or {}, dict) or not isinstance(tt.get("languages") or [], list):
+        raise XlnerError("E809", f"{path}: translate_train.student must be a mapping and "
+                         "translate_train.languages a list, e.g. [es]")
     in_domain = {str(k): str(v) for k, v in (raw.get("in_domain") or {}).items()}
     for t in tests:
         in_domain.setdefault(t.language, tests[[x.language for x in tests].index(t.language)].domain)
@@ -280,7 +305,8 @@ def load_config(config: str | Path, overrides: dict[str, Any] | None = None) -> 
         test_sets=tests, unlabeled=unlabeled, in_domain=in_domain,
         teacher=dict(raw.get("teacher") or {}), student=dict(raw.get("student") or {}),
         temperature=float(raw.get("temperature", 1.0)), projection=dict(raw.get("projection") or {}),
-        n_boot=int(raw.get("n_boot", 1000)), data_root=str(raw.get("data_root", "")), path=str(path))
+        translate_train=dict(tt), n_boot=int(raw.get("n_boot", 1000)),
+        data_root=str(raw.get("data_root", "")), path=str(path))
 
 
 def default_data_root() -> Path:
@@ -364,6 +390,17 @@ def _log(msg: str, log: Callable[[str], None] | None) -> None:
         log(msg)
 
 
+def _record_sizes(exp: Path, train: Sequence[Sentence], dev: Sequence[Sentence] | None,
+                  tests: dict[str, Sequence[Sentence]], unlabeled: dict[str, Sequence[Sentence]]) -> None:
+    """Add the number of sentences actually read to experiment.json (the summary reports them)."""
+    path = exp / "experiment.json"
+    info = json.loads(path.read_text()) if path.exists() else {}
+    info["sizes"] = {"source_train": len(train), "source_dev": len(dev or ()),
+                     "test_sets": {k: len(v) for k, v in tests.items()},
+                     "unlabeled": {k: len(v) for k, v in unlabeled.items()}}
+    path.write_text(json.dumps(info, indent=1, default=str))
+
+
 class _Timer:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -436,6 +473,31 @@ def _encoder_path(cfg: ExperimentConfig, exp: Path, train: list[Sentence], extra
     return cfg.encoder
 
 
+# Settings that change how a teacher is trained but not what it learns; left out of its cache key.
+_TEACHER_RUNTIME_KEYS = ("progress", "num_threads", "device")
+
+
+def _teacher_dir(cfg: ExperimentConfig, exp: Path, encoder: str, train: Sequence[Sentence],
+                 dev: Sequence[Sentence] | None, labels: list[str], seed: int) -> Path:
+    """Where the English teacher of ``seed`` lives.
+
+    Teachers depend only on the encoder, the English data and the teacher settings, so experiments
+    that share them (the Basque study and the Spanish/MasakhaNER2 one) share one trained model in
+    the xlner cache, keyed by all of those. A tiny encoder is built inside the experiment folder, so
+    its teachers stay there too.
+    """
+    if cfg.encoder == "tiny":
+        return exp / "models" / f"teacher-s{seed}"
+    from xlner.cache import default_cache_dir, fingerprint
+
+    def data_key(sents: Sequence[Sentence] | None) -> list:
+        return [[s.tokens, [(sp.start, sp.end, sp.label) for sp in s.spans]] for s in sents or ()]
+
+    key = fingerprint("teacher", encoder, data_key(train), data_key(dev), labels,
+                      {k: v for k, v in cfg.teacher.items() if k not in _TEACHER_RUNTIME_KEYS}, seed)
+    return default_cache_dir() / "teachers" / f"{key}-s{seed}"
+
+
 def _span_key(e: dict) -> tuple:
     return (int(e["start"]), int(e["end"]), str(e["label"]))
 
@@ -482,10 +544,9 @@ def translate_test_records(key: str, lang: str, sentences: Sequence[Sentence], e
             out.mkdir(parents=True, exist_ok=True)
             data = out / "input.jsonl"
             write_jsonl(list(sentences), data)
-        overrides = tuple(f"{k}={json.dumps(v)}" for k, v in (cfg.projection.get("set") or {}).items())
         run = translate_test(Options(data=str(data), lang=lang, out=str(out), labels=list(cfg.types),
                                      profile=str(cfg.projection.get("profile", "offline")),
-                                     overrides=overrides, progress=progress))
+                                     overrides=_profile_overrides(cfg), progress=progress))
     records = run.records
     if hasattr(records, "to_dict"):
         records = records.to_dict("records")
@@ -513,49 +574,285 @@ def silver_labels(lang: str, text: Sequence[Sentence], exp: Path, cfg: Experimen
     return out
 
 
+def _profile_overrides(cfg: ExperimentConfig) -> tuple[str, ...]:
+    """``projection.set`` as the pipeline's ``--set key=value`` overrides."""
+    return tuple(f"{k}={json.dumps(v)}" for k, v in (cfg.projection.get("set") or {}).items())
+
+
+def projection_profile(cfg: ExperimentConfig) -> dict:
+    """The pipeline profile the pipeline methods use (``projection.profile`` + ``projection.set``)."""
+    from xlner.pipeline.profiles import load_profile
+
+    return load_profile(str(cfg.projection.get("profile", "offline")), list(_profile_overrides(cfg)))
+
+
+def translate_train_silver(lang: str, english: Sequence[Sentence], exp: Path, cfg: ExperimentConfig,
+                           *, progress: bool = True) -> tuple[list[Sentence], dict[str, Any]]:
+    """Translate-train silver data: ``english`` gold translated into ``lang``, labels projected.
+
+    Runs the pipeline's translate-train task (``xlner.pipeline.translate_train``) on exactly these
+    sentences in ``EXP/pipeline/translate-train__LANG`` (reused when finished; its steps are also
+    cached across runs and experiments by the pipeline). Projected entities scoring below
+    ``translate_train.min_score`` (default ``projection.min_score``) are dropped; with
+    ``translate_train.drop_incomplete`` a sentence that lost any English entity is left out.
+    The result is also written to ``EXP/cache/translate-train-LANG.jsonl`` (the students' data).
+    """
+    from xlner.data import write_jsonl
+    from xlner.pipeline import Options, translate_train
+    from xlner.runs import load_run
+
+    out = exp / "pipeline" / f"translate-train__{lang}"
+    if (out / "metrics.json").exists():
+        run = load_run(out)
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        write_jsonl(list(english), out / "input.jsonl")
+        run = translate_train(Options(data=str(out / "input.jsonl"), lang=lang, out=str(out),
+                                      labels=list(cfg.types), profile=str(cfg.projection.get("profile", "offline")),
+                                      overrides=_profile_overrides(cfg), progress=progress))
+    records = run.records
+    if hasattr(records, "to_dict"):
+        records = records.to_dict("records")
+    records = list(records)
+    if len(records) != len(english) or any(list(r["src_tokens"]) != list(s.tokens)
+                                           for r, s in zip(records, english)):
+        raise XlnerError("E814", f"the translate-train run {out} does not hold the experiment's English "
+                         f"sentences ({len(records)} records for {len(english)} sentences)",
+                         hint=f"delete {out} and run again")
+    tt = cfg.translate_train
+    min_score = tt.get("min_score", cfg.projection.get("min_score"))
+    silver: list[Sentence] = []
+    n_src = n_kept = n_incomplete = n_empty = 0
+    for r in records:
+        ents = [e for e in r["tgt_entities"] if min_score is None or float(e.get("score", 1.0)) >= min_score]
+        spans = _spans_of(ents, cfg.types)[0]
+        n_src += len(r["src_entities"])
+        if not r["tgt_tokens"]:
+            n_empty += 1
+            continue
+        if len(spans) < len(r["src_entities"]):
+            n_incomplete += 1
+            if tt.get("drop_incomplete"):
+                continue
+        n_kept += len(spans)
+        silver.append(Sentence(f"translate-train-{lang}:{r['id']}", list(r["tgt_tokens"]), spans,
+                               r.get("source") or ""))
+    if not silver:
+        raise XlnerError("E805", f"translate-train into {lang}: no silver sentence is left of {len(records)} "
+                         f"(empty translations: {n_empty}, incomplete: {n_incomplete})",
+                         hint="lower translate_train.min_score or turn drop_incomplete off")
+    (exp / "cache").mkdir(parents=True, exist_ok=True)
+    write_jsonl(silver, exp / "cache" / f"translate-train-{lang}.jsonl")
+    info = {"pipeline": str(out), "silver": str(exp / "cache" / f"translate-train-{lang}.jsonl"),
+            "n_english": len(records), "n_silver": len(silver), "n_source_entities": n_src,
+            "n_silver_entities": n_kept, "n_incomplete": n_incomplete, "min_score": min_score,
+            "drop_incomplete": bool(tt.get("drop_incomplete", False))}
+    return silver, info
+
+
+# --- which method runs on which language ----------------------------------------------------
+
+SOURCE_LANGUAGE = "en"
+
+
+def translator_gap(profile: dict, src: str, tgt: str) -> str | None:
+    """None when the profile's translator translates ``src`` -> ``tgt``; otherwise why not."""
+    from xlner.pipeline.profiles import component_params
+    from xlner.translate import get_translator, nllb_code
+
+    name, params = component_params(profile["translator"])
+    try:
+        get_translator(name, src, tgt, **params)  # Apertium looks its pair up; hf checks the codes
+        if name == "hf" and "nllb" in str(params.get("model", "nllb")).lower():
+            nllb_code(src), nllb_code(tgt)
+    except XlnerError as exc:
+        if exc.code == "E403":  # Apertium's own message lists every installed mode: say it shorter
+            return f"Apertium has no {src}->{tgt} direction installed"
+        return exc.message
+    return None
+
+
+def translator_directions(profile: dict, *, into_english: bool) -> str:
+    """What the profile's translator offers into or out of English, for messages."""
+    from xlner.pipeline.profiles import component_params
+
+    name, params = component_params(profile["translator"])
+    side = "into" if into_english else "from"
+    if name == "apertium":
+        from xlner.translate import apertium_pairs
+
+        try:
+            pairs = apertium_pairs(params.get("binary", "apertium"))
+        except XlnerError as exc:
+            return exc.message
+        dirs = sorted({f"{s}->{t}" for s, t, _ in pairs if (t if into_english else s) == "eng"})
+        return f"Apertium directions {side} English installed here: {', '.join(dirs) or 'none'}"
+    if name == "hf":
+        return (f"the hf translator ({params.get('model', 'facebook/nllb-200-3.3B')}) translates {side} "
+                "English for the NLLB-200 languages (not bbj, pcm), given the model hub or a local copy")
+    return f"the {name} translator translates what its file holds"
+
+
+@dataclass
+class MethodPlan:
+    """The languages each method runs on, and why it skips the other test languages."""
+
+    languages: dict[str, list[str]]
+    skipped: dict[str, dict[str, str]]
+
+    def lines(self) -> list[str]:
+        return [f"{m}: skipped for {lang} ({why})" for m, d in self.skipped.items() for lang, why in d.items()]
+
+
+def plan_methods(cfg: ExperimentConfig) -> MethodPlan:
+    """Which test languages each method of ``cfg`` applies to; E811 for a method that applies to none.
+
+    - model-transfer: every test set;
+    - teacher-student: target languages with ``unlabeled`` text;
+    - projection (translate-test): target languages the projection profile translates into English;
+    - projection-teacher: both of the above;
+    - translate-train: target languages the profile translates English into (narrowed by
+      ``translate_train.languages``, where a language without a translator is an error).
+
+    Other languages are skipped for that method (the reason is logged), so one config can mix
+    languages that only some methods can handle. Nothing is trained or translated here.
+    """
+    test_langs = list(dict.fromkeys(t.language for t in cfg.test_sets))
+    targets = [lang for lang in test_langs if lang != SOURCE_LANGUAGE]
+    profile = projection_profile(cfg) if set(cfg.methods) & set(PIPELINE_METHODS) else None
+    pname = str(cfg.projection.get("profile", "offline"))
+    where_ = cfg.path or cfg.name
+    languages: dict[str, list[str]] = {}
+    skipped: dict[str, dict[str, str]] = {}
+    for method in cfg.methods:
+        ok: list[str] = []
+        why: dict[str, str] = {}
+        if method == "model-transfer":
+            ok = test_langs
+        elif method == "translate-train":
+            wanted = [str(x) for x in cfg.translate_train.get("languages") or []]
+            for lang in wanted or targets:
+                gap = (f"no test set in {lang}" if lang not in targets
+                       else translator_gap(profile, SOURCE_LANGUAGE, lang))
+                if gap and wanted:
+                    raise XlnerError(
+                        "E811", f"{where_}: translate-train cannot run for {lang} "
+                        f"(translate_train.languages): {gap}. "
+                        + translator_directions(profile, into_english=False),
+                        hint=f"drop {lang} from translate_train.languages, or use a profile whose translator "
+                             "covers it (projection: {profile: paper} translates with NLLB-200 given network)")
+                if gap:
+                    why[lang] = gap
+                else:
+                    ok.append(lang)
+        else:
+            for lang in targets:
+                gap = None
+                if method in ("teacher-student", "projection-teacher") and lang not in cfg.unlabeled:
+                    gap = "no unlabeled text for it in the config"
+                if gap is None and method in ("projection", "projection-teacher"):
+                    gap = translator_gap(profile, lang, SOURCE_LANGUAGE)
+                if gap:
+                    why[lang] = gap
+                else:
+                    ok.append(lang)
+        if not ok:
+            reasons = "; ".join(f"{lang}: {w}" for lang, w in why.items()) or "no target-language test set"
+            offer = ""
+            if method in PIPELINE_METHODS:
+                offer = " " + translator_directions(profile, into_english=method != "translate-train") + "."
+            raise XlnerError(
+                "E811", f"{where_}: method {method} applies to no test language ({reasons}).{offer}",
+                hint=("add a test set in a language the translator covers, use a profile whose translator "
+                      "covers yours (projection: {profile: paper} uses NLLB-200, given network), or remove "
+                      f"{method} from methods" if method in PIPELINE_METHODS else
+                      f"add unlabeled text for a test language (unlabeled: {{LANG: {{path: ...}}}}) or "
+                      f"remove {method} from methods") + f" (profile: {pname})")
+        languages[method] = ok
+        skipped[method] = why
+    return MethodPlan(languages, skipped)
+
+
+def _trained(out_dir: Path) -> bool:
+    """Whether ``train_ner`` finished in ``out_dir`` (it reuses such a run without its data)."""
+    state = out_dir / "xlner_train.json"
+    try:
+        return bool(json.loads(state.read_text()).get("finished")) and (out_dir / "model" / "config.json").exists()
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
 def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path, *,
                      data_root: str | Path | None = None, log: Callable[[str], None] | None = print,
                      progress: bool = True) -> Path:
-    """Run (or resume) the whole experiment and write its outputs; returns ``out_dir``."""
+    """Run (or resume) the whole experiment and write its outputs; returns ``out_dir``.
+
+    Before anything is trained or translated, :func:`plan_methods` decides which test languages
+    each method applies to (E811 for a method that applies to none) and training options are
+    checked (E801).
+    """
     from xlner.train import (Predictor, TrainConfig, iob2_labels, predictions_to_sentences,
-                             soft_labels, train_ner)
+                             soft_labels, subsample, train_ner)
 
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
     exp = Path(out_dir)
-    exp.mkdir(parents=True, exist_ok=True)
     root = Path(data_root) if data_root else (Path(cfg.data_root) if cfg.data_root else default_data_root())
     if not root.exists():
         raise XlnerError("E809", f"data root not found: {root}", hint="pass --data-root or set XLNER_DATA")
+    plan = plan_methods(cfg)
+    tt_student = {"batch_size": 16, **cfg.student, **(cfg.translate_train.get("student") or {})}
+    for options in (cfg.teacher, cfg.student, tt_student):
+        TrainConfig.from_dict(options)  # E801 on a misspelt option, before hours of work
+    exp.mkdir(parents=True, exist_ok=True)
     (exp / "experiment.json").write_text(json.dumps(
         {"name": cfg.name, "config": cfg.path, "data_root": str(root), "encoder": cfg.encoder,
          "types": cfg.types, "seeds": cfg.seeds, "methods": cfg.methods,
          "in_domain": cfg.in_domain, "test_sets": [vars(t) for t in cfg.test_sets],
          "unlabeled": {k: vars(v) for k, v in cfg.unlabeled.items()},
          "source_train": vars(cfg.source_train), "teacher": cfg.teacher, "student": cfg.student,
-         "temperature": cfg.temperature}, indent=1, default=str))
+         "temperature": cfg.temperature, "projection": cfg.projection,
+         "translate_train": cfg.translate_train, "method_languages": plan.languages}, indent=1, default=str))
     timer = _Timer(exp / "timings.json")
-    unavailable = [m for m in cfg.methods if m == "translate-train"]
-    if unavailable:
-        raise XlnerError("E811", "method translate-train is not available in the experiment runner yet",
-                         hint="build a training set with `xlner pipeline translate-train` and train on it "
-                              "with `xlner train`; Apertium has no English->Basque direction anyway")
+    for line in plan.lines():
+        _log(line, log)
 
     labels = iob2_labels(cfg.types)
     t = time.time()
     train = load_spec(cfg.source_train, root, cfg.types)
     dev = load_spec(cfg.source_dev, root, cfg.types) if cfg.source_dev else None
     tests = {s.name: (s, load_spec(s, root, cfg.types)) for s in cfg.test_sets}
-    unlabeled = {lang: strip_labels(load_spec(s, root, cfg.types)) for lang, s in cfg.unlabeled.items()}
+    needs_text = set(plan.languages.get("teacher-student", [])) | set(plan.languages.get("projection-teacher", []))
+    unlabeled = {lang: strip_labels(load_spec(s, root, cfg.types)) for lang, s in cfg.unlabeled.items()
+                 if lang in needs_text}
     timer.add("load_data", time.time() - t)
+    _record_sizes(exp, train, dev, {k: v[1] for k, v in tests.items()}, unlabeled)
     _log(f"data: {len(train)} source training sentences, "
          + ", ".join(f"{k}: {len(v[1])}" for k, v in tests.items())
          + "".join(f", unlabelled {k}: {len(v)}" for k, v in unlabeled.items()), log)
-    encoder = _encoder_path(cfg, exp, train, [s.tokens for u in unlabeled.values() for s in u])
+
+    # translate-train silver data: once per language, before any training (not per seed)
+    silver: dict[str, list[Sentence]] = {}
+    silver_info: dict[str, dict] = {}
+    tt_langs = plan.languages.get("translate-train", [])
+    english = subsample(train, cfg.translate_train.get("max_sentences"), 0)
+    for lang in tt_langs:
+        if all(_trained(exp / "models" / f"translate-train-{lang}-s{seed}") for seed in cfg.seeds):
+            continue
+        t0 = time.time()
+        silver[lang], silver_info[lang] = translate_train_silver(lang, english, exp, cfg, progress=progress)
+        timer.add("translate-train/silver", time.time() - t0)
+        i = silver_info[lang]
+        _log(f"translate-train {lang}: {i['n_silver']} silver sentences from {i['n_english']} English ones, "
+             f"{i['n_silver_entities']} of {i['n_source_entities']} entities projected"
+             + (f" (min_score {i['min_score']})" if i["min_score"] is not None else "")
+             + f" ({time.time() - t0:.0f} s)", log)
+    encoder = _encoder_path(cfg, exp, train, [s.tokens for u in unlabeled.values() for s in u]
+                            + [s.tokens for v in silver.values() for s in v])
 
     def run_cell(method: str, seed: int, model_dir: Path, extra: dict) -> None:
         todo = [name for name, (spec, _) in tests.items()
                 if not (exp / "runs" / _cell_name(method, name, seed) / "metrics.json").exists()
-                and (method == "model-transfer" or spec.language in extra.get("languages", ()))]
+                and spec.language in extra.get("languages", plan.languages.get(method, ()))]
         if not todo:
             return
         predictor = Predictor(model_dir, max_length=int(cfg.teacher.get("max_length", 128)),
@@ -575,7 +872,7 @@ def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path,
             _log(f"  {method} seed {seed} on {name}: F1 {100 * m['overall']['f1']:.1f}", log)
 
     for seed in cfg.seeds:
-        teacher_dir = exp / "models" / f"teacher-s{seed}"
+        teacher_dir = _teacher_dir(cfg, exp, encoder, train, dev, labels, seed)
         if {"model-transfer", "teacher-student"} & set(cfg.methods):
             t0 = time.time()
             tc = TrainConfig.from_dict({**cfg.teacher, "seed": seed, "progress": progress})
@@ -588,7 +885,8 @@ def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path,
         if "model-transfer" in cfg.methods:
             run_cell("model-transfer", seed, res.model_dir, {"teacher_train": cfg.source_train.path})
         if "teacher-student" in cfg.methods:
-            for lang, text in unlabeled.items():
+            for lang in plan.languages["teacher-student"]:
+                text = unlabeled[lang]
                 soft_path = exp / "cache" / f"soft-s{seed}-{lang}.npz"
                 student_dir = exp / "models" / f"student-{lang}-s{seed}"
                 if not (student_dir / "xlner_train.json").exists():
@@ -614,25 +912,40 @@ def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path,
                          {"teacher": str(teacher_dir), "unlabeled": cfg.unlabeled[lang].path,
                           "languages": [lang]})
         if "projection-teacher" in cfg.methods:
-            for lang, text in unlabeled.items():
+            for lang in plan.languages["projection-teacher"]:
+                text = unlabeled[lang]
                 student_dir = exp / "models" / f"projection-student-{lang}-s{seed}"
                 if not (student_dir / "xlner_train.json").exists():
                     t0 = time.time()
-                    silver = silver_labels(lang, text, exp, cfg, root, progress=progress)
+                    silver_pt = silver_labels(lang, text, exp, cfg, root, progress=progress)
                     timer.add("projection-teacher/silver", time.time() - t0)
                     t0 = time.time()
                     sc = TrainConfig.from_dict({"batch_size": 16, **cfg.student, "seed": seed,
                                                 "progress": progress})
-                    train_ner(silver, student_dir, model=encoder, dev=None, labels=labels, config=sc)
+                    train_ner(silver_pt, student_dir, model=encoder, dev=None, labels=labels, config=sc)
                     timer.add("train/projection-student", time.time() - t0)
                 run_cell("projection-teacher", seed, student_dir / "model",
                          {"teacher": "translate-test projection", "unlabeled": cfg.unlabeled[lang].path,
                           "min_score": cfg.projection.get("min_score"), "languages": [lang]})
+        if "translate-train" in cfg.methods:
+            for lang in tt_langs:
+                student_dir = exp / "models" / f"translate-train-{lang}-s{seed}"
+                t0 = time.time()
+                sc = TrainConfig.from_dict({**tt_student, "seed": seed, "progress": progress})
+                res_tt = train_ner(silver.get(lang, []), student_dir, model=encoder, dev=None,
+                                   labels=labels, config=sc)
+                if not res_tt.skipped:
+                    timer.add("translate-train/train-student", time.time() - t0)
+                    _log(f"translate-train student {lang} seed {seed}: {res_tt.seconds:.0f} s", log)
+                run_cell("translate-train", seed, res_tt.model_dir,
+                         {"languages": [lang], "translate_train": str(exp / "pipeline" / f"translate-train__{lang}"),
+                          "profile": cfg.projection.get("profile", "offline"), **{
+                              k: v for k, v in silver_info.get(lang, {}).items() if k.startswith("n_")}})
     if "projection" in cfg.methods:
         for name, (spec, gold) in tests.items():
             cell = exp / "runs" / _cell_name("projection", name, None)
-            if spec.language == "en" or (cell / "metrics.json").exists():
-                continue  # translate-test needs a non-English target
+            if spec.language not in plan.languages["projection"] or (cell / "metrics.json").exists():
+                continue  # translate-test needs a non-English target with a translator into English
             t0 = time.time()
             recs = translate_test_records(f"test-{name}", spec.language, gold, exp, cfg,
                                           original=_original_file(spec, root), progress=progress)
@@ -768,20 +1081,92 @@ def summarize(exp: Path, cfg: ExperimentConfig | None = None, *, n_boot: int | N
                               "ci_low": low, "ci_high": high, "significant": bool(low > 0 or high < 0)})
     comps = pd.DataFrame(comps)
     comps.to_csv(exp / "comparisons.csv", index=False)
+    methods_cmp = method_comparisons(agg, samples)
+    methods_cmp.to_csv(exp / "method_comparisons.csv", index=False)
 
-    (exp / "summary.md").write_text(summary_markdown(info, agg, drops, comps, types, n_boot), encoding="utf-8")
-    write_plots(exp, agg)
+    timings = json.loads((exp / "timings.json").read_text()) if (exp / "timings.json").exists() else {}
+    (exp / "summary.md").write_text(summary_markdown(info, agg, drops, comps, types, n_boot, methods_cmp,
+                                                     timings=timings),
+                                    encoding="utf-8")
+    write_plots(exp, agg, log=log)
     _log(f"wrote {exp / 'summary.md'}", log)
     return exp
+
+
+def method_comparisons(agg, samples: dict[tuple[str, str], np.ndarray]):
+    """Per test set, every pair of methods: F1 difference with a paired bootstrap 95% CI.
+
+    Model transfer is the baseline of each pair it is in (``difference = method - baseline``);
+    pairs of other methods follow in the order of the methods' names. Both sides are resampled
+    with the same sentence indices (and averaged over their seeds), so the CI is paired.
+    """
+    import pandas as pd
+
+    rows = []
+    for ts, g in agg.groupby("test_set", sort=True):
+        names = sorted(g.method, key=lambda m: (m != "model-transfer", m))
+        f1 = dict(zip(g.method, g.f1))
+        for i, base in enumerate(names):
+            for m in names[i + 1:]:
+                low, high = ci(samples[(m, ts)] - samples[(base, ts)])
+                rows.append({"language": g.language.iloc[0], "test_set": ts, "domain": g.domain.iloc[0],
+                             "method": m, "baseline": base, "f1_method": f1[m], "f1_baseline": f1[base],
+                             "difference": f1[m] - f1[base], "ci_low": low, "ci_high": high,
+                             "significant": bool(low > 0 or high < 0)})
+    cols = ["language", "test_set", "domain", "method", "baseline", "f1_method", "f1_baseline", "difference",
+            "ci_low", "ci_high", "significant"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _pct(x: float) -> str:
     return "n/a" if x != x else f"{100 * x:.1f}"
 
 
-def summary_markdown(info: dict, agg, drops, comps, types: Sequence[str], n_boot: int) -> str:
+def _method_sentences(methods_cmp, agg) -> list[str]:
+    """Per test set: the methods ranked by F1, then each pair's difference and its verdict."""
+    lines = []
+    for ts, g in methods_cmp.groupby("test_set", sort=True):
+        a = agg[agg.test_set == ts].sort_values("f1", ascending=False)
+        ranking = ", ".join(f"{r.method} {_pct(r.f1)}" for r in a.itertuples())
+        lines.append(f"- **{g.language.iloc[0]}**, {ts} ({g.domain.iloc[0]}): F1 by method: {ranking}.")
+        for c in g.itertuples():
+            if c.significant:
+                verdict = f"{c.method} is significantly {'better' if c.difference > 0 else 'worse'}"
+            else:
+                verdict = "no significant difference"
+            lines.append(f"  - {c.method} vs {c.baseline}: {'+' if c.difference > 0 else ''}{_pct(c.difference)} "
+                         f"F1 [95% CI {_pct(c.ci_low)}, {_pct(c.ci_high)}]: {verdict}.")
+    return lines
+
+
+def _run_lines(info: dict, timings: dict[str, float]) -> list[str]:
+    """How the experiment was run: data actually read, seeds, and the time of each part."""
+    lines = ["## How it was run", ""]
+    sizes = info.get("sizes") or {}
+    if sizes:
+        tests = ", ".join(f"{k} {v}" for k, v in sizes.get("test_sets", {}).items())
+        unl = ", ".join(f"{k} {v}" for k, v in sizes.get("unlabeled", {}).items())
+        lines.append(f"- Sentences read: English training {sizes.get('source_train')}, English dev "
+                     f"{sizes.get('source_dev')}; test sets: {tests}"
+                     + (f"; unlabelled student text: {unl}" if unl else "") + ".")
+    if info.get("seeds") is not None:
+        lines.append(f"- Seeds of trained models: {', '.join(map(str, info['seeds']))}.")
+    for role in ("teacher", "student"):
+        if info.get(role):
+            hp = ", ".join(f"{k} {v}" for k, v in info[role].items() if k != "progress")
+            lines.append(f"- {role.capitalize()} settings: {hp}.")
+    if timings:
+        lines += ["", "Time per part (seconds, summed over seeds and over resumed invocations; the sum "
+                  "leaves out model loading between parts):", "", "| part | seconds |", "|---|---|"]
+        lines += [f"| {k} | {v:.0f} |" for k, v in timings.items()]
+        lines.append(f"| **sum** | {sum(timings.values()):.0f} |")
+    return lines + [""]
+
+
+def summary_markdown(info: dict, agg, drops, comps, types: Sequence[str], n_boot: int,
+                     methods_cmp=None, timings: dict[str, float] | None = None) -> str:
     """The answer in words plus tables, every number taken from the data frames."""
-    lines = [f"# Domain-shift experiment: {info.get('name', '')}", ""]
+    lines = [f"# Experiment: {info.get('name', '')}", ""]
     seeds = sorted(set(agg.n_seeds))
     lines += [f"Encoder: `{info.get('encoder', '?')}`; types {', '.join(types)}; seeds per cell: "
               f"{', '.join(map(str, seeds))} (projection is deterministic: one run); F1 x 100 (seqeval default mode, micro); 95% CIs from "
@@ -798,15 +1183,24 @@ def summary_markdown(info: dict, agg, drops, comps, types: Sequence[str], n_boot
                    else "."))
     else:
         lines.append("- No language has two methods with both an in-domain and an out-of-domain test set, "
-                     "so the degradation of methods cannot be compared.")
+                     "so the degradation of methods is not compared"
+                     + ("; the methods are compared per test set below." if methods_cmp is not None
+                        and len(methods_cmp) else "."))
     for _, d in drops.iterrows():
         sig = "significant" if d.significant else "not significant"
         lines.append(f"- {d.method} ({d.language}): {_pct(d.f1_in)} on {d.in_test_set} ({d.in_domain}) vs "
                      f"{_pct(d.f1_out)} on {d.out_test_set} ({d.out_domain}): drop {_pct(d['drop'])} F1 "
                      f"[{_pct(d.drop_ci_low)}, {_pct(d.drop_ci_high)}], relative "
                      f"{'n/a' if d.drop_relative != d.drop_relative else f'{100 * d.drop_relative:.0f}%'} ({sig}).")
-    lines += ["", "A negative drop means the out-of-domain set scored higher. Overall F1 mixes entity-type "
-              "distributions that differ between domains; read the per-type columns before blaming the domain.", ""]
+    if len(drops):
+        lines += ["", "A negative drop means the out-of-domain set scored higher. Overall F1 mixes entity-type "
+                  "distributions that differ between domains; read the per-type columns before blaming the domain."]
+    if methods_cmp is not None and len(methods_cmp):
+        lines += ["", "### Methods compared on each test set", "",
+                  "Difference in F1 (mean over seeds) with a paired bootstrap 95% CI over the test sentences; "
+                  "\"significant\" means the CI excludes 0.", ""]
+        lines += _method_sentences(methods_cmp, agg)
+    lines += [""]
     lines += ["## F1 per method and test set", "",
               "| method | language | test set | domain | seeds | F1 (mean) | seed sd | 95% CI | P | R | "
               + " | ".join(f"{t} F1" for t in types) + " |",
@@ -830,9 +1224,11 @@ def summary_markdown(info: dict, agg, drops, comps, types: Sequence[str], n_boot
             rel = "n/a" if d.drop_relative != d.drop_relative else f"{100 * d.drop_relative:.0f}%"
             lines.append(f"| {d.method} | {d.language} | {d.in_test_set} -> {d.out_test_set} | {_pct(d.f1_in)} | "
                          f"{_pct(d.f1_out)} | {_pct(d['drop'])} | [{_pct(d.drop_ci_low)}, {_pct(d.drop_ci_high)}] | {rel} |")
-    lines += ["", "Files: results.csv (one row per method x test set x seed), aggregate.csv, per_type.csv, "
-              "drops.csv, comparisons.csv, timings.json, plots/degradation.html; runs/ holds one run "
-              "directory per cell for the explorer's error pages.", ""]
+    lines += [""] + _run_lines(info, timings or {})
+    lines += ["Files: results.csv (one row per method x test set x seed), aggregate.csv, per_type.csv, "
+              "drops.csv, comparisons.csv (differences of drops), method_comparisons.csv (differences of F1 "
+              "per test set), timings.json, plots/degradation.html (and .png when a browser was found); "
+              "runs/ holds one run directory per cell for the explorer's error pages.", ""]
     return "\n".join(lines)
 
 
@@ -846,6 +1242,7 @@ def degradation_figure(agg):
                         shared_yaxes=True)
     palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
     methods = sorted(agg.method.unique())
+    in_legend: set[str] = set()  # each method once, from the first panel it appears in
     for j, lang in enumerate(langs, start=1):
         g = agg[agg.language == lang].sort_values(["in_domain", "test_set"], ascending=[False, True])
         for k, m in enumerate(methods):
@@ -854,32 +1251,95 @@ def degradation_figure(agg):
                 continue
             fig.add_trace(go.Scatter(
                 x=[f"{r.test_set}<br>({r.domain}{', in' if r.in_domain else ''})" for r in h.itertuples()],
-                y=100 * h.f1, mode="lines+markers", name=m, legendgroup=m, showlegend=j == 1,
+                y=100 * h.f1, mode="lines+markers", name=m, legendgroup=m, showlegend=m not in in_legend,
                 line=dict(color=palette[k % len(palette)]),
                 error_y=dict(type="data", symmetric=False, array=100 * (h.f1_ci_high - h.f1),
                              arrayminus=100 * (h.f1 - h.f1_ci_low)),
                 customdata=np.stack([h.n_seeds, 100 * h.f1_ci_low, 100 * h.f1_ci_high], axis=-1),
                 hovertemplate="%{x}<br>F1 %{y:.1f} [%{customdata[1]:.1f}, %{customdata[2]:.1f}]"
                               "<br>seeds: %{customdata[0]}<extra>" + m + "</extra>"), row=1, col=j)
+            in_legend.add(m)
     fig.update_yaxes(title_text="F1 x 100 (mean over seeds, 95% CI)", col=1)
-    fig.update_layout(title="F1 in vs out of domain", height=450, legend_title_text="method")
+    fig.update_layout(title="F1 per method and test set (in vs out of domain where a language has both)",
+                      height=450, legend_title_text="method")
     return fig
 
 
-def write_plots(exp: Path, agg) -> list[Path]:
-    """plots/degradation.html (self-contained) and a PNG when kaleido is installed."""
+def find_browser() -> tuple[str | None, str]:
+    """A Chrome/Chromium for static image export (kaleido 1.x drives one), and where it came from.
+
+    ``BROWSER_PATH`` wins (as in kaleido's own lookup, but a wrong value is reported, not
+    ignored), then Debian's ``/usr/bin/chromium`` (the explorer's browser), then ``PATH``.
+    """
+    import shutil
+
+    env = os.environ.get("BROWSER_PATH")
+    if env:
+        if os.path.isfile(env) and os.access(env, os.X_OK):
+            return env, "BROWSER_PATH"
+        return None, f"BROWSER_PATH={env} is not an executable file"
+    try:
+        from xlner.explorer.browser import CHROMIUM
+    except ImportError:
+        CHROMIUM = "/usr/bin/chromium"
+    if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM, "Debian chromium"
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
+        found = shutil.which(name)
+        if found:
+            return found, "PATH"
+    return None, "no Chrome/Chromium found (install Debian's chromium or set BROWSER_PATH)"
+
+
+def write_png(fig, path: Path, *, width: int = 1100, height: int | None = None) -> str | None:
+    """Write ``fig`` as a PNG with kaleido and a local Chromium; returns why not, or None when done.
+
+    kaleido is called directly rather than through ``fig.write_image`` (plotly 6+ passes options
+    kaleido 1.2 does not know), and it is given the browser found by :func:`find_browser`.
+    """
+    browser, found = find_browser()
+    if browser is None:
+        return found
+    try:
+        import kaleido
+    except ImportError:
+        return "kaleido is not installed (pip install kaleido==1.2.0)"
+    spec = fig.to_dict()
+    opts = {"format": "png", "width": width, "scale": 1,
+            "height": height or spec.get("layout", {}).get("height") or 500}
+    try:
+        data = kaleido.calc_fig_sync(spec, opts=opts, kopts={"path": browser})
+    except Exception as exc:  # a browser that does not start, a render timeout: keep the HTML
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        return f"kaleido could not render with {browser}: {type(exc).__name__}: {first}"
+    if not isinstance(data, (bytes, bytearray)) or not bytes(data).startswith(b"\x89PNG"):
+        return f"kaleido returned no PNG with {browser}"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(bytes(data))
+    os.replace(tmp, path)
+    return None
+
+
+def write_plots(exp: Path, agg, *, log: Callable[[str], None] | None = None) -> list[Path]:
+    """plots/*.html (self-contained) and, when a Chromium is found, a PNG next to each.
+
+    Without a browser (or kaleido) the HTML is kept and one line says why the PNGs were skipped.
+    """
     plots = exp / "plots"
     plots.mkdir(exist_ok=True)
-    fig = degradation_figure(agg)
-    written = [plots / "degradation.html"]
-    fig.write_html(written[0], include_plotlyjs=True)
-    try:
-        import kaleido  # noqa: F401  (optional: static export)
-
-        fig.write_image(plots / "degradation.png")
-        written.append(plots / "degradation.png")
-    except Exception:  # kaleido missing or without a browser: HTML only
-        pass
+    figures = {"degradation": degradation_figure(agg)}
+    written = []
+    for name, fig in figures.items():
+        fig.write_html(plots / f"{name}.html", include_plotlyjs=True)
+        written.append(plots / f"{name}.html")
+    for name, fig in figures.items():
+        png = plots / f"{name}.png"
+        why = write_png(fig, png, width=max(800, 380 * agg.language.nunique()))
+        if why is not None:
+            png.unlink(missing_ok=True)  # a stale PNG would not match the new HTML
+            _log(f"plots: PNG skipped, HTML only ({why})", log)
+            break
+        written.append(png)
     return written
 
 
@@ -898,7 +1358,8 @@ def find_experiments(roots: Iterable[str | Path]) -> list[Path]:
 
 
 def load_experiment(exp_dir: str | Path) -> dict[str, Any]:
-    """The tables an experiment wrote (results, aggregate, drops, comparisons, per_type) + summary."""
+    """The tables an experiment wrote (results, aggregate, drops, comparisons, method_comparisons,
+    per_type) + summary."""
     import pandas as pd
 
     exp = Path(exp_dir).expanduser()
@@ -909,7 +1370,7 @@ def load_experiment(exp_dir: str | Path) -> dict[str, Any]:
                          hint="run `xlner experiment domain-shift --config CONFIG --out EXP_DIR` "
                               "(or add --summarize-only to rebuild the tables of a partial run)")
     out: dict[str, Any] = {"path": exp}
-    for name in ("results", "aggregate", "drops", "comparisons", "per_type"):
+    for name in ("results", "aggregate", "drops", "comparisons", "method_comparisons", "per_type"):
         p = exp / f"{name}.csv"
         try:
             out[name] = pd.read_csv(p) if p.is_file() and p.stat().st_size > 1 else pd.DataFrame()

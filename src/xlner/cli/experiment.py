@@ -10,7 +10,7 @@ import typer
 from xlner.errors import XlnerError
 
 experiment_app = typer.Typer(no_args_is_help=True, help="Run experiments (model transfer, teacher-student, "
-                             "domain shift) and summarise them.")
+                             "projection, translate-train; in and out of domain) and summarise them.")
 
 
 def _encoder(model: str) -> str:
@@ -79,17 +79,20 @@ def train(
 @experiment_app.command("domain-shift")
 def domain_shift(
     config: str = typer.Option(..., help="A YAML config, or the name of a shipped one "
-                               "(domain-shift-basque-en, tiny-test)."),
+                               "(domain-shift-basque-en, transfer-es-masakhaner2, tiny-test; "
+                               "`xlner experiment configs` lists them)."),
     out: Path = typer.Option(..., "--out", help="Experiment folder (EXP_DIR); rerun to resume."),
     data_root: Optional[Path] = typer.Option(None, help="Folder the config's data paths are relative to "
                                              "(default: $XLNER_DATA or ../shared/data)."),
     seeds: Optional[str] = typer.Option(None, help="Override the config's seeds, e.g. 0,1,2."),
     methods: Optional[str] = typer.Option(None, help="Override the config's methods, e.g. "
-                                          "model-transfer,teacher-student."),
+                                          "model-transfer,teacher-student,projection,translate-train. "
+                                          "Each runs on the test languages it applies to (others are "
+                                          "skipped, and the log says why)."),
     summarize_only: bool = typer.Option(False, help="Only rebuild results.csv, summary.md and plots from "
                                         "the finished runs."),
 ) -> None:
-    """Model transfer vs teacher-student, in vs out of domain: results.csv, summary.md, plots."""
+    """Compare transfer methods per test set and in vs out of domain: results.csv, summary.md, plots."""
     from xlner.experiment import load_config, run_domain_shift, summarize
 
     overrides = {"seeds": [int(s) for s in seeds.split(",")] if seeds else None,
