@@ -122,7 +122,9 @@ class Reason(str, Enum):
     LENGTH_RATIO = "length_ratio"
     COLLISION = "collision"
     NO_CANDIDATE = "no_candidate"
-    MARKER_LOST = "marker_lost"
+    MARKER_LOST = "marker_lost"              # back-translation: the entity's [ ] did not come back
+    MARKER_UNBALANCED = "marker_unbalanced"  # ... markers came back unpaired or nested
+    MARKER_MOVED = "marker_moved"            # ... markers came back around words unlike the entity
     LABEL_NOT_IN_TARGET = "label_not_in_target"
 
 

@@ -35,8 +35,9 @@ from xlner.text import detokenize, split_words
 __all__ = [
     "Translator", "get_translator", "TRANSLATORS", "normalise_lang", "nllb_code",
     "ApertiumTranslator", "HFTranslator", "PrecomputedTranslator", "apertium_pairs",
-    "wrap_entities", "recover_marked_spans", "assign_marked_classes", "MarkedTranslation",
-    "back_translate_with_markers",
+    "wrap_entities", "mark_entities", "recover_marked_spans", "assign_marked_classes",
+    "recover_back_translation", "MarkedTranslation", "back_translate_with_markers", "MARKERS",
+    "apertium_direction_note",
 ]
 
 # --- language codes -----------------------------------------------------------------------------
@@ -133,7 +134,22 @@ _APERTIUM_PACKAGES = {
     frozenset({"isl", "eng"}): "apertium-isl-eng", frozenset({"mkd", "eng"}): "apertium-mkd-eng",
     frozenset({"hbs", "eng"}): "apertium-hbs-eng", frozenset({"epo", "eng"}): "apertium-eo-en",
 }
+# Pairs whose Debian package translates in one direction only (``apertium -l`` lists ``eu-en``
+# but no ``en-eu``): there is no offline English -> Basque/Icelandic/Macedonian system.
+_APERTIUM_ONE_WAY = {("eus", "eng"), ("isl", "eng"), ("mkd", "eng")}
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def apertium_direction_note(src_lang: str, tgt_lang: str) -> str | None:
+    """Why no Apertium package can translate ``src_lang -> tgt_lang`` although one exists for the
+    reverse direction (``en -> eu``: apertium-eu-en translates Basque into English only); None when
+    Debian has a package for this direction (installed or not) or none for the pair at all."""
+    src, _ = _apertium_side(normalise_lang(src_lang))
+    tgt, _ = _apertium_side(normalise_lang(tgt_lang))
+    if (tgt, src) in _APERTIUM_ONE_WAY:
+        package = _APERTIUM_PACKAGES.get(frozenset({src, tgt}))
+        return f"Apertium's {package} translates {tgt}->{src} only; no Apertium system translates {src}->{tgt}"
+    return None
 
 
 @functools.lru_cache(maxsize=None)
@@ -220,6 +236,11 @@ class ApertiumTranslator:
         if mode is None:
             package = _APERTIUM_PACKAGES.get(frozenset({src, tgt}))
             installed = ", ".join(sorted(set(pairs.values()))) or "none"
+            one_way = apertium_direction_note(self.src_lang, self.tgt_lang)
+            if one_way:
+                raise XlnerError("E403", f"no Apertium pair for {self.src_lang}->{self.tgt_lang}: {one_way}",
+                                 hint="use the hf translator (NLLB-200, e.g. the paper profile, with "
+                                      "the model hub or a local copy) or a precomputed translation")
             hint = (f"sudo apt-get install {package}" if package else
                     "no Debian Apertium package is known for this direction; use the hf or "
                     "precomputed translator")
@@ -540,21 +561,43 @@ def get_translator(name: str, src_lang: str, tgt_lang: str, **params: Any) -> Tr
 
 # --- marker-preserving back-translation (method.md §5) ----------------------------------------------
 
-def wrap_entities(tokens: Sequence[str], spans: Sequence[Span], markers: tuple[str, str] = ("[", "]")) -> str:
-    """Detokenized text with each entity wrapped in markers: ``[Barack Obama] visited [Paris]``."""
+MARKERS = ("[", "]")
+
+
+def _escape_markers(token: str, markers: tuple[str, str]) -> str:
+    """A marker character that is part of the sentence itself becomes a parenthesis, so that every
+    marker in the translation was put there for an entity."""
+    return token.replace(markers[0], "(").replace(markers[1], ")")
+
+
+def wrap_entities(tokens: Sequence[str], spans: Sequence[Span], markers: tuple[str, str] = MARKERS) -> str:
+    """Detokenized text with each entity wrapped in markers: ``[Barack Obama] visited [Paris]``
+    (marker characters already in the words are written as parentheses)."""
     opens = {s.start for s in spans}
     closes = {s.end - 1 for s in spans}
     out: list[str] = []
     for i, tok in enumerate(tokens):
         if i in opens:
             out.append(markers[0])
-        out.append(tok)
+        out.append(_escape_markers(tok, markers))
         if i in closes:
             out.append(markers[1])
     return detokenize(out)
 
 
-def recover_marked_spans(text: str, markers: tuple[str, str] = ("[", "]")) -> tuple[list[str], list[tuple[int, int]], int]:
+def mark_entities(sentences: Sequence[Sequence[str]], entities: Sequence[Sequence[Span]],
+                  markers: tuple[str, str] = MARKERS) -> tuple[list[str], list[list[str]]]:
+    """The marked text of each sentence (``""`` for a sentence without entities: nothing to
+    back-translate) and the surface string of each of its entities, to be translated alone."""
+    texts, surfaces = [], []
+    for toks, ents in zip(sentences, entities):
+        texts.append(wrap_entities(toks, ents, markers) if ents else "")
+        surfaces.append([detokenize([_escape_markers(t, markers) for t in toks[s.start:s.end]])
+                         for s in ents])
+    return texts, surfaces
+
+
+def recover_marked_spans(text: str, markers: tuple[str, str] = MARKERS) -> tuple[list[str], list[tuple[int, int]], int]:
     """Split a translated marked sentence into words without markers and the word ranges that were
     bracketed. Returns ``(words, ranges, n_broken)``; ``n_broken`` counts unmatched or nested
     markers and empty brackets, whose content is kept as plain words."""
@@ -580,6 +623,31 @@ def recover_marked_spans(text: str, markers: tuple[str, str] = ("[", "]")) -> tu
     return words, ranges, broken
 
 
+def _similarities(words: Sequence[str], ranges: Sequence[tuple[int, int]],
+                  entity_translations: Sequence[str]) -> list[tuple[float, int, int]]:
+    """``(ratio, range index, entity index)`` for every pair, by ``difflib.SequenceMatcher``."""
+    out = []
+    for r, (s, e) in enumerate(ranges):
+        surface = " ".join(words[s:e]).lower()
+        for k, trans in enumerate(entity_translations):
+            other = " ".join(split_words(trans)).lower()
+            out.append((difflib.SequenceMatcher(None, surface, other).ratio(), r, k))
+    return out
+
+
+def _best_pairs(scored: list[tuple[float, int, int]], min_ratio: float | None) -> list[tuple[float, int, int]]:
+    """Best pairs first, one range per entity and one entity per range (ties: lower range, then
+    lower entity index); only ratios above ``min_ratio`` when it is given."""
+    chosen, used_r, used_k = [], set(), set()
+    for ratio, r, k in sorted(scored, key=lambda x: (-x[0], x[1], x[2])):
+        if (min_ratio is not None and ratio <= min_ratio) or r in used_r or k in used_k:
+            continue
+        used_r.add(r)
+        used_k.add(k)
+        chosen.append((ratio, r, k))
+    return chosen
+
+
 def assign_marked_classes(words: Sequence[str], ranges: Sequence[tuple[int, int]],
                           entity_translations: Sequence[str], labels: Sequence[str],
                           *, min_ratio: float = 0.5) -> tuple[list[Span], list[int]]:
@@ -588,26 +656,9 @@ def assign_marked_classes(words: Sequence[str], ranges: Sequence[tuple[int, int]
     Each range goes to the most similar entity by ``difflib.SequenceMatcher`` ratio (> ``min_ratio``),
     best pairs first, one range per entity. Returns the spans and, for each, the entity index.
     """
-    scores = []
-    for r, (s, e) in enumerate(ranges):
-        surface = " ".join(words[s:e]).lower()
-        for k, trans in enumerate(entity_translations):
-            ratio = difflib.SequenceMatcher(None, surface, " ".join(split_words(trans)).lower()).ratio()
-            if ratio > min_ratio:
-                scores.append((-ratio, r, k))
-    spans: list[Span] = []
-    sources: list[int] = []
-    used_r: set[int] = set()
-    used_k: set[int] = set()
-    for _, r, k in sorted(scores):
-        if r in used_r or k in used_k:
-            continue
-        used_r.add(r)
-        used_k.add(k)
-        spans.append(Span(ranges[r][0], ranges[r][1], labels[k]))
-        sources.append(k)
-    order = sorted(range(len(spans)), key=lambda i: spans[i])
-    return [spans[i] for i in order], [sources[i] for i in order]
+    chosen = _best_pairs(_similarities(words, ranges, entity_translations), min_ratio)
+    pairs = sorted((Span(ranges[r][0], ranges[r][1], labels[k]), k) for _, r, k in chosen)
+    return [s for s, _ in pairs], [k for _, k in pairs]
 
 
 @dataclass
@@ -618,32 +669,67 @@ class MarkedTranslation:
     words: list[str]
     spans: list[Span]
     sources: list[int]              # entity index each span came from
-    lost: list[Unprojected]         # entities whose markers did not come back (Reason.MARKER_LOST)
+    lost: list[Unprojected]         # entities not recovered: marker_lost / _unbalanced / _moved
     broken_markers: int = 0
+    scores: list[float] = field(default_factory=list)  # difflib ratio of each span to its entity
 
     def to_dict(self) -> dict[str, Any]:
+        scores = self.scores or [1.0] * len(self.spans)
         return {"text": self.text, "words": self.words,
-                "spans": [{**s.to_dict(), "source": k} for s, k in zip(self.spans, self.sources)],
+                "spans": [{**s.to_dict(), "source": k, "score": sc}
+                          for s, k, sc in zip(self.spans, self.sources, scores)],
                 "lost": [u.to_dict() for u in self.lost], "broken_markers": self.broken_markers}
+
+
+def recover_back_translation(text: str, entity_translations: Sequence[str], labels: Sequence[str], *,
+                             min_ratio: float = 0.5, markers: tuple[str, str] = MARKERS) -> MarkedTranslation:
+    """Typed spans of one marked back-translation, and why each entity that got none got none.
+
+    A bracketed range takes the class of the entity whose separate translation it resembles
+    (ratio > ``min_ratio``, best pairs first). An entity left over is ``marker_moved`` when a
+    bracketed range is left over too (its markers came back around other words: the leftovers are
+    paired best first), else ``marker_unbalanced`` when the text has unpaired or nested markers,
+    else ``marker_lost`` (its markers were dropped).
+    """
+    words, ranges, broken = recover_marked_spans(text, markers)
+    scored = _similarities(words, ranges, entity_translations)
+    chosen = _best_pairs(scored, min_ratio)
+    pairs = sorted((Span(ranges[r][0], ranges[r][1], labels[k]), k, ratio) for ratio, r, k in chosen)
+    used_r = {r for _, r, _ in chosen}
+    used_k = {k for _, _, k in chosen}
+    moved = {k for _, _, k in _best_pairs([x for x in scored if x[1] not in used_r and x[2] not in used_k], None)}
+    lost = []
+    for k in range(len(labels)):
+        if k in used_k:
+            continue
+        reason = (Reason.MARKER_MOVED if k in moved else
+                  Reason.MARKER_UNBALANCED if broken else Reason.MARKER_LOST)
+        lost.append(Unprojected(k, reason))
+    return MarkedTranslation(text, words, [s for s, _, _ in pairs], [k for _, k, _ in pairs], lost,
+                             broken, [float(r) for _, _, r in pairs])
 
 
 def back_translate_with_markers(translator: Translator, sentences: Sequence[Sequence[str]],
                                 entities: Sequence[Sequence[Span]], *,
-                                markers: tuple[str, str] = ("[", "]"), min_ratio: float = 0.5,
+                                markers: tuple[str, str] = MARKERS, min_ratio: float = 0.5,
                                 ids: Sequence[str] | None = None) -> list[MarkedTranslation]:
     """Translate English sentences with marked entities back into the target language (one batch),
-    translate every entity string alone (one more batch), and recover the typed target spans."""
-    marked = [wrap_entities(toks, ents, markers) for toks, ents in zip(sentences, entities)]
-    surfaces = [detokenize(toks[s.start:s.end]) for toks, ents in zip(sentences, entities) for s in ents]
-    translated = translator.translate(marked, ids=ids)
-    entity_trans = translator.translate(surfaces) if surfaces else []
+    translate every entity string alone (one more batch), and recover the typed target spans.
+    Sentences without entities are not sent (their result is empty)."""
+    marked, surfaces = mark_entities(sentences, entities, markers)
+    todo = [i for i, t in enumerate(marked) if t]
+    out = translator.translate([marked[i] for i in todo],
+                               ids=None if ids is None else [ids[i] for i in todo]) if todo else []
+    translated = [""] * len(marked)
+    for i, t in zip(todo, out):
+        translated[i] = t
+    flat = [x for xs in surfaces for x in xs]
+    entity_trans = translator.translate(flat) if flat else []
     results = []
     k0 = 0
     for text, ents in zip(translated, entities):
-        words, ranges, broken = recover_marked_spans(text, markers)
-        spans, sources = assign_marked_classes(words, ranges, entity_trans[k0:k0 + len(ents)],
-                                               [s.label for s in ents], min_ratio=min_ratio)
+        results.append(recover_back_translation(text, entity_trans[k0:k0 + len(ents)],
+                                                [s.label for s in ents], min_ratio=min_ratio,
+                                                markers=markers))
         k0 += len(ents)
-        lost = [Unprojected(k, Reason.MARKER_LOST) for k in range(len(ents)) if k not in sources]
-        results.append(MarkedTranslation(text, words, spans, sources, lost, broken))
     return results

@@ -81,7 +81,8 @@ _DATA = typer.Option(..., "--data", help="gold data: CoNLL, JSON lines or panx f
 _LANG = typer.Option(..., "--lang", help="target language code (ISO 639), e.g. eu, es")
 _OUT = typer.Option(..., "--out", help="run directory to write (reused: finished steps are kept)")
 _PROFILE = typer.Option("offline", "--profile", help="offline | paper | path of a YAML profile")
-_METHOD = typer.Option(None, "--method", help="projection method (default: the profile's)")
+_METHOD = typer.Option(None, "--method", help="projection method, or back-translation (translate-test; "
+                       "method.md §5) (default: the profile's)")
 _LABELS = typer.Option(None, "--labels", help="entity types to keep, e.g. PER,ORG,LOC "
                        "(default: those of the gold data)")
 _LIMIT = typer.Option(None, "--limit", min=1, help="use only the first N sentences")

@@ -108,9 +108,12 @@ class Runner:
             [column_keys[c] for c in sorted(step.inputs.values())],
             self.components.config(step.component), step.params)
 
-    def run(self, table: pa.Table, column_keys: dict[str, str], steps: list[Step]
-            ) -> tuple[pa.Table, list[StepReport]]:
-        """Apply ``steps`` in order; returns the table with every output column added."""
+    def run(self, table: pa.Table, column_keys: dict[str, str], steps: list[Step], *,
+            keys_out: dict[str, str] | None = None) -> tuple[pa.Table, list[StepReport]]:
+        """Apply ``steps`` in order; returns the table with every output column added.
+
+        ``keys_out`` (optional) receives the key of every column afterwards, so that a later
+        ``run`` can continue from this table (steps that may fail without failing the run)."""
         column_keys = dict(column_keys)
         reports = []
         for step in steps:
@@ -128,6 +131,8 @@ class Runner:
                 else:
                     table = table.append_column(column, array)
                 column_keys[column] = key
+        if keys_out is not None:
+            keys_out.update(column_keys)
         return table, reports
 
     def _run_step(self, step: Step, key: str, table: pa.Table) -> tuple[pa.Table, bool, int]:

@@ -289,3 +289,140 @@ def project_entities(table: pa.Table, project_batch: Any, params: dict) -> pa.Ta
                     schema=pa.schema([("entities", pa.list_(PROJECTED)),
                                       ("unprojected", pa.list_(UNPROJECTED)),
                                       ("candidates", pa.list_(CANDIDATE))]))
+
+
+# --- back-translation (method.md §5, "tgt2tgt") ----------------------------------------------------
+
+#: The name under which back-translation appears among projection methods (run config, switch).
+BACK_TRANSLATION = "back-translation"
+
+
+def back_translate(table: pa.Table, translator: Any, params: dict) -> pa.Table:
+    """(id, English tokens, English entities) -> the marked back-translation and each entity's
+    translation alone, with an English -> target translator that keeps ``[ ]`` markers.
+
+    Two batched calls: the marked sentences (a sentence without entities is not sent: its text
+    is ``""``) and the distinct entity strings.
+    """
+    from xlner.translate import MARKERS, mark_entities
+
+    markers = tuple(params.get("markers") or MARKERS)
+    ids = table["id"].to_pylist()
+    entities = [spans_of(rows) for rows in table["entities"].to_pylist()]
+    marked, surfaces = mark_entities(table["tokens"].to_pylist(), entities, markers)
+    todo = [i for i, t in enumerate(marked) if t]
+    out = translator.translate([marked[i] for i in todo], ids=[ids[i] for i in todo]) if todo else []
+    distinct = sorted({x for xs in surfaces for x in xs})
+    alone = translator.translate(distinct) if distinct else []
+    if len(out) != len(todo) or len(alone) != len(distinct):
+        first = ids[todo[0]] if todo else ids[0] if ids else "?"
+        raise XlnerError(
+            "E705", f"the back-translator returned {len(out)} translations for {len(todo)} marked "
+            f"sentences and {len(alone)} for {len(distinct)} entity strings (batch starting at "
+            f"sentence {first})", hint="check the back-translator on these sentences; finished "
+            "shards are kept")
+    texts = [""] * len(marked)
+    for i, t in zip(todo, out):
+        texts[i] = t
+    lookup = dict(zip(distinct, alone))
+    return pa.table({"text": texts, "entity_texts": [[lookup[x] for x in xs] for xs in surfaces]},
+                    schema=pa.schema([("text", pa.string()), ("entity_texts", TOKENS)]))
+
+
+def recover_back_translation(table: pa.Table, component: Any, params: dict) -> pa.Table:
+    """Marked back-translation -> its words, the typed spans recovered from the markers (with the
+    English entity each came from and the difflib ratio as score) and the English entities that
+    got no span, with the reason (``marker_lost`` / ``marker_unbalanced`` / ``marker_moved``)."""
+    from xlner.translate import MARKERS, recover_back_translation as recover
+
+    markers = tuple(params.get("markers") or MARKERS)
+    min_ratio = float(params.get("min_ratio", 0.5))
+    words, spans, lost = [], [], []
+    for text, alone, ents in zip(table["text"].to_pylist(), table["entity_texts"].to_pylist(),
+                                 table["entities"].to_pylist()):
+        res = recover(text, alone or [], [e["label"] for e in ents], min_ratio=min_ratio,
+                      markers=markers)
+        words.append(res.words)
+        spans.append([{**s.to_dict(), "source": k, "score": sc}
+                      for s, k, sc in zip(res.spans, res.sources, res.scores)])
+        lost.append([u.to_dict() for u in res.lost])
+    return pa.table({"tokens": words, "entities": spans, "lost": lost},
+                    schema=pa.schema([("tokens", TOKENS), ("entities", pa.list_(PROJECTED)),
+                                      ("lost", pa.list_(UNPROJECTED))]))
+
+
+def _back_translation_input(row: dict, target_scores: dict) -> dict:
+    """The projection input of one sentence with the back-translation as the source side."""
+    return _projection_input({"id": row["id"], "src_tokens": row["bt_tokens"],
+                              "tgt_tokens": row["tgt_tokens"], "src_entities": row["bt_entities"],
+                              "alignment": row["bt_alignment"],
+                              "alignment_scores": row.get("bt_alignment_scores")}, target_scores)
+
+
+def _back_to_english(row: dict, result: Any | None) -> Any:
+    """A projection of back-translation spans, renumbered to the English entities they came
+    from, plus the English entities whose markers did not come back."""
+    from xlner.datamodel import Candidate, ProjectedEntity, ProjectionResult, Reason, Unprojected
+
+    source = [int(e["source"]) for e in row["bt_entities"] or []]
+    res = result or ProjectionResult()
+    unprojected = [Unprojected(source[u.source], u.reason) for u in res.unprojected] + \
+                  [Unprojected(int(u["source"]), Reason(u["reason"])) for u in row["bt_lost"] or []]
+    return ProjectionResult(
+        projected=[ProjectedEntity(p.span, source[p.source], p.score) for p in res.projected],
+        unprojected=sorted(unprojected, key=lambda u: u.source),
+        candidates=[Candidate(source[c.source], c.start, c.end, c.score) for c in res.candidates])
+
+
+def project_back_translations(rows: list[dict], projection: dict, method: str) -> list[Any]:
+    """Project each sentence's back-translation spans onto its original target tokens through the
+    back-translation -> target alignment, with ``method`` and the run's projection settings
+    (``projection``: options and target-side scores). Rows have ``id``, ``tgt_tokens`` and
+    ``bt_tokens``, ``bt_entities``, ``bt_lost``, ``bt_alignment``, ``bt_alignment_scores``."""
+    from xlner.project import project_batch
+
+    options, target_scores = _projection_setup(method, projection)
+    todo = [i for i, r in enumerate(rows) if r["bt_entities"]]
+    results = project_batch(method, [_back_translation_input(rows[i], target_scores) for i in todo],
+                            **options) if todo else []
+    done = dict(zip(todo, results))
+    return [_back_to_english(r, done.get(i)) for i, r in enumerate(rows)]
+
+
+def back_translation_row(record: dict) -> dict | None:
+    """The ``bt_*`` row of one ``records.jsonl`` record (None when it stores no back-translation)."""
+    bt = record.get("back_translation")
+    if not bt:
+        return None
+    return {"id": record["id"], "tgt_tokens": record["tgt_tokens"], "bt_tokens": bt.get("tokens") or [],
+            "bt_entities": bt.get("entities") or [], "bt_lost": bt.get("lost") or [],
+            "bt_alignment": bt.get("alignment") or [], "bt_alignment_scores": bt.get("alignment_scores")}
+
+
+def project_back_translation_record(record: dict, projection: dict, method: str | None = None) -> Any:
+    """Re-project one record's stored back-translation exactly as the pipeline did (``method``:
+    the projection from the back-translation onto the sentence, default the one the run stored).
+    For the explorer's method switch: no translator is called."""
+    row = back_translation_row(record)
+    if row is None:
+        raise XlnerError("E715", f"sentence {record.get('id')}: the record stores no back-translation",
+                         hint="rerun the pipeline with --method back-translation or "
+                              "--set back_translation.store=true")
+    method = method or record["back_translation"].get("method") or "match-greedy"
+    return project_back_translations([row], projection, method)[0]
+
+
+def project_back_translation_step(table: pa.Table, project_batch: Any, params: dict) -> pa.Table:
+    """The projection step of a back-translation run: back-translation spans -> target tokens.
+
+    ``params``: ``method`` (the projection from the back-translation onto the sentence),
+    ``options`` and ``target_scores`` as in :func:`project_entities`.
+    """
+    rows = table.to_pylist()
+    results = project_back_translations(rows, params, params["method"])
+    return pa.table({"entities": [[p.to_dict() for p in res.projected] for res in results],
+                     "unprojected": [[u.to_dict() for u in res.unprojected] for res in results],
+                     "candidates": [[c.to_dict() for c in res.candidates] for res in results]},
+                    schema=pa.schema([("entities", pa.list_(PROJECTED)),
+                                      ("unprojected", pa.list_(UNPROJECTED)),
+                                      ("candidates", pa.list_(CANDIDATE))]))
