@@ -4,8 +4,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from xlner.errors import XlnerError
+from xlner.evaluate import CATEGORIES as SEMEVAL_CATEGORIES
 from xlner.explorer import ui
-from xlner.explorer.diff import CATEGORIES
+from xlner.explorer.diff import explorer_categories
 from xlner.explorer.reference import SOURCE, reference_for
 
 PAGE = "overview"
@@ -24,11 +26,18 @@ chosen_langs = st.multiselect("Languages", langs, default=langs, key=f"{PAGE}_la
 runs = [r for r in all_runs if r.lang in chosen_langs]
 
 
-def _category_counts(run) -> dict[str, int]:
-    """Error categories from the run's entity table (what the Errors page lists, so they agree)."""
-    table = ui.entities(run)
-    counts = table["category"].value_counts()
-    return {c: int(counts.get(c, 0)) for c in CATEGORIES}
+def _category_counts(run) -> dict[str, int | None]:
+    """SemEval categories from ``xlner.evaluate`` (nervaluate), the numbers `xlner evaluate` prints for
+    this run, and the English entities that were not projected."""
+    try:
+        cats = ui.evaluation(run).categories
+        recs, _ = ui.records(run)
+    except XlnerError as exc:  # unreadable records, overlapping spans (E305): say so, count nothing
+        st.warning(f"Run `{run.key}`: error[{exc.code}]: {exc.message}")
+        return dict.fromkeys([*SEMEVAL_CATEGORIES, "not projected"])
+    counts: dict[str, int | None] = {c: int(cats[c]["count"]) for c in SEMEVAL_CATEGORIES}
+    counts["not projected"] = sum(len(r.get("unprojected") or []) for r in recs)
+    return counts
 
 
 rows = []
@@ -49,18 +58,37 @@ first = ["run", "dataset", "lang", "method", "F1", "paper F1 (full-size models)"
          "proj ratio", "sentences"]
 table = table[first + [c for c in table.columns if c not in first]]
 
-st.markdown("Select a row to open the errors behind it. **Paper F1** columns are the published numbers of "
-            f"*{SOURCE}* for the same language — different, much larger models, shown for orientation only.")
+CATEGORY_HELP = {
+    "correct": "same words, same type", "incorrect": "same words, another type",
+    "partial": "overlapping words (the Errors page splits these into boundary and boundary+type)",
+    "missing": "a gold entity no projection matched", "spurious": "a projection that matched no gold entity",
+}
+st.markdown("Select a row to open the run's errors, or a count to open the errors behind it. The counts are "
+            "`xlner evaluate`'s SemEval categories (nervaluate). **Paper F1** columns are the published numbers "
+            f"of *{SOURCE}* for the same language — different, much larger models, shown for orientation only.")
 event = st.dataframe(
     table, hide_index=True, width="stretch", key=f"{PAGE}_table", on_select="rerun",
-    selection_mode="single-row",
+    selection_mode=["single-row", "single-cell"],
     column_config={"proj ratio": st.column_config.NumberColumn(format="%.2f"),
                    "F1": st.column_config.NumberColumn(help="seqeval micro F1 x 100 (from metrics.json)"),
                    "paper F1 (full-size models)": st.column_config.NumberColumn(
-                       help="Politov et al. 2025 (NLLB-3.3B, XLM-R-large, mBERT). Not our models.")})
+                       help="Politov et al. 2025 (NLLB-3.3B, XLM-R-large, mBERT). Not our models."),
+                   **{c: st.column_config.NumberColumn(help=f"xlner evaluate (nervaluate): {h}")
+                      for c, h in CATEGORY_HELP.items()},
+                   "not projected": st.column_config.NumberColumn(
+                       help="English entities that projection left out (not a SemEval category)")})
+picked_row, picked_col = None, None
 if event.selection.rows:
-    picked = table.iloc[event.selection.rows[0]]
-    st.switch_page("pages/3_Errors.py", query_params={"run": picked["run"]})
+    picked_row = event.selection.rows[0]
+elif event.selection.cells:
+    picked_row, picked_col = event.selection.cells[0]
+if picked_row is not None:
+    params = {"run": table.iloc[picked_row]["run"]}
+    if picked_col in CATEGORY_HELP:
+        params["category"] = ",".join(explorer_categories(picked_col))
+    elif picked_col == "not projected":
+        params["category"] = "not projected"
+    st.switch_page("pages/3_Errors.py", query_params=params)
 
 # Chart: our F1 per language and method, the paper's numbers as separate, hatched bars.
 fig = go.Figure()

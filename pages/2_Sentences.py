@@ -32,6 +32,7 @@ if not recs:
 
 # Projection method: the run's own, or any other one re-projected from the stored alignment.
 methods = ui.method_options(run)
+bt_ok, bt_why = ui.back_translation(run)
 mkey = f"{PAGE}_method"
 wanted = st.session_state.get("sel_method")
 if fresh or st.session_state.get(mkey) not in methods:
@@ -39,8 +40,11 @@ if fresh or st.session_state.get(mkey) not in methods:
         st.warning(f"error[E904]: unknown projection method {wanted!r}; choose one of {', '.join(methods)}.")
     st.session_state[mkey] = wanted if wanted in methods else run.method
 method = top[1].radio("Projection method", methods, key=mkey, horizontal=True,
+                      format_func=lambda m: ui.method_label(m, bt_ok),
                       help=f"The run used **{run.method}**; any other method re-projects this sentence "
-                           "from the stored alignment with xlner.project.")
+                           "from the stored alignment with xlner.project. **back-translation** "
+                           "re-projects the stored back-translation (English entities in [ ] translated "
+                           "back, aligned with this sentence) where the run has it.")
 st.session_state["sel_method"] = method
 
 # Sentence: search, error filter, then pick by id or step with next / previous (N / P keys).
@@ -57,9 +61,9 @@ def _matches(rec: dict, q: str) -> bool:
 
 
 ids = [r["id"] for r in recs if (not query or _matches(r, query))]
-if only_errors:
-    ids = [i for i in ids if any(d["category"] != "correct" for d in compare_spans(
-        recs[index[i]].get("gold_entities") or [], recs[index[i]].get("tgt_entities") or []))]
+if only_errors:  # from the run's cached entity table, not a diff of every sentence on every rerun
+    with_errors = ui.error_sentences(run)
+    ids = [i for i in ids if i in with_errors]
 if not ids:
     st.info("No sentence matches the search.")
     st.stop()
@@ -91,8 +95,12 @@ st.session_state["sel_sentence"] = sid
 ui.write_url(PAGE, {"run": run.key, "dataset": run.dataset, "sentence": sid, "method": method})
 
 rec = recs[index[sid]]
+shown = method
+if method == ui.BACK_TRANSLATION and not bt_ok:
+    st.info(bt_why + f"\n\nShowing the run's own method, **{run.method}**.", icon=":material/block:")
+    shown = run.method
 try:
-    proj = ui.projection(run, sid, method)
+    proj = ui.projection(run, sid, shown)
 except XlnerError as exc:
     ui.show_error(exc)
     proj = {"tgt_entities": rec.get("tgt_entities") or [], "unprojected": rec.get("unprojected") or [],
@@ -110,6 +118,21 @@ if rec.get("translation"):
     st.caption(rec["translation"])
 st.html(entities_html(rec.get("src_tokens") or [], rec.get("src_entities") or []))
 
+if shown == ui.BACK_TRANSLATION:
+    bt = rec.get("back_translation") or {}
+    st.markdown("**Back-translation** (the English with its entities in [ ], translated back; each "
+                "bracketed span takes the class of the entity whose lone translation it resembles)")
+    if bt.get("text"):
+        st.caption(bt["text"])
+        st.html(entities_html(bt.get("tokens") or [], bt.get("entities") or []))
+        src_toks = rec.get("src_tokens") or []
+        alone = [f"{' '.join(src_toks[int(e['start']):int(e['end'])])} → {t}"
+                 for e, t in zip(rec.get("src_entities") or [], bt.get("entity_texts") or [])]
+        if alone:
+            st.caption("Entities translated alone: " + " · ".join(alone))
+    else:
+        st.caption("No English entity in this sentence: nothing was back-translated.")
+
 st.markdown("**Source entities: candidates, choice, reason**")
 st.dataframe(source_entity_table(rec, proj), hide_index=True, width="stretch",
              column_config={"NER score": st.column_config.NumberColumn(format="%.2f"),
@@ -120,18 +143,23 @@ st.markdown("**Word alignment** " + (f"· aligner: `{loading.component_text(comp
                                      if comp.get("aligner") else ""))
 if not rec.get("src_tokens"):
     st.info("This record has no English tokens, so there is no alignment to draw.")
+elif shown == ui.BACK_TRANSLATION and not (rec.get("back_translation") or {}).get("tokens"):
+    st.info("This sentence has no back-translation, so there is no alignment to draw.")
 else:
     # One view at a time (not tabs, which would draw both on every sentence switch).
     view = st.radio("Alignment view", ["Heatmap", "Lines"], horizontal=True, key=f"{PAGE}_view",
                     label_visibility="collapsed")
+    if shown == ui.BACK_TRANSLATION:
+        st.caption("Back-translation: the rows / top words are the **back-translation's** words (its "
+                   "recovered spans shaded), aligned with the sentence by the same aligner.")
     if view == "Heatmap":
         st.caption("Rows: English words (source entities shaded) · columns: target words (gold spans dotted, "
-                   "projected spans solid) · heat: word similarity · ✖: alignment link. Hover a cell for both "
-                   "words and the score.")
+                   "projected spans solid) · heat: word similarity, darker = more similar · ✖: alignment link. "
+                   "Hover a cell for both words and the score.")
     else:
         st.caption("Top: English words · bottom: target words · coloured lines: links of English entity words; "
                    "grey dots: unaligned words. Hover the middle of a line for its words and score.")
-    fig = ui.alignment_figure(run, sid, method, "heatmap" if view == "Heatmap" else "lines")
+    fig = ui.alignment_figure(run, sid, shown, "heatmap" if view == "Heatmap" else "lines")
     # Fixed cell size: a 100-token sentence gives a wide figure. Streamlit fits charts to their
     # container, so the container's inner box is given the figure's width and the box scrolls.
     st.html(f"<style>.st-key-alignment-scroll{{overflow-x:auto}}"

@@ -16,10 +16,16 @@ from streamlit.testing.v1 import AppTest
 from explorer_runs import needs_components, shared_runs
 from xlner.explorer import jobs, loading
 from xlner.explorer.corrections import CorrectionStore, entity_key
-from xlner.explorer.diff import compare_spans
+from xlner.cli.evaluate import evaluate_files
+from xlner.data import write_jsonl
+from xlner.datamodel import Sentence, Span
+from xlner.evaluate import CATEGORIES as SEMEVAL_CATEGORIES
+from xlner.explorer.diff import compare_spans, evaluate_records
+from xlner.runs import list_runs, load_run
 from xlner.explorer.reproject import reproject
 
 ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "assets" / "demo" / "runs"
 pytestmark = pytest.mark.skipif(needs_components() is not None, reason=str(needs_components()))
 
 
@@ -86,11 +92,9 @@ def test_overview_shows_metrics_reference_and_opens_errors(env):
         else:
             assert row["paper F1 (full-size models)"] is None or row["paper F1 (full-size models)"] != \
                 row["paper F1 (full-size models)"]  # None / NaN
-        # the category columns count what the Errors page lists
-        recs = records(env, row["run"])
-        missed = sum(d["category"] == "missed" for r in recs
-                     for d in compare_spans(r["gold_entities"], r["tgt_entities"]))
-        assert row["missed"] == missed
+        # the category columns are xlner.evaluate's (nervaluate's) counts for the run
+        report = evaluate_records(records(env, row["run"]))
+        assert {c: row[c] for c in SEMEVAL_CATEGORIES} == {c: v["count"] for c, v in report.categories.items()}
     at.multiselect[0].set_value(["eu"]).run()
     assert set(at.dataframe[0].value["lang"]) == {"eu"}
     pick = at.dataframe[0].value.iloc[1]["run"]
@@ -98,6 +102,40 @@ def test_overview_shows_metrics_reference_and_opens_errors(env):
     ok(at.run())
     assert at.title[0].value == "Errors" and at.query_params.get("run") == pick
     assert at.multiselect[0].value == [pick]
+
+
+
+def test_overview_counts_are_xlner_evaluate_on_every_demo_run(tmp_path, monkeypatch):
+    """On the embedded demo, each run's counts equal what `xlner evaluate GOLD PRED` prints for the run's
+    gold and projected sentences (and what the pipeline wrote into metrics.json); clicking a count opens
+    exactly the errors behind it."""
+    monkeypatch.delenv("XLNER_DEMO_RUNS", raising=False)
+    monkeypatch.setenv("XLNER_RUNS", str(tmp_path / "none"))
+    monkeypatch.setenv("XLNER_USER_RUNS", str(tmp_path / "user-runs"))
+    at = ok(open_page("pages/1_Overview.py"))
+    table = at.dataframe[0].value
+    demo = sorted(p.name for p in list_runs(DEMO))
+    assert len(demo) >= 6 and sorted(table["run"]) == demo
+    for _, row in table.iterrows():
+        run = load_run(DEMO / row["run"])
+        files = {}
+        for key in ("gold_entities", "tgt_entities"):
+            files[key] = tmp_path / f"{row['run']}-{key}.jsonl"
+            write_jsonl([Sentence(r["id"], r["tgt_tokens"], sorted(Span(e["start"], e["end"], e["label"])
+                                                                   for e in r[key])) for r in run.records],
+                        files[key])
+        _, _, report = evaluate_files(str(files["gold_entities"]), str(files["tgt_entities"]))
+        shown = {c: int(row[c]) for c in SEMEVAL_CATEGORIES}
+        assert shown == {c: v["count"] for c, v in report.categories.items()}, row["run"]
+        assert shown == {c: v["count"] for c, v in run.metrics["categories"].items()}, row["run"]
+        assert row["not projected"] == sum(len(r["unprojected"]) for r in run.records)
+    # A click on a count opens the Errors page on the entities behind it: as many rows as the count.
+    k = int(table["partial"].to_numpy().argmax())
+    at.session_state["overview_table"] = {"selection": {"rows": [], "columns": [], "cells": [[k, "partial"]]}}
+    ok(at.run())
+    assert at.title[0].value == "Errors"
+    assert at.query_params["run"] == table.iloc[k]["run"] and at.query_params["category"] == "boundary,boundary+type"
+    assert len(at.dataframe[0].value) == table.iloc[k]["partial"] > 0
 
 
 # --- Sentences ----------------------------------------------------------------------------------

@@ -131,6 +131,15 @@ def test_deep_link_keyboard_method_switch(server, page):
     assert heading(page).startswith(f"{ids[6]} ")
     assert "projected (match-exact)" in page.locator(".xl-rows").inner_text()
 
+    # Back-translation: these runs store none, so the switch explains how to get it and keeps
+    # showing the run's own projection (no error, no traceback).
+    page.get_by_text("back-translation (unavailable)", exact=True).click()
+    settle(page)
+    assert query(page)["method"] == "back-translation"
+    assert "back_translation.store=true" in page.locator("[data-testid=stAlert]").first.inner_text()
+    assert "projected (heuristic)" in page.locator(".xl-rows").inner_text()
+    assert page.locator("[data-testid=stException]").count() == 0
+
 
 def test_filter_errors_and_open_a_sentence(server, page):
     recs = loading.read_records(server["runs"] / "es-match-greedy" / "records.jsonl")

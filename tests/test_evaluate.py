@@ -187,6 +187,45 @@ def test_semeval_categories_with_sentence_ids():
         "missing": (1, ["test:3"]), "spurious": (1, ["test:4"])}
 
 
+
+def _flat(rng: random.Random, n: int) -> list[tuple[str, int, int]]:
+    """Dense non-overlapping ``(type, start, end_inclusive)`` entities, so that gold and prediction cross."""
+    out, i = [], rng.randrange(2)
+    while i < n:
+        length = rng.randint(1, 3)
+        if rng.random() < 0.8 and i + length <= n:
+            out.append((rng.choice(["PER", "LOC", "ORG"]), i, i + length - 1))
+        i += length + (rng.random() < 0.15)
+    return out
+
+
+def test_sentence_categories_count_what_nervaluate_counts():
+    """Per sentence, the entity-by-entity categories add up to nervaluate's own strict and partial counts,
+    and the pairs they name are real: each entity once, a pair's entities overlap."""
+    from nervaluate.entities import Entity
+    from nervaluate.strategies import PartialEvaluation, StrictEvaluation
+
+    from xlner.evaluate import sentence_categories
+
+    rng = random.Random(0)
+    for _ in range(500):
+        n = rng.randint(2, 14)
+        gold, pred = _flat(rng, n), _flat(rng, n)
+        got = sentence_categories(gold, pred)
+        strict, _ = StrictEvaluation().evaluate([Entity(*e) for e in gold], [Entity(*e) for e in pred], [])
+        partial, _ = PartialEvaluation().evaluate([Entity(*e) for e in gold], [Entity(*e) for e in pred], [])
+        count = {c: sum(g[0] == c for g in got) for c in ("correct", "incorrect", "partial", "missing", "spurious")}
+        assert count == {"correct": strict.correct, "incorrect": partial.correct - strict.correct,
+                         "partial": partial.partial, "missing": partial.missed, "spurious": partial.spurious}
+        assert sorted(i for _, i, _ in got if i is not None) == list(range(len(gold)))
+        assert sorted(j for _, _, j in got if j is not None) == list(range(len(pred)))
+        for cat, i, j in got:
+            if i is not None and j is not None:
+                (gt, gs, ge), (pt, ps, pe) = gold[i], pred[j]
+                assert gs <= pe and ps <= ge
+                assert ((gs, ge) == (ps, pe)) == (cat in ("correct", "incorrect"))
+                assert (gt == pt) == (cat == "correct") or cat == "partial"
+
 # --- bootstrap --------------------------------------------------------------------------------------
 
 def _toy(n=300, seed=0):

@@ -12,7 +12,9 @@ import pytest
 from explorer_runs import needs_components, shared_runs
 from xlner.errors import XlnerError
 from xlner.explorer import loading
-from xlner.explorer.diff import compare_spans, entity_table, review_queue, sentence_summary
+from xlner.datamodel import Sentence, Span
+from xlner.evaluate import evaluate
+from xlner.explorer.diff import SEMEVAL, compare_spans, entity_table, review_queue, sentence_summary
 from xlner.explorer.figures import (alignment_heatmap, alignment_lines, entities_html, similarity_matrix,
                                     source_entity_table, text_direction, token_rows_html)
 from xlner.explorer.reference import canonical_lang, reference_for, reference_table
@@ -45,10 +47,81 @@ def test_compare_spans_is_one_to_one():
     assert compare_spans([], []) == []
 
 
-def test_overlap_prefers_same_label_over_first_come():
-    # Gold PER [0,2) and ORG [2,4); one projected ORG [1,4): it is ORG's boundary error, PER is missed.
-    diffs = compare_spans([S(0, 2, "PER"), S(2, 4, "ORG")], [S(1, 4, "ORG")])
-    assert [(d["category"], d["gold"]["label"]) for d in diffs] == [("missed", "PER"), ("boundary", "ORG")]
+def semeval_counts(diffs) -> dict[str, int]:
+    """The explorer's categories of one sentence, counted under the evaluation's names."""
+    counts = dict.fromkeys(("correct", "incorrect", "partial", "missing", "spurious"), 0)
+    for d in diffs:
+        counts[SEMEVAL[d["category"]]] += 1
+    return counts
+
+
+def evaluation_counts(tokens, gold, pred) -> dict[str, int]:
+    """What ``xlner.evaluate`` counts for one sentence."""
+    def sent(spans):
+        return Sentence("s", tokens, sorted(Span(s["start"], s["end"], s["label"]) for s in spans))
+
+    return {c: v["count"] for c, v in evaluate([sent(gold)], [sent(pred)]).categories.items()}
+
+
+def test_overlap_is_first_come_as_in_the_evaluation():
+    # Gold PER [0,2) and ORG [2,4); one projected ORG [1,4). nervaluate pairs a projection with the first free
+    # gold entity it overlaps, whatever its label: a partial match of another type with PER, and ORG missing.
+    # (The explorer used to prefer the same label here and then counted differently from `xlner evaluate`.)
+    gold, pred = [S(0, 2, "PER"), S(2, 4, "ORG")], [S(1, 4, "ORG")]
+    diffs = compare_spans(gold, pred)
+    assert [(d["category"], d["gold"]["label"]) for d in diffs] == [("boundary+type", "PER"), ("missed", "ORG")]
+    assert semeval_counts(diffs) == evaluation_counts(["w"] * 4, gold, pred) == {
+        "correct": 0, "incorrect": 0, "partial": 1, "missing": 1, "spurious": 0}
+
+
+def test_highlights_count_what_the_evaluation_counts_on_random_sentences():
+    """Flat random gold and projected spans (what runs hold): per sentence, the explorer's categories add up
+    to xlner.evaluate's (nervaluate's) numbers, and every span appears exactly once."""
+    rng = np.random.default_rng(0)
+
+    def spans(n):
+        out, i = [], int(rng.integers(0, 3))
+        while i < n - 1:
+            length = int(rng.integers(1, 4))
+            if rng.random() < 0.8 and i + length <= n:  # dense, so that spans often cross each other
+                out.append(S(i, i + length, str(rng.choice(["PER", "LOC", "ORG"]))))
+            i += length + int(rng.random() < 0.15)
+        return out
+
+    seen = set()
+    for _ in range(400):
+        n = int(rng.integers(3, 14))
+        gold, pred = spans(n), spans(n)
+        diffs = compare_spans(gold, pred)
+        assert semeval_counts(diffs) == evaluation_counts(["w"] * n, gold, pred), (gold, pred)
+        assert sorted(id(d["gold"]) for d in diffs if d["gold"]) == sorted(id(g) for g in gold)
+        assert sorted(id(d["pred"]) for d in diffs if d["pred"]) == sorted(id(p) for p in pred)
+        for d in diffs:
+            if d["gold"] and d["pred"]:  # a pair always overlaps
+                assert d["gold"]["start"] < d["pred"]["end"] and d["pred"]["start"] < d["gold"]["end"]
+        seen |= {d["category"] for d in diffs}
+    assert seen == set(SEMEVAL)  # every category was exercised
+
+
+def test_highlights_agree_with_the_evaluation_on_every_demo_sentence():
+    """Every sentence of every embedded demo run: the categories the token rows draw (data-category) are the
+    explorer's pairing, and that pairing counts what xlner.evaluate (nervaluate) counts for the sentence."""
+    import re
+
+    from xlner.runs import list_runs, load_run
+
+    demo = list_runs(Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs")
+    assert len(demo) >= 6
+    n = 0
+    for run_dir in demo:
+        for rec in load_run(run_dir).records:
+            gold, pred = rec["gold_entities"], rec["tgt_entities"]
+            diffs = compare_spans(gold, pred)
+            assert semeval_counts(diffs) == evaluation_counts(rec["tgt_tokens"], gold, pred), (run_dir.name, rec["id"])
+            drawn = sorted(re.findall(r'data-category="([^"]+)"', token_rows_html(rec["tgt_tokens"], gold, pred)))
+            assert drawn == sorted(d["category"] for d in diffs for side in ("gold", "pred") if d[side]), rec["id"]
+            n += 1
+    assert n >= 150
 
 
 def test_exact_match_prefers_same_label():
@@ -175,10 +248,38 @@ def test_bad_records_name_file_line_and_sentence(tmp_path):
         loading.read_records(run / "records.jsonl")
     assert e.value.code == "E903" and "sentence c" in e.value.message
     (tmp_path / "r4").mkdir()
-    (tmp_path / "r4" / "records.jsonl").write_bytes(b"\xff\xfe\n")
+    (tmp_path / "r4" / "records.jsonl").write_bytes(good.encode() + b"\n\xff\xfe\n")
     with pytest.raises(XlnerError) as e:
         loading.read_records(tmp_path / "r4" / "records.jsonl")
-    assert e.value.code == "E902"
+    assert e.value.code == "E902" and "records.jsonl:2" in e.value.message and "UTF-8" in e.value.message
+    run = _write(tmp_path / "r5", [good, "[1, 2]"])
+    with pytest.raises(XlnerError) as e:
+        loading.read_records(run / "records.jsonl")
+    assert e.value.code == "E902" and "records.jsonl:2" in e.value.message and "not a JSON object" in e.value.message
+    run = _write(tmp_path / "r6", [json.dumps({"id": "d", "tgt_tokens": ["x"], "tgt_entities": [{"start": 0}]})])
+    with pytest.raises(XlnerError) as e:
+        loading.read_records(run / "records.jsonl")
+    assert e.value.code == "E903" and "sentence d" in e.value.message and "tgt_entities" in e.value.message
+    with pytest.raises(XlnerError) as e:
+        loading.read_records(tmp_path / "nowhere" / "records.jsonl")
+    assert e.value.code == "E901" and "nowhere" in e.value.message
+
+
+def test_explorer_and_runs_read_records_with_one_parser(tmp_path):
+    """xlner.runs parses records.jsonl; the explorer adds its checks and defaults on top, and the same
+    broken file gives the explorer's E902 there and E712 in xlner.runs, both naming file and line."""
+    from xlner import runs
+
+    run_dir = Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs" / "eu-heuristic"
+    plain = runs.read_records(run_dir / "records.jsonl")
+    shown = loading.load_run_records(run_dir)
+    assert [r["id"] for r in shown] == [r["id"] for r in plain]
+    assert all(shown_r == {**shown_r, **plain_r} for shown_r, plain_r in zip(shown, plain))
+    bad = _write(tmp_path / "bad", [json.dumps({"id": "a", "tgt_tokens": ["x"]}), '{"id": "b", '])
+    for read, code in ((loading.read_records, "E902"), (runs.read_records, "E712")):
+        with pytest.raises(XlnerError) as e:
+            read(bad / "records.jsonl")
+        assert e.value.code == code and "records.jsonl:2" in e.value.message
 
 
 def test_broken_config_is_reported_not_hidden(tmp_path):

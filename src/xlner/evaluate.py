@@ -206,29 +206,62 @@ def proj_ratio(gold: Any, pred: Any) -> float:
     return float(ratios.mean())
 
 
-def _categories(ids: Sequence[str], g_ents: Sequence[set], p_ents: Sequence[set]) -> dict[str, dict[str, Any]]:
+def _ordered(ents: Iterable[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """``(type, start, end_inclusive)`` entities in the order nervaluate is given them."""
+    return sorted(ents, key=lambda x: (x[1], x[2], x[0]))
+
+
+def sentence_categories(gold: Sequence[tuple[str, int, int]], pred: Sequence[tuple[str, int, int]]
+                        ) -> list[tuple[str, int | None, int | None]]:
+    """The SemEval category of every entity of one sentence, as ``(category, gold_i, pred_j)``.
+
+    ``gold``/``pred`` are ``(type, start, end_inclusive)`` in nervaluate's order (:func:`_ordered`);
+    the indices point into them. Categories are nervaluate's: its strict scenario decides
+    ``correct`` (same boundaries and type), its partial scenario the rest — ``incorrect`` (same
+    boundaries, other type), ``partial`` (overlap), ``spurious`` (a prediction that overlaps no free
+    gold entity) and ``missing`` (a gold entity nothing claimed). nervaluate reports only the
+    prediction's index; the gold partner is the entity with the same boundaries, or for
+    ``partial`` the first overlapping gold entity not claimed before (nervaluate's own choice
+    for flat entities, which is all this module scores). This is the matching that the counts
+    in :attr:`EvalReport.categories` sum, and that the explorer highlights.
+    """
     from nervaluate.entities import Entity
     from nervaluate.strategies import PartialEvaluation, StrictEvaluation
 
-    strict, partial = StrictEvaluation(), PartialEvaluation()
+    true = [Entity(t, s, e) for t, s, e in gold]
+    found = [Entity(t, s, e) for t, s, e in pred]
+    _, si = StrictEvaluation().evaluate(true, found, [], 0)
+    _, pi = PartialEvaluation().evaluate(true, found, [], 0)
+    strict_ok = {j for _, j in si.correct_indices}
+    missed = {i for _, i in pi.missed_indices}
+    out: list[tuple[str, int | None, int | None]] = []
+    claimed: set[int] = set()
+    for _, j in pi.correct_indices:  # same boundaries: correct, or incorrect when the type differs
+        i = next((i for i, g in enumerate(gold) if g[1:] == pred[j][1:] and i not in claimed), None)
+        if i is not None:
+            claimed.add(i)
+        out.append(("correct" if j in strict_ok else "incorrect", i, j))
+    for _, j in sorted(pi.partial_indices):
+        _, ps, pe = pred[j]
+        i = next((i for i, (_, gs, ge) in enumerate(gold) if i not in claimed and i not in missed
+                  and gs <= pe and ps <= ge), None)
+        if i is not None:
+            claimed.add(i)
+        out.append(("partial", i, j))
+    out += [("spurious", None, j) for _, j in pi.spurious_indices]
+    out += [("missing", i, None) for _, i in pi.missed_indices]
+    return out
+
+
+def _categories(ids: Sequence[str], g_ents: Sequence[set], p_ents: Sequence[set]) -> dict[str, dict[str, Any]]:
     found: dict[str, list[str]] = {c: [] for c in CATEGORIES}
     counts = dict.fromkeys(CATEGORIES, 0)
     for k, (gs, ps) in enumerate(zip(g_ents, p_ents)):
         if not gs and not ps:
             continue
-        true = [Entity(t, s, e) for t, s, e in sorted(gs, key=lambda x: (x[1], x[2], x[0]))]
-        pred = [Entity(t, s, e) for t, s, e in sorted(ps, key=lambda x: (x[1], x[2], x[0]))]
-        _, si = strict.evaluate(true, pred, [], k)
-        _, pi = partial.evaluate(true, pred, [], k)
-        # Partial's "correct" means same boundaries whatever the type; strict's needs the type too.
-        n_correct = len(si.correct_indices)
-        per_sentence = {
-            "correct": n_correct,
-            "incorrect": len(pi.correct_indices) - n_correct,
-            "partial": len(pi.partial_indices),
-            "missing": len(pi.missed_indices),
-            "spurious": len(pi.spurious_indices),
-        }
+        per_sentence = dict.fromkeys(CATEGORIES, 0)
+        for cat, _, _ in sentence_categories(_ordered(gs), _ordered(ps)):
+            per_sentence[cat] += 1
         for cat, n in per_sentence.items():
             if n > 0:
                 counts[cat] += n

@@ -10,12 +10,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from xlner.cache import atomic_write_text
 from xlner.errors import XlnerError, where
 
-__all__ = ["Run", "load_run", "list_runs", "write_run", "CONFIG", "METRICS", "RECORDS"]
+__all__ = ["Run", "load_run", "list_runs", "write_run", "read_records", "iter_records", "CONFIG", "METRICS",
+           "RECORDS"]
 
 CONFIG, METRICS, RECORDS = "config.json", "metrics.json", "records.jsonl"
 
@@ -62,17 +63,23 @@ def _read_json(path: Path) -> dict[str, Any]:
     return value
 
 
-def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
+def iter_records(path: str | os.PathLike, *, code: str = "E712") -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, record)`` for every non-blank line of a ``records.jsonl``.
+
+    The one parser of the format: a missing file, bytes that are not UTF-8, a line that is not
+    JSON or not a JSON object raise ``XlnerError(code)`` naming file and line. ``code`` lets a
+    reader report these under its own catalogue (the explorer uses E902 and adds its field and
+    span checks on top, as E903; see :func:`xlner.explorer.loading.read_records`).
+    """
     path = Path(path)
     if not path.is_file():
-        raise XlnerError("E712", f"{path} is missing", hint="rerun the pipeline command")
-    records = []
+        raise XlnerError(code, f"{path} is missing", hint="rerun the pipeline command")
     data = path.read_bytes()
     try:
         lines = data.decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise XlnerError("E712", f"{where(path, line)} is not UTF-8 ({exc.reason} at byte {exc.start})",
+        raise XlnerError(code, f"{where(path, line)} is not UTF-8 ({exc.reason} at byte {exc.start})",
                          hint="rerun the pipeline command to rewrite records.jsonl") from None
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -80,9 +87,19 @@ def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise XlnerError("E712", f"{where(path, n)} is not valid JSON: {exc.msg}",
-                             hint="rerun the pipeline command to rewrite records.jsonl") from exc
-        if not isinstance(record, dict) or "id" not in record:
+            raise XlnerError(code, f"{where(path, n)} is not valid JSON: {exc.msg}",
+                             hint="a half-written line means the run was interrupted; rerun the "
+                                  "pipeline command to rewrite records.jsonl") from exc
+        if not isinstance(record, dict):
+            raise XlnerError(code, f"{where(path, n)} is not a JSON object")
+        yield n, record
+
+
+def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every record of a ``records.jsonl``; each must have an ``id`` (E712 names file and line)."""
+    records = []
+    for n, record in iter_records(path):
+        if "id" not in record:
             raise XlnerError("E712", f"{where(path, n)}: a record must be an object with an 'id'")
         records.append(record)
     return records

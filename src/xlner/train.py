@@ -32,6 +32,7 @@ import numpy as np
 
 from xlner.datamodel import Sentence, Span, spans_to_tags, tags_to_spans
 from xlner.errors import XlnerError
+from xlner.threads import pin_threads  # noqa: F401  (also importable from here, as before)
 
 DEFAULT_TYPES = ("PER", "ORG", "LOC")
 MODEL_SUBDIR = "model"  # best (or final) model: a standard Hugging Face folder
@@ -115,19 +116,6 @@ class TrainResult:
 
 
 # --- environment ----------------------------------------------------------------------------
-
-def pin_threads(n: int = 1) -> None:
-    """Limit torch and BLAS to ``n`` threads (must happen before heavy work starts)."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(n))
-    import torch
-
-    torch.set_num_threads(n)
-    try:
-        torch.set_num_interop_threads(n)
-    except RuntimeError:  # already set once in this process
-        pass
-
 
 def _device(name: str | None):
     import torch

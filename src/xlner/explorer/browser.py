@@ -27,12 +27,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(env: dict[str, str], port: int, timeout: float = 90) -> subprocess.Popen:
+def start_app(env: dict[str, str], port: int, timeout: float = 90, *, root: Path = ROOT) -> subprocess.Popen:
     """Start the explorer on ``port`` and return once its health check answers (RuntimeError with
-    the server's output otherwise)."""
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+    the server's output otherwise). ``root`` is the checkout whose ``app.py`` runs (a benchmark's
+    baseline worktree, say; put its ``src`` first on ``PYTHONPATH`` in ``env`` as well)."""
+    cmd = [sys.executable, "-m", "streamlit", "run", str(Path(root) / "app.py"), "--server.headless", "true",
            "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout
     while True:
         try:

@@ -1,15 +1,19 @@
 """Gold vs projected spans of one sentence, and the entity-level table behind the Errors page.
 
-Categories (one per gold/projected pair, in the spirit of the SemEval-2013 scheme the evaluation
-uses, but named for what an annotator sees on screen):
-  correct        same tokens, same label
-  type           same tokens, other label
-  boundary       overlapping tokens, same label
-  boundary+type  overlapping tokens, other label
-  missed         a gold entity nothing projected overlaps
-  spurious       a projected entity that overlaps no gold entity
-Matching is one-to-one: exact matches first, then overlapping pairs with the same label, then
-the largest overlap.
+The pairing is the evaluation's own (:func:`xlner.evaluate.sentence_categories`, nervaluate's
+SemEval-2013 matching), so what a sentence highlights always adds up to what ``xlner evaluate`` and
+the Overview count. The categories keep the names an annotator sees on screen, one finer than
+SemEval's ``partial`` (``SEMEVAL`` maps them):
+  correct        same tokens, same label                      (SemEval: correct)
+  type           same tokens, other label                     (incorrect)
+  boundary       overlapping tokens, same label               (partial)
+  boundary+type  overlapping tokens, other label              (partial)
+  missed         a gold entity no projection claimed          (missing)
+  spurious       a projected entity that claimed no gold one  (spurious)
+Matching is nervaluate's, one to one and first come: projected entities from left to right each
+claim the first free gold entity they overlap, so a second projection inside one gold entity is
+spurious. ``not projected`` rows (an English entity without a projection) come from the record's
+``unprojected`` list and are not part of the SemEval scheme.
 """
 
 from __future__ import annotations
@@ -18,7 +22,12 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from xlner.evaluate import sentence_categories
+
 CATEGORIES = ("correct", "type", "boundary", "boundary+type", "missed", "spurious", "not projected")
+# The evaluation's (nervaluate's) category of each explorer category.
+SEMEVAL = {"correct": "correct", "type": "incorrect", "boundary": "partial", "boundary+type": "partial",
+           "missed": "missing", "spurious": "spurious"}
 # What each category is drawn as; the two token rows use the same colours as the tables.
 CATEGORY_COLOURS = {
     "correct": "#2e7d32", "type": "#ef6c00", "boundary": "#1565c0", "boundary+type": "#ad1457",
@@ -26,52 +35,56 @@ CATEGORY_COLOURS = {
 }
 
 
+def explorer_categories(semeval: str) -> list[str]:
+    """The explorer categories that make up one SemEval category (``partial`` is two)."""
+    return [c for c, s in SEMEVAL.items() if s == semeval]
+
+
 def _key(s: dict[str, Any]) -> tuple[int, int]:
     return int(s["start"]), int(s["end"])
 
 
 def compare_spans(gold: Iterable[dict[str, Any]], pred: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Pair gold and projected spans and give each pair (or single span) a category."""
-    gold = sorted(gold, key=_key)
-    pred = sorted(pred, key=_key)
-    free_pred = set(range(len(pred)))
+    """Pair gold and projected spans (``[start, end)``) as the evaluation does and give each pair
+    (or single span) a category; sorted by position."""
+    # nervaluate's order and its (type, start, end_inclusive) entities
+    gold = sorted(gold, key=lambda s: (*_key(s), s["label"]))
+    pred = sorted(pred, key=lambda s: (*_key(s), s["label"]))
+    as_entity = [(s["label"], int(s["start"]), int(s["end"]) - 1) for s in gold], \
+        [(s["label"], int(s["start"]), int(s["end"]) - 1) for s in pred]
     out: list[dict[str, Any]] = []
-    unmatched_gold = []
-    by_span = {}
-    for j, p in enumerate(pred):
-        by_span.setdefault(_key(p), []).append(j)
-    for g in gold:
-        js = [j for j in by_span.get(_key(g), []) if j in free_pred]
-        if js:
-            j = next((j for j in js if pred[j]["label"] == g["label"]), js[0])
-            free_pred.discard(j)
-            out.append({"category": "correct" if pred[j]["label"] == g["label"] else "type",
-                        "gold": g, "pred": pred[j]})
+    for cat, i, j in sentence_categories(*as_entity):
+        g = gold[i] if i is not None else None
+        p = pred[j] if j is not None else None
+        if cat == "correct":
+            name = "correct"
+        elif cat == "incorrect":
+            name = "type"
+        elif cat == "partial":
+            name = "boundary" if g is None or g["label"] == p["label"] else "boundary+type"
         else:
-            unmatched_gold.append(g)
-    # Overlapping pairs, best first: same label, then larger overlap, then left to right.
-    pairs = []
-    for gi, g in enumerate(unmatched_gold):
-        gs, ge = _key(g)
-        for j in free_pred:
-            ps, pe = _key(pred[j])
-            overlap = min(ge, pe) - max(gs, ps)
-            if overlap > 0:
-                pairs.append((pred[j]["label"] != g["label"], -overlap, gs, ps, gi, j))
-    matched_gold: set[int] = set()
-    for _, _, _, _, gi, j in sorted(pairs):
-        if gi in matched_gold or j not in free_pred:
-            continue
-        matched_gold.add(gi)
-        free_pred.discard(j)
-        g = unmatched_gold[gi]
-        out.append({"category": "boundary" if pred[j]["label"] == g["label"] else "boundary+type",
-                    "gold": g, "pred": pred[j]})
-    out += [{"category": "missed", "gold": g, "pred": None}
-            for gi, g in enumerate(unmatched_gold) if gi not in matched_gold]
-    out += [{"category": "spurious", "gold": None, "pred": pred[j]} for j in sorted(free_pred)]
+            name = "missed" if cat == "missing" else "spurious"
+        out.append({"category": name, "gold": g, "pred": p})
     out.sort(key=lambda d: _key(d["gold"] or d["pred"]))
     return out
+
+
+def evaluate_records(records: list[dict[str, Any]], **options: Any):
+    """``xlner.evaluate.evaluate`` of a run's projection: ``gold_entities`` against ``tgt_entities``.
+
+    The same numbers as ``xlner evaluate GOLD PRED`` on the run's gold and projected sentences
+    (and as the pipeline's ``metrics.json``); the Overview shows these, never a count of its own.
+    ``options`` go to :func:`xlner.evaluate.evaluate` (``mode``, ``ignore_labels``).
+    """
+    from xlner.datamodel import Sentence, Span
+    from xlner.evaluate import evaluate
+
+    def sentences(key: str) -> list[Sentence]:
+        return [Sentence(r["id"], r["tgt_tokens"], sorted(Span(int(s["start"]), int(s["end"]), s["label"])
+                                                          for s in r.get(key) or []))
+                for r in records]
+
+    return evaluate(sentences("gold_entities"), sentences("tgt_entities"), **options)
 
 
 def sentence_summary(diffs: list[dict[str, Any]]) -> dict[str, int]:

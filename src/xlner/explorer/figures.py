@@ -21,6 +21,18 @@ OTHER_LABEL_COLOUR = "#d9d9d9"
 # Darker versions for lines and outlines, which pastel colours would make invisible.
 LABEL_DARK = {"PER": "#0077b6", "ORG": "#c98a00", "LOC": "#2d6a4f", "MISC": "#7b2cbf", "DATE": "#e76f51"}
 CELL_PX = 28  # heatmap cell size: long sentences grow the figure, the page scrolls it
+TICK_FONT_PX = 11
+# Width of one character of an 11 px tick label, generously (East Asian wide characters count twice).
+CHAR_PX = 6.2
+MAX_LABEL_PX = 320  # a longer word (a URL, say) overflows its margin rather than widening the figure
+
+
+def label_px(labels: list[str]) -> float:
+    """Estimated width in pixels of the longest tick label (for margins set without plotly's automargin)."""
+    def units(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+    return min(max((units(t) for t in labels), default=1) * CHAR_PX, MAX_LABEL_PX)
 
 
 def label_colour(label: str) -> str:
@@ -168,11 +180,13 @@ def alignment_heatmap(record: dict[str, Any], projected: list[dict[str, Any]] | 
     # arrays (which made the figure ten times slower to build and to send).
     xs = [f"{j}·{w}" for j, w in enumerate(tgt)]
     ys = [f"{i}·{w}" for i, w in enumerate(src)]
+    # No colour bar: it is a second axis for plotly to lay out and measure on every sentence (a third
+    # of the drawing time); the hover gives each cell's score and the page's caption says darker = higher.
     fig = go.Figure(go.Heatmap(z=z, x=xs, y=ys, hovertemplate=f"%{{y}} ↔ %{{x}}<br>{heat_name}: %{{z:.3f}}<extra></extra>",
-                               colorscale="Blues",
+                               colorscale="Blues", showscale=False,
                                # the colour range follows the data: e5 similarities sit in 0.5-1
                                zmin=float(z.min()) if z.size else 0.0, zmax=float(z.max()) if z.size else 1.0,
-                               colorbar={"title": heat_name, "thickness": 10}, xgap=1, ygap=1,
+                               xgap=1, ygap=1,
                                # see-through, so that the entity shading drawn below it shows
                                opacity=0.8))
     pairs, sc = _link_arrays(record)
@@ -197,13 +211,18 @@ def alignment_heatmap(record: dict[str, Any], projected: list[dict[str, Any]] | 
                            "line": {"width": 2, "dash": dash, "color": label_dark(s["label"])},
                            "fillcolor": label_colour(s["label"]), "opacity": 0.8 if dash == "solid" else 0.5,
                            "layer": "below"})
-    width = 220 + CELL_PX * len(tgt)
-    height = 170 + CELL_PX * max(len(src), 1)
+    # Margins computed here instead of plotly's automargin, which measures every tick label and then
+    # draws the whole figure a second time with the margins it found. x labels stand at -60°.
+    top = int(label_px(xs) * 0.87 + TICK_FONT_PX + 12)
+    left = int(label_px(ys) + 12)
     fig.update_layout(
-        shapes=shapes, width=width, height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        shapes=shapes, width=left + 10 + CELL_PX * len(tgt), height=top + 10 + CELL_PX * max(len(src), 1),
+        margin={"l": left, "r": 10, "t": top, "b": 10, "autoexpand": False},
         showlegend=False, plot_bgcolor="white",
-        xaxis={"type": "category", "side": "top", "tickangle": -60, "showgrid": False, "tickfont": {"size": 11}},
-        yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "tickfont": {"size": 11}})
+        xaxis={"type": "category", "side": "top", "tickangle": -60, "showgrid": False, "automargin": False,
+               "tickfont": {"size": TICK_FONT_PX}},
+        yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "automargin": False,
+               "tickfont": {"size": TICK_FONT_PX}})
     return fig
 
 

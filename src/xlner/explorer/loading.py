@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from xlner.errors import XlnerError, where
+from xlner.runs import RECORDS, iter_records
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEMO_RUNS = PROJECT_ROOT / "assets" / "demo" / "runs"
@@ -157,14 +158,26 @@ def _normalise_record(rec: dict[str, Any], path: Path, line: int) -> dict[str, A
             raise XlnerError("E903", f"{where(path, line, rec.get('id'))}: record has no {name!r}",
                              hint="records.jsonl lines follow docs/run-format.md")
     rec["id"] = str(rec["id"])
+    for key, value in (("tgt_tokens", rec["tgt_tokens"]), ("src_tokens", rec.get("src_tokens") or [])):
+        if not isinstance(value, list):
+            raise XlnerError("E903", f"{where(path, line, rec['id'])}: {key} must be a list of words, "
+                             f"found {type(value).__name__}", hint="records.jsonl lines follow docs/run-format.md")
     n_tgt = len(rec["tgt_tokens"])
     for key, n in (("gold_entities", n_tgt), ("tgt_entities", n_tgt),
                    ("src_entities", len(rec.get("src_tokens") or []))):
         spans = rec.setdefault(key, []) or []
         for s in spans:
-            if not (0 <= int(s["start"]) < int(s["end"]) <= n):
+            try:
+                start, end, label = int(s["start"]), int(s["end"]), s["label"]
+            except (KeyError, TypeError, ValueError):
+                label = None
+            if not isinstance(label, str):
+                raise XlnerError("E903", f"{where(path, line, rec['id'])}: {key} holds {s!r}, not a span "
+                                 "with integer start, end and a label",
+                                 hint="records.jsonl lines follow docs/run-format.md")
+            if not 0 <= start < end <= n:
                 raise XlnerError("E903", f"{where(path, line, rec['id'])}: {key} span "
-                                 f"[{s['start']}, {s['end']}) is outside the {n} tokens")
+                                 f"[{start}, {end}) is outside the {n} tokens")
         rec[key] = spans
     rec.setdefault("src_tokens", [])
     rec.setdefault("alignment", [])
@@ -174,58 +187,23 @@ def _normalise_record(rec: dict[str, Any], path: Path, line: int) -> dict[str, A
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every line of a ``records.jsonl``; a bad line is an error naming file, line and id."""
+    """Every record of a ``records.jsonl``, checked for what the explorer draws.
+
+    Parsing is :func:`xlner.runs.iter_records` (the one reader of the format); its errors keep
+    the explorer's codes: E901 when the file cannot be read, E902 for a line that is not a JSON
+    object or bytes that are not UTF-8, E903 for a record without ``id``/``tgt_tokens`` or with a
+    span outside its tokens. Each names the file, the line and, where known, the sentence.
+    """
     path = Path(path)
-    records = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise XlnerError("E902", f"{where(path)} is not UTF-8: {exc}") from exc
-    except OSError as exc:
-        raise XlnerError("E901", f"cannot read {where(path)}: {exc}") from exc
-    for i, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise XlnerError("E902", f"{where(path, i)} is not a JSON object: {exc.msg}",
-                             hint="a half-written line means the run was interrupted; re-run it") from exc
-        if not isinstance(rec, dict):
-            raise XlnerError("E902", f"{where(path, i)} is not a JSON object")
-        records.append(_normalise_record(rec, path, i))
-    return records
+    if not path.is_file():
+        raise XlnerError("E901", f"cannot read {where(path)}: no such file",
+                         hint="point the explorer at a folder written by `xlner pipeline ... --out DIR`")
+    return [_normalise_record(rec, path, n) for n, rec in iter_records(path, code="E902")]
 
 
 def load_run_records(run_dir: Path) -> list[dict[str, Any]]:
-    """The records of one run, through :func:`xlner.runs.load_run` when that module exists.
-
-    ``xlner.runs`` (the pipeline area) owns the run format; reading the JSON lines here as well
-    keeps the explorer usable before it lands and gives line-numbered errors either way.
-    """
-    try:
-        from xlner.runs import load_run  # type: ignore[import-not-found]
-    except ImportError:
-        return read_records(Path(run_dir) / "records.jsonl")
-    run = load_run(run_dir)
-    records = getattr(run, "records", None)
-    if records is None:
-        return read_records(Path(run_dir) / "records.jsonl")
-    if hasattr(records, "to_dict"):  # a DataFrame
-        records = records.to_dict("records")
-    path = Path(run_dir) / "records.jsonl"
-    return [_normalise_record(_plain(dict(r)), path, i) for i, r in enumerate(records, start=1)]
-
-
-def _plain(value: Any) -> Any:
-    """numpy arrays / scalars (from a DataFrame or Arrow) back to plain lists and numbers."""
-    if hasattr(value, "tolist"):
-        return _plain(value.tolist())
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    """The records of one run directory (``records.jsonl``), checked by :func:`read_records`."""
+    return read_records(Path(run_dir) / RECORDS)
 
 
 def records_fingerprint(run_dir: Path) -> tuple[str, float, int]:

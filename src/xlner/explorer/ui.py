@@ -18,8 +18,9 @@ import streamlit as st
 
 from xlner.errors import XlnerError
 from xlner.explorer import loading
-from xlner.explorer.diff import entity_table
-from xlner.explorer.reproject import available_methods, reproject
+from xlner.explorer.diff import entity_table, evaluate_records
+from xlner.explorer.reproject import (BACK_TRANSLATION, available_methods, back_translation_record,
+                                      back_translation_status, reproject)
 
 URL_KEYS = ("run", "dataset", "sentence", "method")
 
@@ -88,6 +89,23 @@ def entities(run: loading.RunInfo) -> pd.DataFrame:
                      run.method)
 
 
+@st.cache_resource(show_spinner="Evaluating…", max_entries=64)
+def _evaluation(path: str, fingerprint: tuple):
+    recs, _ = _records(path, fingerprint)
+    return evaluate_records(recs)
+
+
+def error_sentences(run: loading.RunInfo) -> frozenset[str]:
+    """Ids of the sentences whose projection (the run's own) differs from gold (from the cached entity table)."""
+    table = entities(run)
+    return frozenset(table.loc[~table["category"].isin(["correct", "not projected"]), "sentence"])
+
+
+def evaluation(run: loading.RunInfo):
+    """``xlner.evaluate``'s report of the run's projection (cached; XlnerError when it cannot be scored)."""
+    return _evaluation(str(run.path), loading.records_fingerprint(run.path))
+
+
 @st.cache_data(show_spinner=False, max_entries=2048)
 def _reprojected(path: str, fingerprint: tuple, sentence: str, method: str,
                  _projection: dict[str, Any] | None) -> dict[str, Any]:
@@ -103,26 +121,51 @@ def projection(run: loading.RunInfo, sentence: str, method: str) -> dict[str, An
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def _figure(path: str, fingerprint: tuple, sentence: str, method: str, view: str):
+def _figure(path: str, fingerprint: tuple, sentence: str, method: str, view: str,
+            _projection: dict[str, Any] | None = None):
     # cache_resource: plotly figures cost ~30 ms to build (validation); revisiting is then free.
     from xlner.explorer.figures import alignment_heatmap, alignment_lines
 
     recs, index = _records(path, fingerprint)
-    projected = _reprojected(path, fingerprint, sentence, method)["tgt_entities"] or []
+    projected = _reprojected(path, fingerprint, sentence, method, _projection)["tgt_entities"] or []
     draw = alignment_heatmap if view == "heatmap" else alignment_lines
-    return draw(recs[index[sentence]], projected)
+    record = recs[index[sentence]]
+    if method == BACK_TRANSLATION:  # the alignment the projection used: back-translation -> sentence
+        record = back_translation_record(record) or record
+    return draw(record, projected)
 
 
 def alignment_figure(run: loading.RunInfo, sentence: str, method: str, view: str):
-    """The heatmap or lines figure of one sentence under ``method`` (cached)."""
-    return _figure(str(run.path), loading.records_fingerprint(run.path), sentence, method, view)
+    """The heatmap or lines figure of one sentence under ``method`` (cached); for back-translation
+    the back-translation's words are the rows (its alignment with the sentence)."""
+    settings = (run.config.get("components") or {}).get("projection")
+    return _figure(str(run.path), loading.records_fingerprint(run.path), sentence, method, view, settings)
 
 
 def method_options(run: loading.RunInfo) -> list[str]:
+    """The methods of the switch: the library's projection methods, then back-translation (shown
+    even where the run cannot offer it, with the reason: see :func:`back_translation`)."""
     methods = list(available_methods())
-    if run.method not in methods:
+    if run.method not in methods and run.method != BACK_TRANSLATION:
         methods.insert(0, run.method)
-    return methods
+    return methods + [BACK_TRANSLATION]
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _bt_status(path: str, fingerprint: tuple, _config: dict[str, Any]) -> tuple[bool, str]:
+    recs, _ = _records(path, fingerprint)
+    return back_translation_status(_config, recs)
+
+
+def back_translation(run: loading.RunInfo) -> tuple[bool, str]:
+    """Whether this run's records hold back-translation; if not, the message that says which
+    translation direction is missing and how to get it."""
+    return _bt_status(str(run.path), loading.records_fingerprint(run.path), run.config)
+
+
+def method_label(method: str, bt_available: bool) -> str:
+    """How the switch names a method (back-translation that the run cannot offer says so)."""
+    return f"{method} (unavailable)" if method == BACK_TRANSLATION and not bt_available else method
 
 
 # --- selection and URL ---------------------------------------------------------------------

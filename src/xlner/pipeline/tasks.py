@@ -2,6 +2,9 @@
 
 translate-test: target gold -> detokenize -> translate to English -> split words -> English NER ->
                 refine -> select labels -> align (English, target) -> project back -> evaluate.
+                Back-translation (``--method back-translation``, or stored for the explorer with
+                ``back_translation.store``): ... align -> translate the marked English back ->
+                recover typed spans -> align (back-translation, target) -> project -> evaluate.
 translate-train: English gold -> detokenize -> translate to the target -> split words -> select
                 labels -> align (English, translation) -> project -> a target training set.
 
@@ -12,7 +15,6 @@ Each arrow is a cached :class:`~xlner.pipeline.framework.Step`; the run director
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,6 +31,7 @@ from xlner.pipeline import steps as S
 from xlner.pipeline.framework import Components, Runner, Step, StepReport
 from xlner.pipeline.profiles import builtin_profiles, component_params, load_profile
 from xlner.runs import Run, load_run, write_run
+from xlner.threads import pin_threads
 
 log = logging.getLogger("xlner.pipeline")
 
@@ -54,27 +57,6 @@ class Options:
     drop_incomplete: bool = False  # translate-train: leave out sentences with unprojected entities
 
 
-# --- threads -------------------------------------------------------------------------------------
-
-def pin_threads(n: int) -> None:
-    """Limit torch and BLAS to ``n`` threads (contention with other busy processes otherwise
-    makes the encoder many times slower). Env vars cover libraries not loaded yet."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(n)
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(n)
-    except ImportError:  # optional: the env vars still apply to libraries loaded later
-        pass
-    try:
-        import torch
-
-        torch.set_num_threads(n)
-    except ImportError:
-        pass
-
-
 # --- components ------------------------------------------------------------------------------
 
 def _guarded(kind: str, name: str, params: dict, build: Callable[[], Any]) -> Callable[[], Any]:
@@ -95,8 +77,12 @@ def _guarded(kind: str, name: str, params: dict, build: Callable[[], Any]) -> Ca
     return wrapped
 
 
-def build_components(profile: dict, src_lang: str, tgt_lang: str) -> Components:
-    """Component configs (what the cache keys see) and their lazy builders."""
+def build_components(profile: dict, src_lang: str, tgt_lang: str,
+                     back_translator: dict | None = None) -> Components:
+    """Component configs (what the cache keys see) and their lazy builders.
+
+    ``back_translator``: the translator section for ``tgt_lang -> src_lang`` (back-translation).
+    """
     import xlner.text as text
 
     t_name, t_params = component_params(profile["translator"])
@@ -127,7 +113,19 @@ def build_components(profile: dict, src_lang: str, tgt_lang: str) -> Components:
         return project_batch
 
     version = xlner.__version__
+    extra = {}
+    if back_translator is not None:
+        b_name, b_params = component_params(back_translator)
+
+        def back() -> Any:
+            from xlner.translate import get_translator
+
+            return get_translator(b_name, tgt_lang, src_lang, **b_params)
+
+        extra["back_translator"] = ({**back_translator, "src": tgt_lang, "tgt": src_lang},
+                                    _guarded("back-translator", b_name, b_params, back))
     return Components({
+        **extra,
         "text": ({"module": "xlner.text", "version": version}, lambda: text),
         "translator": ({**profile["translator"], "src": src_lang, "tgt": tgt_lang},
                        _guarded("translator", t_name, t_params, translator)),
@@ -197,7 +195,7 @@ def check_sentences(sentences: list[Any], profile: dict, path: Path) -> None:
 
 # --- running ---------------------------------------------------------------------------------
 
-def _profile(opts: Options) -> dict:
+def _profile(opts: Options, task: str = "translate-test") -> dict:
     """The profile with the command line's choices applied, checked before any work starts."""
     profile = load_profile(opts.profile, list(opts.overrides))
     if opts.method:
@@ -205,17 +203,108 @@ def _profile(opts: Options) -> dict:
     if opts.labels:
         profile["labels"] = list(opts.labels)
     opts.lang = check_lang(opts.lang)
-    check_method(profile["projection"]["method"])
+    check_method(profile["projection"]["method"], task)
+    back_translation_settings(profile)  # refuses a bad back_translation section before any work
     pin_threads(int(profile.get("threads") or 1))
     return profile
 
 
-def check_method(method: str) -> None:
+def check_method(method: str, task: str = "translate-test") -> None:
     from xlner.project import METHODS
 
+    if method == S.BACK_TRANSLATION:
+        if task != "translate-test":
+            raise XlnerError("E711", f"{S.BACK_TRANSLATION} is a refinement of translate-test, "
+                             f"not a projection method of {task}",
+                             hint=f"choose one of {', '.join(METHODS)}")
+        return
     if method not in METHODS:
         raise XlnerError("E711", f"unknown projection method {method!r}",
-                         hint=f"choose one of {', '.join(METHODS)}")
+                         hint=f"choose one of {', '.join((*METHODS, S.BACK_TRANSLATION))}")
+
+
+# --- back-translation (method.md §5) -----------------------------------------------------------
+
+BT_DEFAULTS = {"store": False, "translator": None, "method": "match-greedy", "min_ratio": 0.5}
+
+
+def back_translation_settings(profile: dict) -> dict:
+    """The profile's ``back_translation`` section with defaults, checked (E701).
+
+    ``translator: null`` means the forward translator with the direction reversed (Apertium
+    without ``*`` marks on unknown words: they would stick to the names in the back-translation).
+    """
+    from xlner.project import METHODS
+
+    where = profile.get("path", "profile")
+    section = profile.get("back_translation")
+    if section is not None and not isinstance(section, dict):
+        raise XlnerError("E701", f"profile {where}: back_translation must be a section of keys")
+    bt = {**BT_DEFAULTS, **(section or {})}
+    unknown = sorted(set(bt) - set(BT_DEFAULTS))
+    if unknown:
+        raise XlnerError("E701", f"profile {where}: unknown back_translation key(s) {unknown}",
+                         hint=f"known: {', '.join(BT_DEFAULTS)}")
+    if bt["method"] not in METHODS:
+        raise XlnerError("E701", f"profile {where}: back_translation.method must be one of "
+                         f"{', '.join(METHODS)}, not {bt['method']!r}")
+    ratio = bt["min_ratio"]
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
+        raise XlnerError("E701", f"profile {where}: back_translation.min_ratio must be a number in "
+                         f"[0, 1), not {ratio!r}")
+    translator = bt["translator"]
+    if translator is None:
+        translator = dict(profile["translator"])
+        if translator.get("name") == "apertium":
+            translator["mark_unknown"] = False
+    if not isinstance(translator, dict) or not translator.get("name"):
+        raise XlnerError("E701", f"profile {where}: back_translation.translator must be null or a "
+                         "section with a name (like translator)")
+    bt["translator"] = dict(translator)
+    bt["store"] = bool(bt["store"])
+    return bt
+
+
+def _back_translation_steps(profile: dict, bt: dict, project: bool) -> list[Step]:
+    """mark + translate back -> recover typed spans -> align (target, back-translation) [-> project]."""
+    steps = [
+        Step("back_translate", S.back_translate,
+             {"id": "id", "tokens": "src_tokens", "entities": "src_entities"},
+             {"text": "bt_text", "entity_texts": "bt_entity_texts"}, "back_translator",
+             shard_size=profile.get("translate_shard_size")),
+        Step("bt_recover", S.recover_back_translation,
+             {"text": "bt_text", "entity_texts": "bt_entity_texts", "entities": "src_entities"},
+             {"tokens": "bt_tokens", "entities": "bt_entities", "lost": "bt_lost"}, None,
+             {"min_ratio": float(bt["min_ratio"])}),
+        Step("bt_align", S.align, {"src_tokens": "bt_tokens", "tgt_tokens": "tgt_tokens"},
+             {"alignment": "bt_alignment", "alignment_scores": "bt_alignment_scores",
+              "similarity": "bt_similarity"}, "aligner", {"keep_similarity": False}),
+    ]
+    if project:
+        steps.append(Step("project", S.project_back_translation_step,
+                          {c: c for c in ("id", "tgt_tokens", "bt_tokens", "bt_entities", "bt_lost",
+                                          "bt_alignment", "bt_alignment_scores")},
+                          {"entities": "tgt_entities", "unprojected": "unprojected",
+                           "candidates": "candidates"},
+                          "projector", {**_projection_params(profile), "method": bt["method"]}))
+    return steps
+
+
+def _back_translation_config(bt: dict, lang: str, status: str, error: XlnerError | None = None) -> dict:
+    """config.json's ``back_translation``: what was asked for and whether the records hold it."""
+    out = {"status": status, "direction": f"{ENGLISH}->{lang}", "translator": bt["translator"],
+           "method": bt["method"], "min_ratio": bt["min_ratio"]}
+    if error is not None:
+        out.update(reason=f"error[{error.code}]: {error.message}", hint=error.hint)
+    return out
+
+
+_UNAVAILABLE = ("E401", "E403", "E409")  # unknown language, no Apertium direction, no model
+
+
+def _unavailable(exc: XlnerError, lang: str) -> XlnerError:
+    return XlnerError(exc.code, f"back-translation needs a translator from English into {lang!r} that "
+                      f"keeps [ ] markers: {exc.message}", hint=exc.hint)
 
 
 def _runner(opts: Options, profile: dict, components: Components) -> Runner:
@@ -303,9 +392,9 @@ def _text_steps(profile: dict, tokens: str, text: str, words: str, unknown: str,
     ]
 
 
-def _projection_steps(profile: dict, labels: list[str]) -> list[Step]:
+def _projection_steps(profile: dict, labels: list[str], project: bool = True) -> list[Step]:
     """select labels -> align (English, target) -> project."""
-    return [
+    steps = [
         Step("select_labels", S.select_labels, {"entities": "src_entities_all"},
              {"entities": "src_entities"}, None, {"labels": labels}),
         Step("align", S.align, {"src_tokens": "src_tokens", "tgt_tokens": "tgt_tokens"},
@@ -318,22 +407,62 @@ def _projection_steps(profile: dict, labels: list[str]) -> list[Step]:
              {"entities": "tgt_entities", "unprojected": "unprojected", "candidates": "candidates"},
              "projector", _projection_params(profile)),
     ]
+    return steps if project else steps[:-1]
 
 
 def _run_steps(task: str, opts: Options, gold_columns: list[str], build_steps: Callable,
                src_lang: str, tgt_lang: str):
-    """Shared frame of both tasks: profile, gold, steps, cache. Returns what the task finishes."""
-    profile = _profile(opts)
+    """Shared frame of both tasks: profile, gold, steps, cache. Returns what the task finishes.
+
+    Back-translation (translate-test only): with ``--method back-translation`` its steps replace
+    the projection and a missing back-translator is an error, raised before any work; with
+    ``back_translation.store`` they run after it, and a missing back-translator only leaves the
+    records without it (config.json says why).
+    """
+    profile = _profile(opts, task)
+    method = profile["projection"]["method"]
+    bt = back_translation_settings(profile)
+    want_bt = task == "translate-test" and (method == S.BACK_TRANSLATION or bt["store"])
+    components = build_components(profile, src_lang, tgt_lang, bt["translator"] if want_bt else None)
+    bt_status: dict | None = None
+    if want_bt:
+        try:
+            components.get("back_translator")  # Apertium checks its direction here, before any work
+        except XlnerError as exc:
+            if method == S.BACK_TRANSLATION or exc.code not in _UNAVAILABLE:
+                raise _unavailable(exc, opts.lang) if exc.code in _UNAVAILABLE else exc
+            bt_status = _back_translation_config(bt, opts.lang, "unavailable", exc)
+            log.warning("warning[%s]: records are written without back-translation: %s",
+                        exc.code, _unavailable(exc, opts.lang).message)
     t0 = time.perf_counter()
     gold, dataset, gold_key = load_gold(opts, profile)
     labels = _labels(profile, gold)
     table = S.gold_table(gold).rename_columns(gold_columns)
     load_seconds = time.perf_counter() - t0
-    components = build_components(profile, src_lang, tgt_lang)
     keys = {c: gold_key for c in table.column_names}
-    table, reports = _runner(opts, profile, components).run(table, keys, build_steps(profile, labels))
-    records = _records(table, opts.lang, profile["projection"]["method"], labels)
+    runner = _runner(opts, profile, components)
+    steps = build_steps(profile, labels)
+    if method == S.BACK_TRANSLATION:
+        steps = [s for s in steps if s.name != "project"] + _back_translation_steps(profile, bt, True)
+    table, reports = runner.run(table, keys, steps, keys_out=keys)
+    if want_bt and bt_status is None:
+        if method == S.BACK_TRANSLATION:
+            bt_status = _back_translation_config(bt, opts.lang, "stored")
+        else:
+            try:
+                table, more = runner.run(table, keys, _back_translation_steps(profile, bt, False))
+                reports += more
+                bt_status = _back_translation_config(bt, opts.lang, "stored")
+            except XlnerError as exc:
+                if exc.code not in _UNAVAILABLE:
+                    raise
+                bt_status = _back_translation_config(bt, opts.lang, "unavailable", exc)
+                log.warning("warning[%s]: records are written without back-translation: %s",
+                            exc.code, _unavailable(exc, opts.lang).message)
+    records = _records(table, opts.lang, method, labels, bt["method"])
     config = _config(task, opts, profile, dataset, labels)
+    if bt_status is not None:
+        config["back_translation"] = bt_status
     return records, config, reports, load_seconds
 
 
@@ -384,10 +513,12 @@ def translate_train(opts: Options) -> Run:
     return load_run(opts.out)
 
 
-def _records(table: pa.Table, lang: str, method: str, labels: list[str]) -> list[dict]:
+def _records(table: pa.Table, lang: str, method: str, labels: list[str],
+             bt_method: str | None = None) -> list[dict]:
     """records.jsonl lines (docs/run-format.md); gold restricted to the evaluated types."""
     keep = set(labels)
     records = []
+    with_bt = "bt_alignment" in table.column_names
     for row in table.to_pylist():
         records.append({
             "id": row["id"], "lang": lang, "source": row["source"],
@@ -403,6 +534,12 @@ def _records(table: pa.Table, lang: str, method: str, labels: list[str]) -> list
             "tgt_entities": row["tgt_entities"], "unprojected": row["unprojected"],
             "candidates": row["candidates"],
         })
+        if with_bt:
+            records[-1]["back_translation"] = {
+                "text": row["bt_text"], "entity_texts": row["bt_entity_texts"],
+                "tokens": row["bt_tokens"], "entities": row["bt_entities"], "lost": row["bt_lost"],
+                "alignment": row["bt_alignment"], "alignment_scores": row["bt_alignment_scores"],
+                "method": bt_method}
     return records
 
 
