@@ -149,15 +149,19 @@ else:
     # One view at a time (not tabs, which would draw both on every sentence switch).
     view = st.radio("Alignment view", ["Heatmap", "Lines"], horizontal=True, key=f"{PAGE}_view",
                     label_visibility="collapsed")
+    # With back-translation the other side is the back-translated sentence, not the English one.
     if shown == ui.BACK_TRANSLATION:
-        st.caption("Back-translation: the rows / top words are the **back-translation's** words (its "
-                   "recovered spans shaded), aligned with the sentence by the same aligner.")
+        other, marked = "back-translation words", "its recovered spans shaded"
+        st.caption("Back-translation: the sentence is aligned with its **back-translation** by the same "
+                   "aligner, and the spans are projected from there.")
+    else:
+        other, marked = "English words", "source entities shaded"
     if view == "Heatmap":
-        st.caption("Rows: English words (source entities shaded) · columns: target words (gold spans dotted, "
+        st.caption(f"Rows: {other} ({marked}) · columns: target words (gold spans dotted, "
                    "projected spans solid) · heat: word similarity, darker = more similar · ✖: alignment link. "
                    "Hover a cell for both words and the score.")
     else:
-        st.caption("Top: English words · bottom: target words · coloured lines: links of English entity words; "
+        st.caption(f"Top: {other} · bottom: target words · coloured lines: links of entity words; "
                    "grey dots: unaligned words. Hover the middle of a line for its words and score.")
     fig = ui.alignment_figure(run, sid, shown, "heatmap" if view == "Heatmap" else "lines")
     # Fixed cell size: a 100-token sentence gives a wide figure. Streamlit fits charts to their

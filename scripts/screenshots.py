@@ -37,6 +37,9 @@ SHOTS = [
     ("3_errors", "Errors", None),
     ("4_run", "Run", None),
     ("5_corrections", "Corrections?{deep}", None),
+    # the back-translation refinement needs an English->target translator: the Spanish demo has one
+    ("2c_sentences_back_translation", "Sentences?dataset=demo/es&sentence=demo-es:3&method=back-translation", None),
+    ("6_experiments", "Experiments", None),  # the shipped study in docs/results
 ]
 
 

@@ -359,7 +359,7 @@ def test_back_translation_run_switches_to_other_methods_and_draws_its_alignment(
     at = _sentences(run="es-back-translation", sentence=rec["id"])
     assert at.radio(key="sentences_method").value == BACK_TRANSLATION
     assert "projected (back-translation)" in at.html[0].value
-    assert any("back-translation's" in c.value for c in at.caption)  # the figure's rows are its words
+    assert any("Rows: back-translation words" in c.value for c in at.caption)  # the figure's rows are its words
     at.radio(key="sentences_view").set_value("Lines").run()
     assert not at.exception, [e.value for e in at.exception]
     at.radio(key="sentences_method").set_value("heuristic").run()
