@@ -74,31 +74,33 @@ st.markdown(f"**{info.get('name', Path(exp_path).name)}** · encoder `{info.get(
 st.subheader("Degradation: F1 in vs out of domain")
 st.plotly_chart(degradation_figure(agg), key=f"{PAGE}_plot")
 
-if len(exp["comparisons"]):
-    st.subheader("Does a method degrade more than model transfer?")
-    comp = exp["comparisons"].copy()
-    for c in ("drop_method", "drop_baseline", "drop_difference", "ci_low", "ci_high"):
-        comp[c] = (100 * comp[c]).round(1)
-    st.dataframe(comp, hide_index=True, key=f"{PAGE}_comparisons")
-    st.caption("drop = in-domain F1 - out-of-domain F1. The difference of drops and its CI come from a paired "
+
+def _percent_table(name: str, title: str, columns: tuple[str, ...], caption: str | None = None) -> None:
+    """One of the experiment's tables with its fractions shown as F1 x 100 (skipped when empty)."""
+    df = exp[name]
+    if not len(df):
+        return
+    st.subheader(title)
+    df = df.copy()
+    for c in columns:
+        df[c] = (100 * df[c]).round(1)
+    if "drop_relative" in df:
+        df["drop_relative"] = (100 * df["drop_relative"]).round(0)
+    st.dataframe(df, hide_index=True, key=f"{PAGE}_{name}")
+    if caption:
+        st.caption(caption)
+
+
+_percent_table("comparisons", "Does a method degrade more than model transfer?",
+               ("drop_method", "drop_baseline", "drop_difference", "ci_low", "ci_high"),
+               "drop = in-domain F1 - out-of-domain F1. The difference of drops and its CI come from a paired "
                "bootstrap (same resampled sentences for both methods); 'significant' = the CI excludes 0.")
-
-if len(exp["method_comparisons"]):
-    st.subheader("Methods compared on each test set")
-    mc = exp["method_comparisons"].copy()
-    for c in ("f1_method", "f1_baseline", "difference", "ci_low", "ci_high"):
-        mc[c] = (100 * mc[c]).round(1)
-    st.dataframe(mc, hide_index=True, key=f"{PAGE}_method_comparisons")
-    st.caption("difference = F1 of the method - F1 of the baseline (model transfer where it is one of the two); "
+_percent_table("method_comparisons", "Methods compared on each test set",
+               ("f1_method", "f1_baseline", "difference", "ci_low", "ci_high"),
+               "difference = F1 of the method - F1 of the baseline (model transfer where it is one of the two); "
                "paired bootstrap CI over the same resampled sentences; 'significant' = the CI excludes 0.")
-
-if len(exp["drops"]):
-    st.subheader("In-domain minus out-of-domain F1")
-    drops = exp["drops"].copy()
-    for c in ("f1_in", "f1_out", "drop", "drop_ci_low", "drop_ci_high"):
-        drops[c] = (100 * drops[c]).round(1)
-    drops["drop_relative"] = (100 * drops["drop_relative"]).round(0)
-    st.dataframe(drops, hide_index=True, key=f"{PAGE}_drops")
+_percent_table("drops", "In-domain minus out-of-domain F1",
+               ("f1_in", "f1_out", "drop", "drop_ci_low", "drop_ci_high"))
 
 st.subheader("F1 per method and test set")
 table = agg.copy()

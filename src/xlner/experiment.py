@@ -547,13 +547,19 @@ def translate_test_records(key: str, lang: str, sentences: Sequence[Sentence], e
         run = translate_test(Options(data=str(data), lang=lang, out=str(out), labels=list(cfg.types),
                                      profile=str(cfg.projection.get("profile", "offline")),
                                      overrides=_profile_overrides(cfg), progress=progress))
+    return _checked_records(run, out, sentences, "tgt_tokens", "translate-test run", "sentences")
+
+
+def _checked_records(run: Any, out: Path, sentences: Sequence[Sentence], tokens_key: str, what: str,
+                     whose: str) -> list[dict]:
+    """The records of a (reused) pipeline run, refused with E814 unless they hold ``sentences``."""
     records = run.records
     if hasattr(records, "to_dict"):
         records = records.to_dict("records")
     records = list(records)
-    if len(records) != len(sentences) or any(list(r["tgt_tokens"]) != list(s.tokens)
+    if len(records) != len(sentences) or any(list(r[tokens_key]) != list(s.tokens)
                                              for r, s in zip(records, sentences)):
-        raise XlnerError("E814", f"the translate-test run {out} does not hold the experiment's sentences "
+        raise XlnerError("E814", f"the {what} {out} does not hold the experiment's {whose} "
                          f"({len(records)} records for {len(sentences)} sentences)",
                          hint=f"delete {out} and run again")
     return records
@@ -610,15 +616,7 @@ def translate_train_silver(lang: str, english: Sequence[Sentence], exp: Path, cf
         run = translate_train(Options(data=str(out / "input.jsonl"), lang=lang, out=str(out),
                                       labels=list(cfg.types), profile=str(cfg.projection.get("profile", "offline")),
                                       overrides=_profile_overrides(cfg), progress=progress))
-    records = run.records
-    if hasattr(records, "to_dict"):
-        records = records.to_dict("records")
-    records = list(records)
-    if len(records) != len(english) or any(list(r["src_tokens"]) != list(s.tokens)
-                                           for r, s in zip(records, english)):
-        raise XlnerError("E814", f"the translate-train run {out} does not hold the experiment's English "
-                         f"sentences ({len(records)} records for {len(english)} sentences)",
-                         hint=f"delete {out} and run again")
+    records = _checked_records(run, out, english, "src_tokens", "translate-train run", "English sentences")
     tt = cfg.translate_train
     min_score = tt.get("min_score", cfg.projection.get("min_score"))
     silver: list[Sentence] = []

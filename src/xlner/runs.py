@@ -48,18 +48,23 @@ class Run:
         raise KeyError(sentence_id)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path, *, code: str = "E712", required: bool = True,
+                     hint: str = "rerun the pipeline command to rewrite it") -> dict[str, Any]:
+    """A run's JSON file (config, metrics) as a dict; errors carry ``code`` (the explorer uses its
+    own). A missing file is an error when ``required``, else ``{}``."""
     if not path.is_file():
-        raise XlnerError("E712", f"{path} is missing: {path.parent} is not a finished run directory",
+        if not required:
+            return {}
+        raise XlnerError(code, f"{path} is missing: {path.parent} is not a finished run directory",
                          hint="run `xlner pipeline translate-test ... --out DIR` (or rerun it: "
                               "finished steps are reused)")
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise XlnerError("E712", f"{where(path, getattr(exc, 'lineno', None))} is not valid JSON: {exc}",
-                         hint="rerun the pipeline command to rewrite it") from exc
+        raise XlnerError(code, f"{where(path, getattr(exc, 'lineno', None))} is not valid JSON: {exc}",
+                         hint=hint) from exc
     if not isinstance(value, dict):
-        raise XlnerError("E712", f"{path} must hold a JSON object")
+        raise XlnerError(code, f"{path} must hold a JSON object, found {type(value).__name__}")
     return value
 
 
@@ -110,7 +115,8 @@ def load_run(run_dir: str | os.PathLike) -> Run:
     path = Path(run_dir)
     if not path.is_dir():
         raise XlnerError("E712", f"run directory {path} does not exist")
-    return Run(path, _read_json(path / CONFIG), _read_json(path / METRICS), read_records(path / RECORDS))
+    return Run(path, read_json_object(path / CONFIG), read_json_object(path / METRICS),
+               read_records(path / RECORDS))
 
 
 def list_runs(root: str | os.PathLike) -> list[Path]:

@@ -8,14 +8,13 @@ a root (at most three levels deep) that holds a ``records.jsonl``.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xlner.errors import XlnerError, where
-from xlner.runs import RECORDS, iter_records
+from xlner.runs import RECORDS, iter_records, read_json_object
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEMO_RUNS = PROJECT_ROOT / "assets" / "demo" / "runs"
@@ -70,16 +69,9 @@ class RunInfo:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise XlnerError("E901", f"{where(path)} is not valid JSON: {exc}",
-                         hint="the run may have been interrupted; re-run the pipeline for it") from exc
-    if not isinstance(data, dict):
-        raise XlnerError("E901", f"{where(path)} must hold a JSON object, found {type(data).__name__}")
-    return data
+    # Optional here (a run's config may be absent), with the explorer's own error code.
+    return read_json_object(path, code="E901", required=False,
+                            hint="the run may have been interrupted; re-run the pipeline for it")
 
 
 def read_run_info(run_dir: Path, key: str | None = None) -> RunInfo:

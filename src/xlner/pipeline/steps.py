@@ -283,6 +283,11 @@ def project_entities(table: pa.Table, project_batch: Any, params: dict) -> pa.Ta
     rows = table.select(["id", "src_tokens", "tgt_tokens", "src_entities", "alignment",
                          "alignment_scores"]).to_pylist()
     results = project_batch(method, [_projection_input(r, target_scores) for r in rows], **options)
+    return _projection_table(results)
+
+
+def _projection_table(results: list) -> pa.Table:
+    """The output columns of a projection step: one row per sentence's :class:`ProjectionResult`."""
     return pa.table({"entities": [[p.to_dict() for p in res.projected] for res in results],
                      "unprojected": [[u.to_dict() for u in res.unprojected] for res in results],
                      "candidates": [[c.to_dict() for c in res.candidates] for res in results]},
@@ -420,9 +425,4 @@ def project_back_translation_step(table: pa.Table, project_batch: Any, params: d
     """
     rows = table.to_pylist()
     results = project_back_translations(rows, params, params["method"])
-    return pa.table({"entities": [[p.to_dict() for p in res.projected] for res in results],
-                     "unprojected": [[u.to_dict() for u in res.unprojected] for res in results],
-                     "candidates": [[c.to_dict() for c in res.candidates] for res in results]},
-                    schema=pa.schema([("entities", pa.list_(PROJECTED)),
-                                      ("unprojected", pa.list_(UNPROJECTED)),
-                                      ("candidates", pa.list_(CANDIDATE))]))
+    return _projection_table(results)
