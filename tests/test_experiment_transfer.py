@@ -267,3 +267,23 @@ def test_plots_without_a_browser_keep_the_html_and_say_why(tmp_path, monkeypatch
     assert not (tmp_path / "plots" / "degradation.png").exists()  # no stale PNG beside new HTML
     assert len(logs) == 1 and logs[0].startswith("plots: PNG skipped, HTML only")
     assert "no-chromium is not an executable file" in logs[0] and "Traceback" not in logs[0]
+
+
+def test_reused_pipeline_run_with_other_sentences_is_refused(tmp_path):
+    """A finished pipeline folder left from another config must not be used silently (E814)."""
+    from types import SimpleNamespace
+
+    from xlner.datamodel import Sentence
+    from xlner.errors import XlnerError
+    from xlner.experiment import _checked_records
+
+    sents = [Sentence("s1", ["Mikel", "etorri", "da"], []), Sentence("s2", ["Kaixo"], [])]
+    same = SimpleNamespace(records=[{"tgt_tokens": s.tokens} for s in sents])
+    assert _checked_records(same, tmp_path, sents, "tgt_tokens", "translate-test run", "sentences") == same.records
+    for records in ([{"tgt_tokens": ["Mikel", "etorri", "da"]}],                          # one missing
+                    [{"tgt_tokens": ["Mikel", "etorri", "da"]}, {"tgt_tokens": ["Agur"]}]):  # other words
+        with pytest.raises(XlnerError) as e:
+            _checked_records(SimpleNamespace(records=records), tmp_path, sents, "tgt_tokens",
+                             "translate-test run", "sentences")
+        assert e.value.code == "E814" and str(tmp_path) in e.value.message
+        assert f"{len(records)} records for 2 sentences" in e.value.message
