@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
-from xlner.errors import XlnerError
+from xlner.errors import XlnerError, format_warning
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__,
                   pretty_exceptions_enable=False)
@@ -39,11 +40,11 @@ def _register() -> None:
 
 
 def main() -> None:
+    # Catalogued warnings print as ``warning[E###]: message``, without Python's source line.
+    warnings.formatwarning = format_warning  # type: ignore[assignment]
     _register()
     try:
         app()  # click handles usage errors itself and exits with status 2
     except XlnerError as exc:
-        typer.echo(f"error[{exc.code}]: {exc.message}", err=True)
-        if exc.hint:
-            typer.echo(f"  hint: {exc.hint}", err=True)
+        typer.echo(exc.render(), err=True)
         sys.exit(2)
