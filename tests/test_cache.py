@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import os
+import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from xlner.cache import StepCache, atomic_write_table, atomic_write_text, fingerprint
-from xlner.errors import XlnerError
+from xlner.errors import XlnerError, XlnerWarning
 from xlner.pipeline.framework import Components, Runner, Step, shard_sizes
 
 
@@ -129,38 +129,35 @@ def test_interrupted_step_resumes_from_finished_shards(tmp_path):
     assert table["upper"].to_pylist()[9] == ["W9", "X"]
 
 
-def test_corrupt_cache_file_is_reported_and_recomputed(tmp_path, caplog):
+def test_corrupt_cache_file_is_reported_and_recomputed(tmp_path):
     _runner(tmp_path).run(_table(), {"id": "k0", "tokens": "k0"}, _steps())
     [upper_file] = (tmp_path / "steps").glob("upper-*.parquet")
     upper_file.write_bytes(b"PAR1 this is not parquet")
     CALLS.clear()
-    with caplog.at_level(logging.WARNING, logger="xlner.cache"):
+    with pytest.warns(XlnerWarning, match=r"warning\[E703\].*" + re.escape(upper_file.name)):
         table, reports = _runner(tmp_path).run(_table(), {"id": "k0", "tokens": "k0"}, _steps())
-    assert "E703" in caplog.text and upper_file.name in caplog.text
     assert [r.cached for r in reports] == [False, True]
     assert table["upper"].to_pylist()[0] == ["W0", "X"]
     assert pq.read_table(upper_file).num_rows == 10  # rewritten whole
 
 
-def test_cache_file_with_wrong_row_count_is_recomputed(tmp_path, caplog):
+def test_cache_file_with_wrong_row_count_is_recomputed(tmp_path):
     _runner(tmp_path).run(_table(), {"id": "k0", "tokens": "k0"}, _steps())
     [upper_file] = (tmp_path / "steps").glob("upper-*.parquet")
     pq.write_table(pq.read_table(upper_file).slice(0, 3), upper_file)
-    with caplog.at_level(logging.WARNING, logger="xlner.cache"):
+    with pytest.warns(XlnerWarning, match="3 rows instead of 10"):
         table, _ = _runner(tmp_path).run(_table(), {"id": "k0", "tokens": "k0"}, _steps())
-    assert "3 rows instead of 10" in caplog.text
     assert table.num_rows == 10
 
 
-def test_corrupt_shard_is_recomputed(tmp_path, caplog):
+def test_corrupt_shard_is_recomputed(tmp_path):
     with pytest.raises(XlnerError):
         _runner(tmp_path).run(_table(10), {"id": "k0", "tokens": "k0"}, _steps(upper_fn=failing_after(2)))
     first = sorted((tmp_path / "steps").glob("upper-*.parts/*.parquet"))[0]
     first.write_bytes(b"garbage")
     CALLS.clear()
-    with caplog.at_level(logging.WARNING, logger="xlner.cache"):
+    with pytest.warns(XlnerWarning, match=r"warning\[E703\]"):
         table, _ = _runner(tmp_path).run(_table(10), {"id": "k0", "tokens": "k0"}, _steps())
-    assert "E703" in caplog.text
     assert sorted(n for name, n in CALLS if name == "upper") == [2, 4]  # shard 0 and shard 2
     assert table["upper"].to_pylist()[0] == ["W0", "X"]
 

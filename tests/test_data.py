@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from seqeval.metrics.sequence_labeling import get_entities
 from typer.testing import CliRunner
 
-from xlner.data import (LabelMap, MojibakeWarning, hub_split_to_records, load_label_map, parse_hub_spec,
-                        read_dataset, read_records, write_conll, write_jsonl)
+from xlner.data import LabelMap, load_label_map, read_dataset, read_records, write_conll, write_jsonl
 from xlner.datamodel import Sentence, Span
-from xlner.errors import XlnerError
+from xlner.errors import XlnerError, XlnerWarning
+from xlner.hub import hub_split_to_records, parse_hub_spec
 from xlner.tagging import SCHEMES, TagError, detect_scheme, parse_tag, spans_to_tags, tags_to_spans
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
@@ -71,14 +71,14 @@ def test_explicit_scheme_rejects_foreign_prefixes():
 
 @pytest.mark.parametrize("name, fmt, code, line, sentence", [
     ("bad_columns.conll", "auto", "E104", 5, "bad_columns:1"),
-    ("bad_column_count.conll", "auto", "E104", 5, "bad_column_count:1"),
+    ("bad_column_count.conll", "auto", "E122", 5, "bad_column_count:1"),
     ("bad_tag_underscore.conll", "auto", "E105", 4, "bad_tag_underscore:1"),
     ("bad_tag_prefix.conll", "auto", "E105", 4, "bad_tag_prefix:1"),
     ("broken_utf8.conll", "auto", "E103", 4, None),
     ("empty.conll", "auto", "E102", None, None),
     ("mismatch.jsonl", "auto", "E109", 2, "mismatch:1"),
     ("invalid.jsonl", "auto", "E107", 2, "invalid:1"),
-    ("missing_tags.jsonl", "auto", "E108", 1, "missing_tags:0"),
+    ("missing_tags.jsonl", "auto", "E126", 1, "missing_tags:0"),
     ("panx_bad.tsv", "panx", "E115", 2, "panx_bad:0"),
 ])
 def test_bad_input_is_reported_with_location(name, fmt, code, line, sentence):
@@ -108,7 +108,7 @@ def test_broken_utf8_error_names_the_byte():
 
 
 def test_mojibake_warns_but_reads():
-    with pytest.warns(MojibakeWarning, match=r"mojibake\.conll:1 .*España"):
+    with pytest.warns(XlnerWarning, match=r"warning\[E142\]: .*mojibake\.conll:1 .*España"):
         ds = read_dataset(FIXTURES / "mojibake.conll")
     assert len(ds) == 2  # a warning, never a dropped sentence
 
@@ -165,12 +165,13 @@ def test_label_map_applied_by_reader(tmp_path):
     assert ds.sentences[0].spans == [Span(2, 3, "LOC"), Span(3, 4, "LOC")]  # two entities stay two
 
 
-@pytest.mark.parametrize("bad", [{"drop": "DATE"}, {"map": {"A": ""}}, {"mapp": {}},
-                                 {"map": {"A": "B"}, "drop": ["A"]}])
-def test_invalid_label_maps(bad):
+@pytest.mark.parametrize("bad, code", [(["DATE"], "E114"), ({"drop": "DATE"}, "E134"),
+                                       ({"map": {"A": ""}}, "E133"), ({"mapp": {}}, "E132"),
+                                       ({"map": {"A": "B"}, "drop": ["A"]}, "E135")])
+def test_invalid_label_maps(bad, code):
     with pytest.raises(XlnerError) as err:
-        LabelMap.from_dict(bad)
-    assert err.value.code == "E114"
+        LabelMap.from_dict(bad, origin="my.yaml")
+    assert err.value.code == code and "my.yaml" in err.value.message
 
 
 def test_unknown_label_map_name():
@@ -194,7 +195,7 @@ def test_write_read_roundtrip(tmp_path, scheme):
 def test_writer_refuses_tokens_with_spaces(tmp_path):
     with pytest.raises(XlnerError) as err:
         write_conll([Sentence("s:0", ["New York"], [Span(0, 1, "LOC")])], tmp_path / "x.conll")
-    assert err.value.code == "E116" and "s:0" in err.value.message
+    assert err.value.code == "E139" and "s:0" in err.value.message
     write_jsonl([Sentence("s:0", ["New York"], [Span(0, 1, "LOC")])], tmp_path / "x.jsonl")
     assert read_dataset(tmp_path / "x.jsonl").sentences[0].tokens == ["New York"]
 
@@ -331,10 +332,12 @@ def test_known_sizes_and_label_map_on_real_data():
     swa = read_dataset(SHARED / "masakhaner2" / "swa" / "dev.txt", label_map="masakhaner")
     assert swa.lang == "swa" and swa.labels() == ["LOC", "ORG", "PER"]
     assert read_dataset(SHARED / "basque-nerc" / "in_domain" / "val.jsonl").lang == "eu"
-    # this file concatenates two sources whose idx both start at 0: ids fall back to positions
-    with pytest.warns(UserWarning, match="repeats"):
+    # this file concatenates two sources whose idx both start at 0: the repeated ids get a suffix,
+    # the others are kept as the file has them
+    with pytest.warns(XlnerWarning, match=r"warning\[E141\].*repeats"):
         ood = read_dataset(SHARED / "basque-nerc" / "out_of_domain" / "train.jsonl")
     assert len({s.id for s in ood.sentences}) == len(ood) == 3553
+    assert ood.sentences[0].id == "train:0" and sum("#" in s.id for s in ood.sentences) > 0
 
 
 # --- CLI -------------------------------------------------------------------------------------------------
@@ -392,6 +395,6 @@ def test_file_roundtrip_any_tokens(tmp_path_factory, sents, scheme, fmt):
     path = tmp_path_factory.mktemp("rt") / f"x.{fmt}"
     (write_conll if fmt == "conll" else write_jsonl)(sentences, path, scheme=scheme)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MojibakeWarning)  # random text may look double-encoded
+        warnings.simplefilter("ignore", XlnerWarning)  # random text may look double-encoded
         back = read_dataset(path).sentences  # the format is sniffed
     assert [(s.tokens, s.spans) for s in back] == [(s.tokens, s.spans) for s in sentences]

@@ -17,7 +17,7 @@ from seqeval.metrics import classification_report, f1_score
 from seqeval.scheme import IOB2
 from typer.testing import CliRunner
 
-from xlner.cli.evaluate import evaluate_files
+from xlner.evaluate import evaluate_files
 from xlner.data import read_dataset, read_records
 from xlner.datamodel import Sentence, Span
 from xlner.errors import XlnerError

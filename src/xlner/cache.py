@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import re
 import shutil
@@ -29,10 +28,10 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from xlner.errors import warn
+
 __all__ = ["fingerprint", "file_fingerprint", "atomic_write_bytes", "atomic_write_text",
            "atomic_write_table", "default_cache_dir", "StepCache"]
-
-log = logging.getLogger("xlner.cache")
 
 FINGERPRINT_CHARS = 16  # 64 bits, as HF datasets does: collisions are not a practical concern
 
@@ -135,8 +134,7 @@ class StepCache:
             if n_rows is not None and table.num_rows != n_rows:
                 raise ValueError(f"{table.num_rows} rows instead of {n_rows}")
         except Exception as exc:  # any unreadable file is recomputed, whatever the reader says
-            log.warning("warning[E703]: cache file %s is corrupt or incomplete (%s); "
-                        "it is deleted and recomputed", path, str(exc).splitlines()[0][:200])
+            warn("E703", path=str(path), problem=(str(exc).splitlines() or [type(exc).__name__])[0][:200])
             path.unlink(missing_ok=True)
             return None
         return table

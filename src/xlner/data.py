@@ -1,7 +1,8 @@
 """Dataset readers and writers: CoNLL column files, JSON lines, XTREME PAN-X and the HF hub.
 
 ``read_dataset(path)`` returns a :class:`~xlner.datamodel.Dataset` whose sentences carry IOB2-
-normalised spans, after an optional label map (drop DATE, map OntoNotes types, ...).
+normalised spans, after an optional label map (drop DATE, map OntoNotes types, ...; see
+:mod:`xlner.labelmap`).
 
 Formats
 - ``conll``: ``token ... TAG`` per line (the tag is the last column, the token the first),
@@ -12,56 +13,45 @@ Formats
   ``spans``: ``[{"start", "end", "label"}]``), plus an optional ``id`` (kept as is) or ``idx``
   (BasqueGLUE; the sentence id becomes ``<split>:<idx>``).
 - ``panx``: XTREME PAN-X, ``lang:token<TAB>TAG``, blank-line separated.
-- ``hf:<dataset>[:<config>]:<split>``: the Hugging Face hub (needs the ``hub`` extra and network),
-  e.g. ``hf:masakhane/masakhaner2:swa:test`` or ``hf:google/xtreme:PAN-X.eu:validation``.
+- ``hf:<dataset>[:<config>]:<split>``: the Hugging Face hub (:mod:`xlner.hub`; needs the ``hub``
+  extra and network), e.g. ``hf:masakhane/masakhaner2:swa:test``.
 
 Sentence ids are ``<split>:<index>`` (``split`` = file stem, e.g. ``test:12``) unless the file
-has its own ids; if those repeat (BasqueGLUE's out-of-domain train), a warning is given and the
-positional ids are used. ``Sentence.source`` is ``path:line`` of the sentence's first line.
+has its own ids. Where a file's own id repeats (BasqueGLUE's out-of-domain train concatenates two
+sources whose ``idx`` both start at 0), the first sentence keeps it and the later ones become
+``ID#2``, ``ID#3``, ... (warning E141); every other id is kept. ``Sentence.source`` is
+``path:line`` of the sentence's first line.
 
-Errors (E1xx) name the file, the line and the sentence; nothing is ever skipped silently.
+Tags are read leniently but never silently (warnings print as ``warning[E###]`` in the CLI):
+entity types in lower or mixed case (``B-per``) are read in upper case (E143), after the label
+map had its chance to map the type as written; an ``I-X`` right after a ``Y`` entity in IOB2 or
+BIOES (``B-PER I-ORG``) starts a new X entity, as conlleval reads it (E144).
+
+Errors (E1xx, see docs/errors.md) name the file, the line and the sentence; nothing is ever
+skipped silently.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import warnings
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
-
-import yaml
+from typing import Any, Sequence
 
 from xlner.datamodel import Dataset, Sentence, Span
-from xlner.errors import XlnerError, where
-from xlner.tagging import (TagError, check_scheme, detect_scheme, normalise_scheme, parse_tag,
-                           spans_to_tags, tags_to_spans)
+from xlner.errors import XlnerError, warn, where
+from xlner.labelmap import LabelMap, available_label_maps, load_label_map
+from xlner.tagging import (SCHEMES, TagError, check_scheme, detect_scheme, normalise_scheme,
+                           parse_tag, spans_to_tags, tags_to_spans)
+
+__all__ = ["FORMATS", "TaggedSentence", "LabelMap", "available_label_maps", "load_label_map",
+           "read_records", "read_dataset", "to_sentences", "check_mojibake", "record_to_tagged", "map_type",
+           "unique_ids", "dataset_info", "convert_dataset", "write_conll", "write_jsonl"]
 
 FORMATS = ("auto", "conll", "jsonl", "panx")
-LABELMAP_DIR = Path(__file__).parent / "labelmaps"
-
-# E1xx: data reading and writing.
-E_NOT_FOUND = "E101"
-E_EMPTY = "E102"
-E_UTF8 = "E103"
-E_COLUMNS = "E104"
-E_TAG = "E105"
-E_SCHEME = "E106"
-E_JSON = "E107"
-E_RECORD = "E108"
-E_LENGTH = "E109"
-E_FORMAT = "E110"
-E_HUB_MISSING = "E111"
-E_HUB_LOAD = "E112"
-E_HUB_SPEC = "E113"
-E_LABELMAP = "E114"
-E_PANX = "E115"
-E_WRITE = "E116"
-
-
-class MojibakeWarning(UserWarning):
-    """Text that looks double-encoded (UTF-8 read as Latin-1/cp1252), e.g. ``Ã©`` for ``é``."""
+WRITE_FORMATS = ("conll", "jsonl")
 
 
 @dataclass
@@ -87,119 +77,41 @@ class TaggedSentence:
         return self.lines[token_index] if self.lines else self.line
 
 
-# --- label maps -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class LabelMap:
-    """Type renaming / dropping declared as data (``labelmaps/*.yaml``).
-
-    YAML keys: ``name``, ``description``, ``map`` (``{FROM: TO}``), ``drop`` (types set to O) and
-    ``keep`` (optional whitelist: every type not listed, after mapping, is set to O).
-    A file holding only ``FROM: TO`` pairs is a closed mapping: unlisted types are set to O.
-    """
-
-    name: str = "custom"
-    map: Mapping[str, str] = None  # type: ignore[assignment]
-    drop: frozenset[str] = frozenset()
-    keep: frozenset[str] | None = None
-    description: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "map", dict(self.map or {}))
-
-    def label(self, label: str) -> str | None:
-        """The mapped label, or None when the entity is dropped."""
-        if label in self.drop:
-            return None
-        new = self.map.get(label, label)
-        if new in self.drop or (self.keep is not None and new not in self.keep):
-            return None
-        return new
-
-    def apply(self, spans: Iterable[Span]) -> list[Span]:
-        out = []
-        for s in spans:
-            new = self.label(s.label)
-            if new is not None:
-                out.append(s if new == s.label else Span(s.start, s.end, new))
-        return out
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any], origin: str = "label map") -> "LabelMap":
-        if not isinstance(d, Mapping):
-            raise XlnerError(E_LABELMAP, f"{origin}: a label map must be a mapping with keys map/drop/keep")
-        reserved = {"name", "description", "map", "drop", "keep"}
-        if d and not set(d) & reserved and all(isinstance(v, str) for v in d.values()):
-            # The short form ``FROM: TO`` (e.g. ontonotes_to_conll.yaml): a closed mapping, so a type
-            # that is not listed is dropped.
-            d = {"map": dict(d), "keep": sorted(set(d.values()))}
-        unknown = set(d) - reserved
-        if unknown:
-            raise XlnerError(E_LABELMAP, f"{origin}: unknown keys {sorted(unknown)}",
-                             hint="allowed keys: name, description, map, drop, keep")
-        mapping = d.get("map") or {}
-        drop = d.get("drop") or []
-        keep = d.get("keep")
-        if not isinstance(mapping, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, str) and v and not re.search(r"\s", v)
-                for k, v in mapping.items()):
-            raise XlnerError(E_LABELMAP, f"{origin}: 'map' must map type names to non-empty type names")
-        for key, value in (("drop", drop), ("keep", keep if keep is not None else [])):
-            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-                raise XlnerError(E_LABELMAP, f"{origin}: '{key}' must be a list of type names")
-        clash = set(mapping) & set(drop)
-        if clash:
-            raise XlnerError(E_LABELMAP, f"{origin}: types {sorted(clash)} are both mapped and dropped")
-        return cls(name=str(d.get("name", Path(origin).stem)), map=mapping, drop=frozenset(drop),
-                   keep=None if keep is None else frozenset(keep),
-                   description=str(d.get("description", "")))
-
-
-def available_label_maps() -> list[str]:
-    return sorted(p.stem for p in LABELMAP_DIR.glob("*.yaml"))
-
-
-def load_label_map(spec: "LabelMap | Mapping[str, Any] | str | Path | None") -> LabelMap | None:
-    """A LabelMap from an object, a dict, a bundled name (``masakhaner``) or a YAML path."""
-    if spec is None or isinstance(spec, LabelMap):
-        return spec
-    if isinstance(spec, Mapping):
-        return LabelMap.from_dict(spec)
-    path = Path(spec)
-    if not path.suffix and (LABELMAP_DIR / f"{spec}.yaml").exists():
-        path = LABELMAP_DIR / f"{spec}.yaml"
-    if not path.exists():
-        raise XlnerError(E_LABELMAP, f"label map {str(spec)!r} not found",
-                         hint=f"give a YAML file or one of: {', '.join(available_label_maps())}")
-    try:
-        d = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise XlnerError(E_LABELMAP, f"{path}: not valid YAML ({exc})") from None
-    return LabelMap.from_dict(d or {}, origin=str(path))
-
-
 # --- low-level readers (raw tags) -------------------------------------------------------------
 
-def _read_text(path: Path) -> str:
-    """The file as text; broken UTF-8 is reported with its line number."""
+# A run's records.jsonl holds these instead of ``tokens``/``tags``: a run is not a labelled file.
+_RUN_RECORD_KEYS = frozenset({"tgt_tokens", "gold_entities"})
+
+
+def _check_input_file(path: Path) -> None:
     if not path.exists():
-        raise XlnerError(E_NOT_FOUND, f"{path}: no such file")
+        raise XlnerError("E101", path=str(path))
     if path.is_dir():
-        raise XlnerError(E_NOT_FOUND, f"{path}: is a directory, expected a data file",
-                         hint="give one split, e.g. .../swa/test.txt")
-    data = path.read_bytes()
+        raise XlnerError("E117", path=str(path))
+
+
+def _read_text(path: Path) -> str:
+    """The file as text; broken UTF-8 is reported with its line number (UTF-16 is recognised)."""
+    _check_input_file(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise XlnerError("E145", path=str(path), problem=exc.strerror or str(exc)) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
+        # UTF-16 (Windows "Unicode") has a byte-order mark or a NUL byte beside every ASCII letter;
+        # the UTF-8 error below would point at the first byte and suggest Latin-1, which is wrong.
+        raise XlnerError("E121", path=str(path))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise XlnerError(E_UTF8, f"{where(path, line)}: not valid UTF-8 (byte {data[exc.start]:#04x} "
-                                 f"at column {col})",
-                         hint="convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8") from None
+        raise XlnerError("E103", where=where(path, line), byte=f"{data[exc.start]:#04x}",
+                         column=col) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
-        raise XlnerError(E_EMPTY, f"{path}: the file is empty")
+        raise XlnerError("E102", path=str(path))
     return text
 
 
@@ -235,24 +147,19 @@ def _read_columns(path: Path, split: str, *, panx: bool) -> tuple[list[TaggedSen
         if cols[0] == "-DOCSTART-":
             flush()
             continue
-        sent_id = f"{split}:{len(sentences)}"
+        loc = where(path, lineno, f"{split}:{len(sentences)}")
         if len(cols) < 2:
-            raise XlnerError(E_COLUMNS, f"{where(path, lineno, sent_id)}: expected a token and a tag, "
-                                        f"found {len(cols)} column: {line!r}",
-                             hint="every non-blank line needs `token TAG`; sentences are separated "
-                                  "by blank lines")
+            raise XlnerError("E104", where=loc, line=line)
         if n_columns == 0:
             n_columns, first_columns_line = len(cols), lineno
         elif len(cols) != n_columns:
-            raise XlnerError(E_COLUMNS, f"{where(path, lineno, sent_id)}: {len(cols)} columns, but line "
-                                        f"{first_columns_line} has {n_columns}: {line!r}",
-                             hint="a token with a space in it, or a missing tag?")
+            raise XlnerError("E122", where=loc, found=len(cols), first_line=first_columns_line,
+                             expected=n_columns, line=line)
         token = cols[0]
         if panx:
             m = _PANX_TOKEN.match(token)
             if m is None or not m.group(2):
-                raise XlnerError(E_PANX, f"{where(path, lineno, sent_id)}: PAN-X tokens look like "
-                                         f"`lang:token`, found {token!r}")
+                raise XlnerError("E115", where=loc, token=token)
             langs.add(m.group(1))
             token = m.group(2)
         tokens.append(token)
@@ -260,14 +167,14 @@ def _read_columns(path: Path, split: str, *, panx: bool) -> tuple[list[TaggedSen
         lines.append(lineno)
     flush()
     if not sentences:
-        raise XlnerError(E_EMPTY, f"{path}: no sentences (only blank or -DOCSTART- lines)")
+        raise XlnerError("E118", path=str(path))
     if len(langs) > 1:
-        warnings.warn(f"{path}: PAN-X file mixes languages {sorted(langs)}", stacklevel=3)
+        warn("E140", path=str(path), langs=sorted(langs))
     return sentences, (langs.pop() if len(langs) == 1 else None)
 
 
 def _read_jsonl(path: Path, split: str) -> list[TaggedSentence]:
-    text = _read_text(path)
+    text = _read_text(path)  # holds a non-blank line, so at least one record or an error below
     sentences: list[TaggedSentence] = []
     for lineno, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
@@ -276,35 +183,46 @@ def _read_jsonl(path: Path, split: str) -> list[TaggedSentence]:
         try:
             rec = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise XlnerError(E_JSON, f"{where(path, lineno, fallback_id)}: invalid JSON ({exc.msg} at "
-                                     f"column {exc.colno})") from None
-        sentences.append(_record_to_tagged(rec, path, lineno, split, fallback_id))
-    if not sentences:
-        raise XlnerError(E_EMPTY, f"{path}: no JSON records")
-    return _unique_ids(sentences, str(path), split)
+            raise XlnerError("E107", where=where(path, lineno, fallback_id), problem=exc.msg,
+                             column=exc.colno) from None
+        sentences.append(record_to_tagged(rec, path, lineno, split, fallback_id))
+    return unique_ids(sentences, str(path))
 
 
-def _unique_ids(sentences: list[TaggedSentence], origin: str, split: str) -> list[TaggedSentence]:
-    """Fall back to positional ids when the file's own ids repeat (BasqueGLUE's out-of-domain
-    train concatenates two sources, each with idx from 0); ids must identify one sentence."""
-    seen: dict[str, int] = {}
-    for k, sent in enumerate(sentences):
-        if sent.id in seen:
-            warnings.warn(f"{where(origin, sent.line)}: sentence id {sent.id!r} repeats (first at line "
-                          f"{sentences[seen[sent.id]].line}); using positional ids {split}:0.."
-                          f"{len(sentences) - 1} for this file", stacklevel=4)
-            for i, s in enumerate(sentences):
-                s.id = f"{split}:{i}"
-            break
-        seen[sent.id] = k
+def unique_ids(sentences: list[TaggedSentence], origin: str) -> list[TaggedSentence]:
+    """Make sentence ids unique: the first sentence with an id keeps it, later ones with the same
+    id become ``ID#2``, ``ID#3``, ... (one warning E141 per file). Ids must identify one sentence
+    (the explorer, corrections and run records look sentences up by id); the ids that do not
+    repeat stay as the file has them."""
+    counts = Counter(s.id for s in sentences)
+    if len(counts) == len(sentences):
+        return sentences
+    taken = set(counts)
+    first_line: dict[str, int] = {}
+    renamed: list[tuple[TaggedSentence, str, str]] = []  # (sentence, old id, new id)
+    seen: Counter[str] = Counter()
+    for sent in sentences:
+        seen[sent.id] += 1
+        if seen[sent.id] == 1:
+            first_line[sent.id] = sent.line
+            continue
+        k, old = seen[sent.id], sent.id
+        while f"{old}#{k}" in taken:  # never collide with an id that the file already has
+            k += 1
+        sent.id = f"{old}#{k}"
+        taken.add(sent.id)
+        renamed.append((sent, old, sent.id))
+    sent, old, new = renamed[0]
+    warn("E141", where=where(origin, sent.line), id=old, first_line=first_line[old], new=new,
+         count=len(renamed))
     return sentences
 
 
-def _record_to_tagged(rec: Any, path: Path | str, lineno: int, split: str,
-                      fallback_id: str) -> TaggedSentence:
+def record_to_tagged(rec: Any, path: Path | str, lineno: int, split: str,
+                     fallback_id: str) -> TaggedSentence:
+    """One JSON object (a JSON-lines line or a hub row) as a :class:`TaggedSentence`, checked."""
     if not isinstance(rec, dict):
-        raise XlnerError(E_RECORD, f"{where(path, lineno, fallback_id)}: expected a JSON object, "
-                                   f"found {type(rec).__name__}")
+        raise XlnerError("E108", where=where(path, lineno, fallback_id), found=type(rec).__name__)
     if "id" in rec:
         sent_id = str(rec["id"])
     elif "idx" in rec:
@@ -312,34 +230,35 @@ def _record_to_tagged(rec: Any, path: Path | str, lineno: int, split: str,
     else:
         sent_id = fallback_id
     loc = where(path, lineno, sent_id)
+    if "tokens" not in rec and _RUN_RECORD_KEYS <= set(rec):
+        raise XlnerError("E119", where=loc, run_dir=str(Path(path).parent))
     tokens = rec.get("tokens")
     if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        raise XlnerError(E_RECORD, f"{loc}: 'tokens' must be a list of strings",
-                         hint='each line looks like {"tokens": [...], "tags": [...]}')
+        raise XlnerError("E124", where=loc)
     tags = rec.get("tags", rec.get("ner_tags"))
     if tags is None and "spans" in rec:
         try:
             spans = [Span.from_dict(s) for s in rec["spans"]]
             tags = spans_to_tags(spans, len(tokens))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise XlnerError(E_RECORD, f"{loc}: bad 'spans' ({exc})",
-                             hint='spans look like {"start": 0, "end": 2, "label": "PER"}, end exclusive') from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise XlnerError("E125", where=loc, problem=str(exc) or type(exc).__name__) from None
     if tags is None:
-        raise XlnerError(E_RECORD, f"{loc}: no 'tags' field (nor 'ner_tags' or 'spans'); keys are "
-                                   f"{sorted(rec)}", hint='each line looks like {"tokens": [...], "tags": [...]}')
+        raise XlnerError("E126", where=loc, keys=sorted(rec))
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise XlnerError(E_RECORD, f"{loc}: 'tags' must be a list of tag strings such as 'B-PER'",
-                         hint="integer ner_tags need the label names: read hub data with hf:<name>")
+        raise XlnerError("E127", where=loc)
     if len(tags) != len(tokens):
-        raise XlnerError(E_LENGTH, f"{loc}: {len(tokens)} tokens but {len(tags)} tags")
+        raise XlnerError("E109", where=loc, n_tokens=len(tokens), n_tags=len(tags))
     return TaggedSentence(sent_id, tokens, tags, str(path), lineno)
 
 
 def _sniff_format(path: Path) -> str:
     if path.suffix in (".jsonl", ".json", ".ndjson"):
         return "jsonl"
-    with open(path, "rb") as fh:
-        head = fh.read(65536).decode("utf-8", errors="replace")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536).decode("utf-8", errors="replace")
+    except OSError:
+        return "conll"  # the reader reports why the file cannot be read
     lines = [ln for ln in head.split("\n") if ln.strip() and not ln.startswith("-DOCSTART-")][:50]
     if not lines:
         return "conll"  # the reader reports the empty file
@@ -359,13 +278,13 @@ def read_records(path: str | Path, *, format: str = "auto",
     """
     spec = str(path)
     if spec.startswith("hf:"):
+        from xlner.hub import read_hub_records
+
         return read_hub_records(spec)
     path = Path(path)
     if format not in FORMATS:
-        raise XlnerError(E_FORMAT, f"unknown format {format!r}",
-                         hint=f"use one of {', '.join(FORMATS)} or hf:<dataset>[:<config>]:<split>")
-    if not path.exists():
-        raise XlnerError(E_NOT_FOUND, f"{path}: no such file")
+        raise XlnerError("E110", format=format, formats=", ".join(FORMATS))
+    _check_input_file(path)
     fmt = _sniff_format(path) if format == "auto" else format
     split = split or path.stem
     lang = None
@@ -411,9 +330,71 @@ def check_mojibake(sentences: Sequence[TaggedSentence], path: str) -> None:
             break
     if suspects:
         sent, i, tok, fixed = suspects[0]
-        warnings.warn(f"{where(path, sent.line_of(i), sent.id)}: token {tok!r} looks double-encoded "
-                      f"(mojibake for {fixed!r}); at least {len(suspects)} such tokens",
-                      MojibakeWarning, stacklevel=3)
+        warn("E142", where=where(path, sent.line_of(i), sent.id), token=tok, fixed=fixed,
+             count=len(suspects))
+
+
+@dataclass
+class _TagNotes:
+    """What the lenient reading of tags changed, reported once per call (warnings E143, E144)."""
+
+    cased: dict[str, str] = field(default_factory=dict)  # type as written -> upper case
+    first_cased: str = ""
+    crossed: int = 0  # I- tags continuing an entity of another type
+    first_crossed: tuple[str, str, str] = ("", "", "")  # where, previous tag, tag
+
+    def report(self) -> None:
+        if self.cased:
+            warn("E143", where=self.first_cased,
+                 types=", ".join(f"{k} -> {v}" for k, v in sorted(self.cased.items())))
+        if self.crossed:
+            loc, prev, tag = self.first_crossed
+            warn("E144", where=loc, previous=prev, tag=tag, type=parse_tag(tag)[1],
+                 count=self.crossed)
+
+
+def _crossings(rec: TaggedSentence, notes: _TagNotes) -> None:
+    """Count ``I-X`` tags right after a ``Y`` entity (``B-PER I-ORG``): not a continuation."""
+    prev_prefix, prev_type = "O", ""
+    for i, tag in enumerate(rec.tags):
+        prefix, typ = parse_tag(tag)
+        if prefix == "I" and prev_prefix in ("B", "I") and typ != prev_type:
+            if not notes.crossed:
+                notes.first_crossed = (where(rec.path, rec.line_of(i), rec.id), rec.tags[i - 1], tag)
+            notes.crossed += 1
+        prev_prefix, prev_type = prefix, typ
+
+
+def _mapped_as_written(raw: str, label_map: LabelMap | None) -> bool:
+    return label_map is not None and (raw in label_map.map or raw in label_map.drop)
+
+
+def map_type(raw: str, label_map: LabelMap | None) -> str | None:
+    """The type xlner reads for the type ``raw`` of a file: the label map's for the type as
+    written if the map names it (a map may rename ``person``), else for its upper case (xlner's
+    types are ``PER``, ``LOC``...); None when the map drops it."""
+    if _mapped_as_written(raw, label_map):
+        return label_map.label(raw)  # type: ignore[union-attr]
+    upper = raw.upper()
+    return upper if label_map is None else label_map.label(upper)
+
+
+def _typed(spans: list[Span], label_map: LabelMap | None, rec: TaggedSentence,
+           notes: _TagNotes) -> list[Span]:
+    """Apply the label map and read every type in upper case (:func:`map_type`), noting the
+    types that were upper-cased."""
+    out = []
+    for s in spans:
+        raw, upper = s.label, s.label.upper()
+        new = map_type(raw, label_map)
+        if new is None:
+            continue
+        if raw != upper and not _mapped_as_written(raw, label_map):
+            if not notes.cased:
+                notes.first_cased = where(rec.path, rec.line_of(s.start), rec.id)
+            notes.cased[raw] = upper
+        out.append(s if new == s.label else Span(s.start, s.end, new))
+    return out
 
 
 def to_sentences(records: Sequence[TaggedSentence], *, scheme: str = "auto",
@@ -421,30 +402,32 @@ def to_sentences(records: Sequence[TaggedSentence], *, scheme: str = "auto",
     """Validate raw tags, decode them with the scheme, apply the label map."""
     try:
         scheme = normalise_scheme(scheme)
-    except TagError as exc:
-        raise XlnerError(E_SCHEME, str(exc)) from None
+    except TagError:
+        raise XlnerError("E123", scheme=scheme, schemes=", ".join(SCHEMES)) from None
     # Validate every tag first so that the error names the exact line.
     for rec in records:
         for i, tag in enumerate(rec.tags):
             try:
                 parse_tag(tag)
             except TagError as exc:
-                raise XlnerError(E_TAG, f"{where(rec.path, rec.line_of(i), rec.id)}: {exc}",
-                                 hint="tags look like O, B-PER, I-LOC (or E-/S- in BIOES)") from None
+                raise XlnerError("E105", where=where(rec.path, rec.line_of(i), rec.id),
+                                 problem=str(exc)) from None
     if scheme == "auto":
         scheme = detect_scheme(r.tags for r in records)
     sentences = []
+    notes = _TagNotes()
     for rec in records:
         try:
             check_scheme(rec.tags, scheme)
-        except TagError as exc:
+        except TagError:
             bad = next(i for i, t in enumerate(rec.tags) if parse_tag(t)[0] not in ("O", "B", "I"))
-            raise XlnerError(E_SCHEME, f"{where(rec.path, rec.line_of(bad), rec.id)}: {exc}",
-                             hint="pass scheme='auto' (or --scheme auto) to detect it") from None
-        spans = tags_to_spans(rec.tags)
-        if label_map is not None:
-            spans = label_map.apply(spans)
+            raise XlnerError("E106", where=where(rec.path, rec.line_of(bad), rec.id),
+                             tag=rec.tags[bad], scheme=scheme.upper()) from None
+        if scheme != "iob1":  # in IOB1, I-ORG right after a PER entity is how an ORG entity starts
+            _crossings(rec, notes)
+        spans = _typed(tags_to_spans(rec.tags), label_map, rec, notes)
         sentences.append(Sentence(rec.id, list(rec.tokens), spans, rec.source))
+    notes.report()
     return sentences, scheme
 
 
@@ -456,6 +439,11 @@ def read_dataset(path: str | Path, *, format: str = "auto", lang: str | None = N
     ``scheme``: ``auto`` (detect), ``iob1``, ``iob2`` or ``bioes``.
     """
     records, facts = read_records(path, format=format)
+    return _dataset(path, records, facts, lang=lang, name=name, label_map=label_map, scheme=scheme)
+
+
+def _dataset(path: str | Path, records: list[TaggedSentence], facts: dict[str, Any], *,
+             lang: str | None, name: str | None, label_map: Any, scheme: str) -> Dataset:
     check_mojibake(records, str(path))
     sentences, detected = to_sentences(records, scheme=scheme, label_map=load_label_map(label_map))
     spec = str(path)
@@ -464,86 +452,60 @@ def read_dataset(path: str | Path, *, format: str = "auto", lang: str | None = N
     else:
         p = Path(path)
         default_name, guessed = f"{p.parent.name}/{p.stem}", facts.get("lang") or _guess_lang(p)
-    ds = Dataset(name or default_name, lang or guessed or "und", sentences, spec)
-    ds.scheme = detected  # type: ignore[attr-defined]  # informative; spans are scheme-free
-    return ds
+    return Dataset(name or default_name, lang or guessed or "und", sentences, spec, detected)
 
 
-# --- Hugging Face hub ---------------------------------------------------------------------------
-
-def parse_hub_spec(spec: str) -> tuple[str, str | None, str]:
-    """``hf:masakhane/masakhaner2:swa:test`` -> (``masakhane/masakhaner2``, ``swa``, ``test``)."""
-    parts = spec[3:].split(":") if spec.startswith("hf:") else spec.split(":")
-    if len(parts) == 2 and all(parts):
-        return parts[0], None, parts[1]
-    if len(parts) == 3 and all(parts):
-        return parts[0], parts[1], parts[2]
-    raise XlnerError(E_HUB_SPEC, f"bad hub dataset {spec!r}",
-                     hint="use hf:<dataset>[:<config>]:<split>, e.g. hf:masakhane/masakhaner2:swa:test")
-
-
-def _label_names(split: Any, column: str) -> list[str] | None:
-    feature = getattr(split, "features", {}).get(column)
-    inner = getattr(feature, "feature", None)  # Sequence(ClassLabel) / List(ClassLabel)
-    if inner is None and isinstance(feature, (list, tuple)) and feature:
-        inner = feature[0]
-    names = getattr(inner, "names", None)
-    return list(names) if names else None
+def dataset_info(path: str | Path, *, format: str = "auto", label_map: Any = None,
+                 scheme: str = "auto") -> dict[str, Any]:
+    """Counts that tell whether a file was read as expected (``xlner data info``)."""
+    ds = read_dataset(path, format=format, label_map=label_map, scheme=scheme)
+    per_type = Counter(s.label for sent in ds.sentences for s in sent.spans)
+    lengths = [len(s.tokens) for s in ds.sentences]
+    return {
+        "path": str(path), "name": ds.name, "lang": ds.lang, "scheme": ds.scheme or None,
+        "sentences": len(ds), "tokens": sum(lengths), "entities": sum(per_type.values()),
+        "per_type": dict(sorted(per_type.items())), "max_sentence_length": max(lengths, default=0),
+        "sentences_over_512_tokens": sum(n > 512 for n in lengths),
+        "first_id": ds.sentences[0].id if ds.sentences else None,
+    }
 
 
-def hub_split_to_records(split: Any, *, split_name: str, origin: str) -> list[TaggedSentence]:
-    """Convert a ``datasets`` split (rows with tokens + ClassLabel tags) into raw tagged sentences.
+@dataclass
+class Conversion:
+    """What :func:`convert_dataset` wrote, and which input tags it wrote differently."""
 
-    Works on anything shaped like a split: ``.features`` and iteration over row dicts.
-    """
-    columns = set(getattr(split, "column_names", None) or getattr(split, "features", {}).keys())
-    tag_col = next((c for c in ("ner_tags", "tags", "labels") if c in columns), None)
-    if "tokens" not in columns or tag_col is None:
-        raise XlnerError(E_HUB_LOAD, f"{origin}: expected columns 'tokens' and 'ner_tags'/'tags', "
-                                     f"found {sorted(columns)}")
-    names = _label_names(split, tag_col)
-    out = []
-    for i, row in enumerate(split):
-        rec = {"tokens": list(row["tokens"])}
-        if "id" in row:
-            rec["id"] = f"{split_name}:{row['id']}"
-        elif "idx" in row:
-            rec["idx"] = row["idx"]
-        tags = list(row[tag_col])
-        if tags and not isinstance(tags[0], str):
-            if names is None:
-                raise XlnerError(E_HUB_LOAD, f"{origin}: integer tags without ClassLabel names")
-            try:
-                tags = [names[int(t)] for t in tags]
-            except (IndexError, ValueError):
-                raise XlnerError(E_HUB_LOAD, f"{where(origin, None, f'{split_name}:{i}')}: tag id out "
-                                             f"of range for labels {names}") from None
-        rec["tags"] = tags
-        out.append(_record_to_tagged(rec, origin, i + 1, split_name, f"{split_name}:{i}"))
-    if not out:
-        raise XlnerError(E_EMPTY, f"{origin}: the split is empty")
-    return _unique_ids(out, origin, split_name)
+    n_sentences: int
+    target: str
+    scheme: str
+    in_scheme: str
+    changed: int  # tags written differently from the input file's own tag on that token
+    first_change: str = ""  # ``path:line (sentence ID): 'I-ORG' -> 'B-ORG'``
 
 
-def read_hub_records(spec: str) -> tuple[list[TaggedSentence], dict[str, Any]]:
-    name, config, split = parse_hub_spec(spec)
-    try:
-        import datasets  # noqa: PLC0415 - optional extra, imported only when asked for
-    except ImportError:
-        raise XlnerError(E_HUB_MISSING, f"{spec}: reading from the Hugging Face hub needs the "
-                                        "`datasets` package, which is not installed",
-                         hint="pip install 'xlner[hub]' (and network access to huggingface.co), or "
-                              "download the split and read the local file") from None
-    try:
-        ds = datasets.load_dataset(name, config, split=split)
-    except Exception as exc:  # network, unknown name/config/split: all surface as one clear error
-        raise XlnerError(E_HUB_LOAD, f"{spec}: could not load from the hub ({type(exc).__name__}: {exc})",
-                         hint="check the name/config/split and your network; offline, read local files") from None
-    lang = None
-    if config:
-        m = re.search(r"(?:^|[.\-_])([a-z]{2,3})$", config)
-        lang = m.group(1) if m else None
-    return hub_split_to_records(ds, split_name=split, origin=spec), {"format": "hf", "lang": lang}
+def convert_dataset(src: str | Path, dst: str | Path, *, format: str = "auto", to: str | None = None,
+                    label_map: Any = None, scheme: str = "auto", out_scheme: str = "iob2") -> Conversion:
+    """Read ``src`` and write it to ``dst`` (CoNLL or JSON lines) in ``out_scheme``; report every
+    tag that the output writes differently from the input (scheme change, repaired I- starts,
+    upper-cased or mapped types), so that no rewrite goes unsaid."""
+    from xlner.paths import output_file
+
+    dst = Path(dst)
+    target = to or ("jsonl" if dst.suffix in (".jsonl", ".json") else "conll")
+    if target not in WRITE_FORMATS:
+        raise XlnerError("E128", format=target, formats=", ".join(WRITE_FORMATS))
+    output_file(dst, option="OUT")
+    records, facts = read_records(src, format=format)
+    ds = _dataset(src, records, facts, lang=None, name=None, label_map=label_map, scheme=scheme)
+    (write_jsonl if target == "jsonl" else write_conll)(ds, dst, scheme=out_scheme)
+    changed, first = 0, ""
+    for rec, sent in zip(records, ds.sentences):
+        for i, (old, new) in enumerate(zip(rec.tags, spans_to_tags(sent.spans, len(sent.tokens),
+                                                                   out_scheme))):
+            if old != new:
+                if not changed:
+                    first = f"{where(rec.path, rec.line_of(i), rec.id)}: {old!r} -> {new!r}"
+                changed += 1
+    return Conversion(len(ds), target, normalise_scheme(out_scheme), ds.scheme, changed, first)
 
 
 # --- writers ------------------------------------------------------------------------------------
@@ -552,34 +514,38 @@ def _sentences(sentences: Any) -> list[Sentence]:
     return list(sentences.sentences if isinstance(sentences, Dataset) else sentences)
 
 
+def _write(path: str | Path, text: str) -> None:
+    """Atomic: a reader never sees half a file, and an interrupted write leaves no file behind."""
+    from xlner.cache import atomic_write_text
+    from xlner.paths import output_file
+
+    atomic_write_text(output_file(path), text)
+
+
+def _tags_for_writing(sent: Sentence, scheme: str) -> list[str]:
+    try:
+        return spans_to_tags(sent.spans, len(sent.tokens), scheme)
+    except TagError as exc:
+        raise XlnerError("E138", sentence=sent.id, problem=str(exc)) from None
+
+
 def write_conll(sentences: Any, path: str | Path, *, scheme: str = "iob2", sep: str = " ") -> None:
     """Write ``token TAG`` lines with a blank line after each sentence."""
     out = []
     for sent in _sentences(sentences):
         if not sent.tokens:
-            raise XlnerError(E_WRITE, f"sentence {sent.id} has no tokens; CoNLL cannot hold an empty "
-                                      "sentence (it would vanish on reading)", hint="write JSON lines instead")
-        try:
-            tags = spans_to_tags(sent.spans, len(sent.tokens), scheme)
-        except TagError as exc:
-            raise XlnerError(E_WRITE, f"sentence {sent.id}: {exc}") from None
+            raise XlnerError("E116", sentence=sent.id)
+        tags = _tags_for_writing(sent, scheme)
         for tok, tag in zip(sent.tokens, tags):
             if not tok or re.search(r"[ \t\n\r]", tok) or tok == "-DOCSTART-":
-                raise XlnerError(E_WRITE, f"sentence {sent.id}: token {tok!r} is empty, contains "
-                                          "whitespace or is -DOCSTART-; CoNLL cannot hold it",
-                                 hint="write JSON lines instead (write_jsonl)")
+                raise XlnerError("E139", sentence=sent.id, token=tok)
             out.append(f"{tok}{sep}{tag}\n")
         out.append("\n")
-    Path(path).write_text("".join(out), encoding="utf-8")
+    _write(path, "".join(out))
 
 
 def write_jsonl(sentences: Any, path: str | Path, *, scheme: str = "iob2") -> None:
     """Write ``{"id", "tokens", "tags"}`` per line (UTF-8, not ASCII-escaped)."""
-    with open(path, "w", encoding="utf-8") as fh:
-        for sent in _sentences(sentences):
-            try:
-                tags = spans_to_tags(sent.spans, len(sent.tokens), scheme)
-            except TagError as exc:
-                raise XlnerError(E_WRITE, f"sentence {sent.id}: {exc}") from None
-            fh.write(json.dumps({"id": sent.id, "tokens": sent.tokens, "tags": tags},
-                                ensure_ascii=False) + "\n")
+    _write(path, "".join(json.dumps({"id": sent.id, "tokens": sent.tokens,
+                                     "tags": _tags_for_writing(sent, scheme)}, ensure_ascii=False) + "\n"
+                         for sent in _sentences(sentences)))

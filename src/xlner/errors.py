@@ -27,7 +27,7 @@ from importlib import resources
 from typing import Any, Literal
 
 __all__ = ["XlnerError", "XlnerWarning", "Entry", "catalogue", "entry", "warn", "where", "STAGES",
-           "catalogue_markdown"]
+           "catalogue_markdown", "describe"]
 
 STAGES = {
     "1": "data reading",
@@ -140,6 +140,16 @@ def format_warning(message: Warning | str, category: type[Warning], filename: st
     if isinstance(message, XlnerWarning):
         return str(message) + "\n"
     return f"warning: {message}\n"
+
+
+def describe(code: str) -> str:
+    """One catalogue entry as text (``xlner errors CODE``); an unknown code is an error E718."""
+    key = code.strip().upper()
+    if key not in catalogue():
+        raise XlnerError("E718", code=code)
+    e = catalogue()[key]
+    return (f"{e.code} ({e.kind}, {e.stage})\n  message: {e.message}"
+            + (f"\n  hint: {e.hint}" if e.hint else ""))
 
 
 def where(path: object, line: int | None = None, sentence: object | None = None) -> str:

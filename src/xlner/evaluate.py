@@ -20,10 +20,14 @@
   each resample of the sentences is one ``bincount`` and a matrix product (percentile intervals).
 
 Gold and prediction must hold the same sentences with the same tokens, in the same order.
+With no gold entity at all, recall and F1 are undefined: the report says so (``xlner evaluate``
+prints "undefined (no gold entities)", its JSON has null) instead of seqeval's 0.0. A gold type
+that the prediction never has (``GPE`` against a PER/ORG/LOC tagger) is warned about (E311).
 """
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
@@ -31,18 +35,11 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from xlner.datamodel import Dataset, Sentence
-from xlner.errors import XlnerError
+from xlner.errors import XlnerError, warn, where
 
 MODES = ("default", "strict")
 CATEGORIES = ("correct", "incorrect", "partial", "missing", "spurious")
-
-# E3xx: evaluation.
-E_COUNT = "E301"
-E_TOKENS = "E302"
-E_MODE = "E303"
-E_PARAM = "E304"
-E_OVERLAP = "E305"
-E_EMPTY = "E306"
+UNDEFINED = "undefined (no gold entities)"
 
 
 @dataclass
@@ -55,8 +52,18 @@ class EvalReport:
     mode: str = "default"
     ignore_labels: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @property
+    def defined(self) -> bool:
+        """False when the gold has no entity: recall and F1 (and the P/R/F1 triple) are undefined."""
+        return int(self.overall["support"]) > 0
+
+    def to_dict(self, *, undefined_as_none: bool = False) -> dict[str, Any]:
+        """The report as plain data; ``undefined_as_none`` writes null for the overall P/R/F1
+        when there is no gold entity (seqeval's own numbers are 0.0)."""
+        out = asdict(self)
+        if undefined_as_none and not self.defined:
+            out["overall"].update(precision=None, recall=None, f1=None)
+        return out
 
     def table(self, max_ids: int = 5) -> str:
         """A readable report: overall and per-type P/R/F1, projection ratio, categories."""
@@ -65,8 +72,11 @@ class EvalReport:
             rows.append(f"{name:<10}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}"
                         f"{m['support']:>9d}")
         o = self.overall
-        rows.append(f"{'overall':<10}{o['precision']:>10.4f}{o['recall']:>10.4f}{o['f1']:>10.4f}"
-                    f"{o['support']:>9d}")
+        if self.defined:
+            rows.append(f"{'overall':<10}{o['precision']:>10.4f}{o['recall']:>10.4f}{o['f1']:>10.4f}"
+                        f"{o['support']:>9d}")
+        else:
+            rows.append(f"{'overall':<10}{UNDEFINED:>30}{o['support']:>9d}")
         rows.append("")
         rows.append(f"mode: {self.mode}   sentences: {self.n_sentences}   predicted entities: "
                     f"{o['n_pred']}   proj_ratio: {self.proj_ratio:.4f}"
@@ -86,14 +96,35 @@ def _as_list(sentences: Any) -> list[Sentence]:
     return list(sentences.sentences if isinstance(sentences, Dataset) else sentences)
 
 
+def _first_unmatched(gold: Sequence[Any], pred: Sequence[Any]) -> tuple[str, Any]:
+    """The first sentence that one side has and the other lacks, by tokens (ids differ between
+    files: they carry the file name). Returns the side lacking it and that sentence."""
+    g_keys = [tuple(s.tokens) for s in gold]
+    p_keys = [tuple(s.tokens) for s in pred]
+    matcher = difflib.SequenceMatcher(None, g_keys, p_keys, autojunk=False)
+    for op, g0, _, p0, _ in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        if op == "insert":
+            return "gold", pred[p0]
+        return "prediction", gold[g0]  # delete, or replace: gold's sentence is not at its place
+    longer, side = (gold, "prediction") if len(gold) > len(pred) else (pred, "gold")
+    return side, longer[min(len(gold), len(pred))]
+
+
+def _name(sentence: Any) -> str:
+    """``path:line (sentence ID)`` when the sentence knows where it came from, else its id."""
+    source = getattr(sentence, "source", "")
+    return f"{source} (sentence {sentence.id})" if source else f"sentence {sentence.id}"
+
+
 def check_same_tokens(gold: Sequence[Any], pred: Sequence[Any]) -> None:
     """Refuse to score files that do not hold the same sentences (count, then tokens)."""
     if len(gold) != len(pred):
-        g_src = gold[0].source.rsplit(":", 1)[0] if gold and getattr(gold[0], "source", "") else "gold"
-        p_src = pred[0].source.rsplit(":", 1)[0] if pred and getattr(pred[0], "source", "") else "prediction"
-        raise XlnerError(E_COUNT, f"gold has {len(gold)} sentences but the prediction has {len(pred)} "
-                                  f"({g_src} vs {p_src})",
-                         hint="score the prediction against the split it was made from")
+        side, sentence = _first_unmatched(gold, pred)
+        words = " ".join(sentence.tokens[:8]) + (" ..." if len(sentence.tokens) > 8 else "")
+        raise XlnerError("E301", n_gold=len(gold), n_pred=len(pred), side=side,
+                         sentence=_name(sentence), words=words)
     for g, p in zip(gold, pred):
         if g.tokens != p.tokens:
             n = min(len(g.tokens), len(p.tokens))
@@ -103,8 +134,8 @@ def check_same_tokens(gold: Sequence[Any], pred: Sequence[Any]) -> None:
             else:
                 what = f"gold has {len(g.tokens)} tokens, the prediction {len(p.tokens)}"
             where_ = f" ({g.source} vs {p.source})" if getattr(g, "source", "") else ""
-            raise XlnerError(E_TOKENS, f"sentence {g.id} (prediction {p.id}) differs: {what}{where_}",
-                             hint="gold and prediction must have the same sentences and tokens, in order")
+            raise XlnerError("E302", sentence=g.id, pred_sentence=p.id, difference=what,
+                             sources=where_)
 
 
 def _drop_labels(tags: Sequence[str], ignore: frozenset[str]) -> list[str]:
@@ -115,7 +146,7 @@ def _drop_labels(tags: Sequence[str], ignore: frozenset[str]) -> list[str]:
 
 def _check_mode(mode: str) -> None:
     if mode not in MODES:
-        raise XlnerError(E_MODE, f"unknown evaluation mode {mode!r}", hint="use 'default' or 'strict'")
+        raise XlnerError("E303", mode=mode, modes=", ".join(MODES))
 
 
 # --- entity extraction (seqeval's own decoders) -------------------------------------------------
@@ -200,7 +231,7 @@ def proj_ratio(gold: Any, pred: Any) -> float:
     if len(gold) != len(pred):
         check_same_tokens(gold, pred)
     if not gold:
-        raise XlnerError(E_EMPTY, "proj_ratio of zero sentences is undefined")
+        raise XlnerError("E310")
     ratios = sentence_proj_ratios(np.array([len(s.spans) for s in gold]),
                                   np.array([len(s.spans) for s in pred]))
     return float(ratios.mean())
@@ -272,7 +303,7 @@ def _categories(ids: Sequence[str], g_ents: Sequence[set], p_ents: Sequence[set]
 def _score(ids: Sequence[str], g_ents: list[set], p_ents: list[set], *, mode: str,
            ignore: frozenset[str], categories: bool) -> EvalReport:
     if not ids:
-        raise XlnerError(E_EMPTY, "there are no sentences to evaluate", hint="check the input files")
+        raise XlnerError("E306")
     overall, per_type = _seqeval_scores(g_ents, p_ents)
     counts = _counts(g_ents, p_ents)
     n_pred = counts[:, 0] + counts[:, 1]
@@ -293,7 +324,7 @@ def evaluate_tags(ids: Sequence[str], gold_tags: Sequence[Sequence[str]], pred_t
     pred_tags = [_drop_labels(t, ignore) for t in pred_tags]
     for k, (g, p) in enumerate(zip(gold_tags, pred_tags)):
         if len(g) != len(p):
-            raise XlnerError(E_TOKENS, f"sentence {ids[k]}: {len(g)} gold tags but {len(p)} predicted")
+            raise XlnerError("E307", sentence=ids[k], n_gold=len(g), n_pred=len(p))
     return _score(ids, sentence_entities(gold_tags, mode), sentence_entities(pred_tags, mode),
                   mode=mode, ignore=ignore, categories=categories)
 
@@ -309,8 +340,7 @@ def span_entities(sentences: Sequence[Sentence], ignore: frozenset[str] = frozen
         spans = sorted(sp for sp in sent.spans if sp.label not in ignore)
         for a, b in zip(spans, spans[1:]):
             if b.start < a.end:
-                raise XlnerError(E_OVERLAP, f"sentence {sent.id}: spans {a} and {b} overlap",
-                                 hint="NER evaluation needs flat (non-overlapping) entities")
+                raise XlnerError("E305", sentence=_name(sent), first=str(a), second=str(b))
         out.append({(sp.label, sp.start, sp.end - 1) for sp in spans})
     return out
 
@@ -330,6 +360,62 @@ def evaluate(gold: Any, pred: Any, *, mode: str = "default", ignore_labels: Iter
                   mode=mode, ignore=ignore, categories=categories)
 
 
+
+def check_label_names(names: Iterable[str], present: Iterable[str], *, option: str) -> list[str]:
+    """``names`` (given in ``option``) in upper case, as xlner reads types; an error E312 names
+    those that no input has, with the types present (a typo must not pass unnoticed)."""
+    wanted = [n.strip().upper() for n in names if n.strip()]
+    have = set(present)
+    unknown = sorted(set(wanted) - have)
+    if unknown:
+        raise XlnerError("E312", option=option, unknown=", ".join(unknown),
+                         present=", ".join(sorted(have)) or "none")
+    return wanted
+
+
+def unpredicted_types(gold: Sequence[Sentence], pred: Sequence[Sentence],
+                      ignore: Iterable[str] = ()) -> list[str]:
+    """Gold entity types that the prediction never has (a tagger that cannot emit ``GPE``)."""
+    skip = set(ignore)
+    predicted = {sp.label for s in pred for sp in s.spans}
+    return sorted({sp.label for s in gold for sp in s.spans} - predicted - skip)
+
+
+def evaluate_files(gold_path: str, pred_path: str, *, mode: str = "default",
+                   ignore_labels: Iterable[str] = (), format: str = "auto",
+                   label_map: Any = None) -> tuple[list[Sentence], list[Sentence], EvalReport]:
+    """Read and score two files (``xlner evaluate``); in strict mode the prediction's own B/I tags
+    are scored. ``ignore_labels`` must name types that the files have (E312); gold types that the
+    prediction never has are warned about (E311)."""
+    from xlner.data import (check_mojibake, load_label_map, map_type, read_dataset, read_records,
+                            to_sentences)
+    from xlner.tagging import parse_tag
+
+    _check_mode(mode)
+    lmap = load_label_map(label_map)
+    gold = read_dataset(gold_path, format=format, label_map=lmap).sentences
+    records, _ = read_records(pred_path, format=format)
+    check_mojibake(records, pred_path)
+    pred, scheme = to_sentences(records, label_map=lmap)
+    check_same_tokens(gold, pred)
+    present = {sp.label for s in (*gold, *pred) for sp in s.spans}
+    ignore = check_label_names(ignore_labels, present, option="--ignore-labels")
+    missing = unpredicted_types(gold, pred, ignore)
+    if missing:
+        warn("E311", where=where(pred_path), types=", ".join(missing))
+    if mode == "strict" and scheme != "bioes":
+        # Strict IOB2 must see the raw tags: normalising would repair the I- starts it penalises.
+        def mapped(tag: str) -> str:
+            prefix, typ = parse_tag(tag)
+            new = None if prefix == "O" else map_type(typ, lmap)
+            return "O" if new is None else f"{prefix}-{new}"
+
+        pred_tags = [[mapped(t) for t in r.tags] for r in records]
+    else:
+        pred_tags = [s.tags() for s in pred]
+    return gold, pred, evaluate_tags([s.id for s in gold], [s.tags() for s in gold], pred_tags,
+                                     mode=mode, ignore_labels=ignore)
+
 # --- bootstrap ------------------------------------------------------------------------------------
 
 def _f1(counts: np.ndarray) -> np.ndarray:
@@ -346,10 +432,10 @@ def _resampled_sums(per_sentence: np.ndarray, n_boot: int, seed: int, chunk: int
     are a matrix product (3-4x faster than gathering and summing the rows); counts stay exact.
     """
     if n_boot < 1:
-        raise XlnerError(E_PARAM, f"n_boot must be at least 1, got {n_boot}")
+        raise XlnerError("E304", n_boot=n_boot)
     n = len(per_sentence)
     if n == 0:
-        raise XlnerError(E_PARAM, "cannot bootstrap over zero sentences")
+        raise XlnerError("E308")
     flat = per_sentence.reshape(n, -1).astype(np.float64)
     rng = np.random.default_rng(seed)
     out = np.empty((n_boot, flat.shape[1]), dtype=np.float64)
@@ -364,7 +450,7 @@ def _resampled_sums(per_sentence: np.ndarray, n_boot: int, seed: int, chunk: int
 
 def _check_alpha(alpha: float) -> None:
     if not 0 < alpha < 1:
-        raise XlnerError(E_PARAM, f"alpha must be in (0, 1), got {alpha}")
+        raise XlnerError("E309", alpha=alpha)
 
 
 def _prepared(gold: Any, pred: Any, mode: str, ignore_labels: Iterable[str]) -> np.ndarray:

@@ -1,16 +1,27 @@
-"""The ``xlner`` command line. Each sub-command group lives in its own module of this package."""
+"""The ``xlner`` command line. Each sub-command group lives in its own module of this package.
+
+Every command ends the same way on bad input: ``error[E###]: message`` and a hint on stderr, exit
+status 2, no traceback (the codes are in docs/errors.md, ``xlner errors CODE``). Warnings print as
+``warning[E###]: message`` above any progress bar. Ctrl-C prints ``interrupted — rerun the same
+command to resume`` and exits with status 130 (long steps keep what they finished).
+"""
 
 from __future__ import annotations
 
 import sys
 import warnings
+from typing import Any, TextIO
 
+import click
 import typer
 
 from xlner.errors import XlnerError, format_warning
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__,
                   pretty_exceptions_enable=False)
+
+INTERRUPTED = "interrupted — rerun the same command to resume"
+_INTERRUPT_STATUS = 130  # 128 + SIGINT, what shells report for Ctrl-C (typer's Exit(130) too)
 
 
 @app.callback()
@@ -26,9 +37,15 @@ def version() -> None:
     typer.echo(__version__)
 
 
+_registered = False
+
+
 def _register() -> None:
     # Each module of this package adds its own sub-commands; discovered so that adding a module is
-    # all it takes. Imported here so that `xlner --help` stays fast.
+    # all it takes. Imported here so that `xlner --help` stays fast. Once per process.
+    global _registered
+    if _registered:
+        return
     import importlib
     import pkgutil
 
@@ -37,14 +54,37 @@ def _register() -> None:
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         module.register(app)
+    _registered = True
 
 
-def main() -> None:
-    # Catalogued warnings print as ``warning[E###]: message``, without Python's source line.
-    warnings.formatwarning = format_warning  # type: ignore[assignment]
-    _register()
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    """``warnings.showwarning`` for the CLI: ``warning[E###]: ...`` written above progress bars."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(format_warning(message, category, filename, lineno, line).rstrip("\n"), file=sys.stderr)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the command line (``args`` default to ``sys.argv[1:]``); always ends with ``sys.exit``."""
+    warnings.showwarning = _show_warning
+    status: Any = 0
     try:
-        app()  # click handles usage errors itself and exits with status 2
+        _register()
+        # standalone_mode=False: errors come back here to be printed one way (typer turns Ctrl-C
+        # inside a command into exit status 130, which it returns).
+        status = app(args=args, standalone_mode=False)
     except XlnerError as exc:
         typer.echo(exc.render(), err=True)
         sys.exit(2)
+    except KeyboardInterrupt:  # outside a command (while importing one, say)
+        status = _INTERRUPT_STATUS
+    except click.exceptions.Abort:  # end of input at a prompt
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:  # usage errors: click prints them with the usage line
+        exc.show()
+        sys.exit(exc.exit_code)
+    if status == _INTERRUPT_STATUS:
+        typer.echo(INTERRUPTED, err=True)
+    sys.exit(status if isinstance(status, int) else 0)

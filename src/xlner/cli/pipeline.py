@@ -39,10 +39,14 @@ def _labels(value: Optional[str]) -> Optional[list[str]]:
 
 
 def _summary(run) -> None:
+    from xlner.evaluate import UNDEFINED
+
     m = run.metrics
     secs = m.get("seconds", {})
     typer.echo(f"run written to {run.path}  ({m.get('n_sentences')} sentences)")
-    if "overall" in m:
+    if "overall" in m and not m["overall"].get("support"):
+        typer.echo(f"P/R/F1 {UNDEFINED}  proj_ratio {m.get('proj_ratio', 0):.2f}")
+    elif "overall" in m:
         o = m["overall"]
         ci = o.get("f1_ci95") or [None, None]
         ci_text = f" [95% CI {ci[0]*100:.1f}, {ci[1]*100:.1f}]" if ci[0] is not None else ""
@@ -66,8 +70,10 @@ def _summary(run) -> None:
 def _run(task: str, data: Path, lang: str, out: Path, profile: str, method: Optional[str],
          labels: Optional[str], limit: Optional[int], data_format: str, overrides: list[str],
          shared_cache: bool, quiet: bool, drop_incomplete: bool = False) -> None:
+    from xlner.paths import output_dir
     from xlner.pipeline import Options, translate_test, translate_train
 
+    output_dir(out, option="--out")  # a file there, or a path that cannot be made: E700/E717
     _setup_logging()
     opts = Options(data=str(data), lang=lang, out=str(out), profile=profile, method=method,
                    labels=_labels(labels), limit=limit, data_format=data_format,
