@@ -56,7 +56,9 @@ class Sentence:
     source: str = ""
 
     def tags(self) -> list[str]:
-        """IOB2 tags for this sentence (spans must not overlap)."""
+        """IOB2 tags for this sentence (spans must not overlap: :class:`~xlner.tagging.TagError`)."""
+        from xlner.tagging import spans_to_tags
+
         return spans_to_tags(self.spans, len(self.tokens))
 
 
@@ -174,29 +176,14 @@ class ProjectionResult:
         return sorted(p.span for p in self.projected)
 
 
-# --- IOB2 helpers used by every stage --------------------------------------------------------
+# --- IOB tags ---------------------------------------------------------------------------------
 
-def spans_to_tags(spans: Iterable[Span], n_tokens: int) -> list[str]:
-    tags = ["O"] * n_tokens
-    for s in sorted(spans):
-        if s.end > n_tokens:
-            raise ValueError(f"span [{s.start}, {s.end}) beyond sentence length {n_tokens}")
-        tags[s.start] = f"B-{s.label}"
-        for i in range(s.start + 1, s.end):
-            tags[i] = f"I-{s.label}"
-    return tags
+def __getattr__(name: str) -> Any:
+    # The one IOB codec is xlner.tagging (IOB1/IOB2/BIOES, validated tags). These two names are
+    # forwarded for modules that still import them from here; import them from xlner.tagging.
+    # Lazily, because xlner.tagging imports Span from this module.
+    if name in ("spans_to_tags", "tags_to_spans"):
+        from xlner import tagging
 
-
-def tags_to_spans(tags: Sequence[str]) -> list[Span]:
-    """Spans from IOB2 tags; a stray ``I-X`` starts a new entity (conlleval behaviour)."""
-    spans: list[Span] = []
-    start, label = -1, ""
-    for i, tag in enumerate(list(tags) + ["O"]):
-        prefix, _, typ = tag.partition("-")
-        continues = prefix == "I" and typ == label and start >= 0
-        if start >= 0 and not continues:
-            spans.append(Span(start, i, label))
-            start, label = -1, ""
-        if prefix in ("B", "I") and not continues:
-            start, label = i, typ
-    return spans
+        return getattr(tagging, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
