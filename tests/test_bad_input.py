@@ -216,3 +216,11 @@ def test_a_run_record_file_given_to_evaluate(tmp_path, capsys):
     assert res.status == 2
     assert f"error[E119]: {records}:1 (sentence val:0): this is a run's record file" in res.err
     assert f"xlner pipeline show {run}" in res.err
+
+
+def test_usage_errors_exit_2_without_a_traceback(capsys):
+    res = xlner(capsys, "evaluate")
+    assert res.status == 2 and "Missing argument 'gold'" in res.err
+    res = xlner(capsys, "evaluate", "a", "b", "--no-such-option")
+    assert res.status == 2 and "No such option" in res.err
+    assert xlner(capsys, "errors", "E101").out.startswith("E101 (error, data reading)")

@@ -12,7 +12,6 @@ import sys
 import warnings
 from typing import Any, TextIO
 
-import click
 import typer
 
 from xlner.errors import XlnerError, format_warning
@@ -79,11 +78,15 @@ def main(args: list[str] | None = None) -> None:
         sys.exit(2)
     except KeyboardInterrupt:  # outside a command (while importing one, say)
         status = _INTERRUPT_STATUS
-    except click.exceptions.Abort:  # end of input at a prompt
+    except typer.Abort:  # end of input at a prompt
         typer.echo("aborted", err=True)
         sys.exit(1)
-    except click.ClickException as exc:  # usage errors: click prints them with the usage line
-        exc.show()
+    except typer.TyperException as exc:  # usage errors: shown with the usage line, as typer does
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            typer.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     if status == _INTERRUPT_STATUS:
         typer.echo(INTERRUPTED, err=True)
