@@ -224,3 +224,11 @@ def test_usage_errors_exit_2_without_a_traceback(capsys):
     res = xlner(capsys, "evaluate", "a", "b", "--no-such-option")
     assert res.status == 2 and "No such option" in res.err
     assert xlner(capsys, "errors", "E101").out.startswith("E101 (error, data reading)")
+
+
+def test_a_nul_character_in_utf8_is_not_utf16(tmp_path, capsys):
+    path = tmp_path / "nul.conll"
+    path.write_bytes("a\x00b B-PER\nc O\n".encode("utf-8"))  # a token may hold a NUL
+    assert b"\x00" in path.read_bytes()
+    res = xlner(capsys, "data", "info", path, "--json")
+    assert res.status == 0 and json.loads(res.out)["entities"] == 1

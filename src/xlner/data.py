@@ -90,6 +90,20 @@ def _check_input_file(path: Path) -> None:
         raise XlnerError("E117", path=str(path))
 
 
+def _looks_utf16(data: bytes) -> bool:
+    """UTF-16 (Windows "Unicode") has a byte-order mark, or a NUL byte beside every ASCII
+    character: NULs at (nearly) every even or every odd position. A NUL inside UTF-8 text (a
+    token may hold one) is not that."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    head = data[:512]
+    if len(head) < 4:
+        return False
+    halves = (head[0::2], head[1::2])
+    nuls = [h.count(0) / len(h) for h in halves]
+    return max(nuls) >= 0.9 and min(nuls) < 0.5
+
+
 def _read_text(path: Path) -> str:
     """The file as text; broken UTF-8 is reported with its line number (UTF-16 is recognised)."""
     _check_input_file(path)
@@ -97,9 +111,8 @@ def _read_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise XlnerError("E145", path=str(path), problem=exc.strerror or str(exc)) from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
-        # UTF-16 (Windows "Unicode") has a byte-order mark or a NUL byte beside every ASCII letter;
-        # the UTF-8 error below would point at the first byte and suggest Latin-1, which is wrong.
+    if _looks_utf16(data):
+        # The UTF-8 error below would point at the first byte and suggest Latin-1, which is wrong.
         raise XlnerError("E121", path=str(path))
     try:
         text = data.decode("utf-8")
