@@ -146,7 +146,9 @@ def _read_columns(path: Path, split: str, *, panx: bool) -> tuple[list[TaggedSen
         if tokens:
             sentences.append(TaggedSentence(f"{split}:{len(sentences)}", list(tokens), list(tags),
                                             str(path), lines[0], list(lines)))
-            tokens.clear(), tags.clear(), lines.clear()
+            tokens.clear()
+            tags.clear()
+            lines.clear()
 
     for lineno, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip(" \t\r")

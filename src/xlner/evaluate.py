@@ -513,7 +513,7 @@ def mismatch_blocks(gold: Any, pred: Any, *, limit: int = 20, ignore_labels: Ite
     gold, pred = _as_list(gold), _as_list(pred)
     check_same_tokens(gold, pred)
     ignore = frozenset(ignore_labels)
-    blocks = []
+    blocks: list[str] = []
     for g, p in zip(gold, pred):
         g_tags, p_tags = _drop_labels(g.tags(), ignore), _drop_labels(p.tags(), ignore)
         if g_tags == p_tags:
