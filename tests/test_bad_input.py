@@ -180,12 +180,12 @@ def test_utf16_gets_a_utf16_hint(tmp_path, capsys, encoding):
 # --- Ctrl-C ---------------------------------------------------------------------------------------------------
 
 def test_ctrl_c_says_how_to_resume(tmp_path, capsys, monkeypatch):
-    from xlner import data as data_module
+    from xlner import datatools
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(data_module, "dataset_info", interrupted)
+    monkeypatch.setattr(datatools, "dataset_info", interrupted)
     res = xlner(capsys, "data", "info", conll(tmp_path / "x.conll", JOHN))
     assert res.status == 130 and res.err.strip() == INTERRUPTED
     assert INTERRUPTED == "interrupted — rerun the same command to resume"

@@ -47,8 +47,8 @@ from xlner.tagging import (SCHEMES, TagError, check_scheme, detect_scheme, norma
                            parse_tag, spans_to_tags, tags_to_spans)
 
 __all__ = ["FORMATS", "TaggedSentence", "LabelMap", "available_label_maps", "load_label_map",
-           "read_records", "read_dataset", "to_sentences", "check_mojibake", "record_to_tagged", "map_type",
-           "unique_ids", "dataset_info", "convert_dataset", "write_conll", "write_jsonl"]
+           "read_records", "read_dataset", "dataset_from_records", "to_sentences", "check_mojibake", "record_to_tagged", "map_type",
+           "unique_ids", "write_conll", "write_jsonl"]
 
 FORMATS = ("auto", "conll", "jsonl", "panx")
 WRITE_FORMATS = ("conll", "jsonl")
@@ -454,10 +454,10 @@ def read_dataset(path: str | Path, *, format: str = "auto", lang: str | None = N
     ``scheme``: ``auto`` (detect), ``iob1``, ``iob2`` or ``bioes``.
     """
     records, facts = read_records(path, format=format)
-    return _dataset(path, records, facts, lang=lang, name=name, label_map=label_map, scheme=scheme)
+    return dataset_from_records(path, records, facts, lang=lang, name=name, label_map=label_map, scheme=scheme)
 
 
-def _dataset(path: str | Path, records: list[TaggedSentence], facts: dict[str, Any], *,
+def dataset_from_records(path: str | Path, records: list[TaggedSentence], facts: dict[str, Any], *,
              lang: str | None, name: str | None, label_map: Any, scheme: str) -> Dataset:
     check_mojibake(records, str(path))
     sentences, detected = to_sentences(records, scheme=scheme, label_map=load_label_map(label_map))
@@ -468,59 +468,6 @@ def _dataset(path: str | Path, records: list[TaggedSentence], facts: dict[str, A
         p = Path(path)
         default_name, guessed = f"{p.parent.name}/{p.stem}", facts.get("lang") or _guess_lang(p)
     return Dataset(name or default_name, lang or guessed or "und", sentences, spec, detected)
-
-
-def dataset_info(path: str | Path, *, format: str = "auto", label_map: Any = None,
-                 scheme: str = "auto") -> dict[str, Any]:
-    """Counts that tell whether a file was read as expected (``xlner data info``)."""
-    ds = read_dataset(path, format=format, label_map=label_map, scheme=scheme)
-    per_type = Counter(s.label for sent in ds.sentences for s in sent.spans)
-    lengths = [len(s.tokens) for s in ds.sentences]
-    return {
-        "path": str(path), "name": ds.name, "lang": ds.lang, "scheme": ds.scheme or None,
-        "sentences": len(ds), "tokens": sum(lengths), "entities": sum(per_type.values()),
-        "per_type": dict(sorted(per_type.items())), "max_sentence_length": max(lengths, default=0),
-        "sentences_over_512_tokens": sum(n > 512 for n in lengths),
-        "first_id": ds.sentences[0].id if ds.sentences else None,
-    }
-
-
-@dataclass
-class Conversion:
-    """What :func:`convert_dataset` wrote, and which input tags it wrote differently."""
-
-    n_sentences: int
-    target: str
-    scheme: str
-    in_scheme: str
-    changed: int  # tags written differently from the input file's own tag on that token
-    first_change: str = ""  # ``path:line (sentence ID): 'I-ORG' -> 'B-ORG'``
-
-
-def convert_dataset(src: str | Path, dst: str | Path, *, format: str = "auto", to: str | None = None,
-                    label_map: Any = None, scheme: str = "auto", out_scheme: str = "iob2") -> Conversion:
-    """Read ``src`` and write it to ``dst`` (CoNLL or JSON lines) in ``out_scheme``; report every
-    tag that the output writes differently from the input (scheme change, repaired I- starts,
-    upper-cased or mapped types), so that no rewrite goes unsaid."""
-    from xlner.paths import output_file
-
-    dst = Path(dst)
-    target = to or ("jsonl" if dst.suffix in (".jsonl", ".json") else "conll")
-    if target not in WRITE_FORMATS:
-        raise XlnerError("E128", format=target, formats=", ".join(WRITE_FORMATS))
-    output_file(dst, option="OUT")
-    records, facts = read_records(src, format=format)
-    ds = _dataset(src, records, facts, lang=None, name=None, label_map=label_map, scheme=scheme)
-    (write_jsonl if target == "jsonl" else write_conll)(ds, dst, scheme=out_scheme)
-    changed, first = 0, ""
-    for rec, sent in zip(records, ds.sentences):
-        for i, (old, new) in enumerate(zip(rec.tags, spans_to_tags(sent.spans, len(sent.tokens),
-                                                                   out_scheme))):
-            if old != new:
-                if not changed:
-                    first = f"{where(rec.path, rec.line_of(i), rec.id)}: {old!r} -> {new!r}"
-                changed += 1
-    return Conversion(len(ds), target, normalise_scheme(out_scheme), ds.scheme, changed, first)
 
 
 # --- writers ------------------------------------------------------------------------------------

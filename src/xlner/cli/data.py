@@ -20,7 +20,7 @@ def info_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Read PATH (validating every line) and print sentence, token and entity counts."""
-    from xlner.data import dataset_info
+    from xlner.datatools import dataset_info
 
     info = dataset_info(path, format=format, label_map=label_map, scheme=scheme)
     if as_json:
@@ -47,7 +47,7 @@ def convert_cmd(
     Says how many tags it wrote differently from the input (and the first one), so that a
     repaired tag (``B-PER I-ORG`` -> ``B-PER B-ORG``) or a changed scheme never goes unsaid.
     """
-    from xlner.data import convert_dataset
+    from xlner.datatools import convert_dataset
 
     done = convert_dataset(src, dst, format=format, to=to, label_map=label_map, scheme=scheme,
                            out_scheme=out_scheme)
