@@ -232,3 +232,18 @@ def test_a_nul_character_in_utf8_is_not_utf16(tmp_path, capsys):
     assert b"\x00" in path.read_bytes()
     res = xlner(capsys, "data", "info", path, "--json")
     assert res.status == 0 and json.loads(res.out)["entities"] == 1
+
+
+def test_a_real_sigint_in_a_command(tmp_path):
+    """The signal itself, in a child process running the entry point (the code path of Ctrl-C)."""
+    import subprocess
+    import sys
+
+    script = ("import os, signal\n"
+              "from xlner import datatools\n"
+              "datatools.dataset_info = lambda *a, **k: os.kill(os.getpid(), signal.SIGINT)\n"
+              "from xlner.cli import main\n"
+              f"main(['data', 'info', {str(conll(tmp_path / 'x.conll', JOHN))!r}])\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130
+    assert proc.stderr.strip() == INTERRUPTED and "Traceback" not in proc.stderr
