@@ -467,7 +467,7 @@ def dataset_from_records(path: str | Path, records: list[TaggedSentence], facts:
     else:
         p = Path(path)
         default_name, guessed = f"{p.parent.name}/{p.stem}", facts.get("lang") or _guess_lang(p)
-    return Dataset(name or default_name, lang or guessed or "und", sentences, spec, detected)
+    return Dataset(name or default_name, lang or guessed or "und", sentences, path=spec, scheme=detected)
 
 
 # --- writers ------------------------------------------------------------------------------------
