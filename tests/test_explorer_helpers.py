@@ -234,52 +234,36 @@ def _write(path: Path, lines: list[str], *, finished: bool = True) -> Path:
 
 
 def test_bad_records_name_file_line_and_sentence(tmp_path):
+    """The explorer reads records with xlner.runs (one reader, one validation, one set of codes)."""
     good = json.dumps({"id": "a", "tgt_tokens": ["x"], "gold_entities": []})
     run = _write(tmp_path / "r1", [good, "{not json"])
     with pytest.raises(XlnerError) as e:
         loading.read_records(run / "records.jsonl")
-    assert e.value.code == "E902" and "records.jsonl:2" in e.value.message
+    assert e.value.code == "E210" and "records.jsonl:2" in e.value.message
     run = _write(tmp_path / "r2", [good, json.dumps({"id": "b"})])
     with pytest.raises(XlnerError) as e:
         loading.read_records(run / "records.jsonl")
-    assert e.value.code == "E903" and ":2" in e.value.message and "tgt_tokens" in e.value.message
+    assert e.value.code == "E217" and ":2" in e.value.message and "tgt_tokens" in e.value.message
     run = _write(tmp_path / "r3", [json.dumps({"id": "c", "tgt_tokens": ["x"], "gold_entities": [S(0, 3)]})])
     with pytest.raises(XlnerError) as e:
         loading.read_records(run / "records.jsonl")
-    assert e.value.code == "E903" and "sentence c" in e.value.message
+    assert e.value.code == "E201" and "sentence c" in e.value.message
     (tmp_path / "r4").mkdir()
     (tmp_path / "r4" / "records.jsonl").write_bytes(good.encode() + b"\n\xff\xfe\n")
     with pytest.raises(XlnerError) as e:
         loading.read_records(tmp_path / "r4" / "records.jsonl")
-    assert e.value.code == "E902" and "records.jsonl:2" in e.value.message and "UTF-8" in e.value.message
+    assert e.value.code == "E215" and "records.jsonl:2" in e.value.message and "UTF-8" in e.value.message
     run = _write(tmp_path / "r5", [good, "[1, 2]"])
     with pytest.raises(XlnerError) as e:
         loading.read_records(run / "records.jsonl")
-    assert e.value.code == "E902" and "records.jsonl:2" in e.value.message and "not a JSON object" in e.value.message
+    assert e.value.code == "E211" and "records.jsonl:2" in e.value.message and "JSON object" in e.value.message
     run = _write(tmp_path / "r6", [json.dumps({"id": "d", "tgt_tokens": ["x"], "tgt_entities": [{"start": 0}]})])
     with pytest.raises(XlnerError) as e:
         loading.read_records(run / "records.jsonl")
-    assert e.value.code == "E903" and "sentence d" in e.value.message and "tgt_entities" in e.value.message
+    assert e.value.code == "E218" and "sentence d" in e.value.message and "tgt_entities" in e.value.message
     with pytest.raises(XlnerError) as e:
         loading.read_records(tmp_path / "nowhere" / "records.jsonl")
-    assert e.value.code == "E901" and "nowhere" in e.value.message
-
-
-def test_explorer_and_runs_read_records_with_one_parser(tmp_path):
-    """xlner.runs parses records.jsonl; the explorer adds its checks and defaults on top, and the same
-    broken file gives the explorer's E902 there and E712 in xlner.runs, both naming file and line."""
-    from xlner import runs
-
-    run_dir = Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs" / "eu-heuristic"
-    plain = runs.read_records(run_dir / "records.jsonl")
-    shown = loading.load_run_records(run_dir)
-    assert [r["id"] for r in shown] == [r["id"] for r in plain]
-    assert all(shown_r == {**shown_r, **plain_r} for shown_r, plain_r in zip(shown, plain))
-    bad = _write(tmp_path / "bad", [json.dumps({"id": "a", "tgt_tokens": ["x"]}), '{"id": "b", '])
-    for read, code in ((loading.read_records, "E902"), (runs.read_records, "E712")):
-        with pytest.raises(XlnerError) as e:
-            read(bad / "records.jsonl")
-        assert e.value.code == code and "records.jsonl:2" in e.value.message
+    assert e.value.code == "E720" and "nowhere" in e.value.message
 
 
 def test_broken_config_is_reported_not_hidden(tmp_path):
@@ -288,7 +272,7 @@ def test_broken_config_is_reported_not_hidden(tmp_path):
     ok = _write(tmp_path / "ok", [json.dumps({"id": "a", "tgt_tokens": ["x"]})])
     assert [r.key for r in loading.discover_runs([tmp_path])] == ["ok"]
     broken = loading.broken_runs([tmp_path])
-    assert len(broken) == 1 and broken[0][0] == run and "E901" in broken[0][1]
+    assert len(broken) == 1 and broken[0][0] == run and "E721" in broken[0][1]
     assert ok.exists()
 
 
