@@ -61,13 +61,17 @@ def test_demo_records_are_written_back_unchanged(name, tmp_path):
 @pytest.mark.parametrize("name", ["eu-match-greedy", "es-heuristic"])
 def test_demo_record_reprojects_to_the_stored_result(name):
     """The explorer re-projects records from the stored fields: that must give the same spans."""
-    from xlner.pipeline.steps import project_record
+    from xlner.project import project_record
 
     run = load_run(DEMO_RUNS / name)
+    settings = run.config["components"]["projection"]
     for r in run.records:
-        result = project_record(r, run.config["components"]["projection"])
-        assert [p.span.to_dict() for p in result.projected] == \
-               [{k: e[k] for k in ("start", "end", "label")} for e in r["tgt_entities"]]
+        result = project_record(r, settings["method"], settings)
+        # the run stores scores as float32 (Parquet): spans, labels and sources are identical
+        assert [(p.span, p.source) for p in result.projected] == [(p.span, p.source) for p in r.projection.projected]
+        assert [p.score for p in result.projected] == pytest.approx([p.score for p in r.projection.projected],
+                                                                     rel=1e-6)
+        assert result.unprojected == r.projection.unprojected
 
 
 def test_missing_run_directory(tmp_path):

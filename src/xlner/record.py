@@ -169,7 +169,7 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
 
 
-def _shown(value: Any, limit: int = 60) -> str:
+def short_repr(value: Any, limit: int = 60) -> str:
     """A value as the user wrote it (JSON), cut short."""
     try:
         text = json.dumps(value, ensure_ascii=False)
@@ -208,7 +208,7 @@ class _Reader:
         return where(self.path, self.line, self.sid)
 
     def bad(self, field_name: str, expected: str, value: Any) -> XlnerError:
-        return XlnerError("E218", where=self.where, field=field_name, expected=expected, value=_shown(value))
+        return XlnerError("E218", where=self.where, field=field_name, expected=expected, value=short_repr(value))
 
     # small typed parts
 

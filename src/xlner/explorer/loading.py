@@ -15,7 +15,7 @@ from typing import Any
 
 from xlner import runs
 from xlner.errors import XlnerError
-from xlner.runs import RECORDS, read_json_object
+from xlner.runs import RECORDS, RunRecord, read_json_object
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEMO_RUNS = PROJECT_ROOT / "assets" / "demo" / "runs"
@@ -137,12 +137,12 @@ def broken_runs(roots: list[Path]) -> list[tuple[Path, str]]:
     return bad
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
+def read_records(path: Path) -> list[RunRecord]:
     """Every record of a ``records.jsonl``, read and checked by :func:`xlner.runs.read_records`."""
-    return [r.to_json() for r in runs.read_records(path)]
+    return runs.read_records(path)
 
 
-def load_run_records(run_dir: Path) -> list[dict[str, Any]]:
+def load_run_records(run_dir: Path) -> list[RunRecord]:
     """The records of one run directory (``records.jsonl``), checked by :func:`read_records`."""
     return read_records(Path(run_dir) / RECORDS)
 
