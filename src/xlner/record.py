@@ -27,8 +27,8 @@ from xlner.datamodel import (CANDIDATE_ORIGINS, Alignment, Candidate, ProjectedE
                              Reason, ScoredSpan, Sentence, Span, Unprojected)
 from xlner.errors import XlnerError, where
 
-__all__ = ["RunRecord", "BackTranslation", "RUN_FIELDS", "PROJECT_FIELDS", "iter_json_lines",
-           "evaluation_sentences", "check_span_range", "check_pairs"]
+__all__ = ["RunRecord", "BackTranslation", "RUN_FIELDS", "PROJECT_FIELDS", "iter_json_lines", "open_json_lines",
+           "evaluation_sentences", "check_span_range", "check_pairs", "parse_spans", "short_repr"]
 
 #: Fields every line of a run's records.jsonl has.
 RUN_FIELDS = ("id", "tgt_tokens")
@@ -401,6 +401,15 @@ class _Reader:
             lost=self.unprojected("back_translation.lost", bt.get("lost"), n_ent),
             alignment=self.alignment("back_translation.", bt, len(tokens), n_tgt, similarity=False),
             method=self.text("back_translation.method", bt.get("method")) or None)
+
+
+def parse_spans(value: Any, n: int, *, path: str | Path, line: int | None, sentence: object, field: str,
+                tokens: str, need_label: bool = True) -> list[Span]:
+    """A JSON list of ``{start, end, label}`` spans of ``n`` tokens, checked like a record's spans
+    (for inputs beside the record, e.g. ``xlner project``'s ``tgt_candidates``)."""
+    reader = _Reader(None, path, line)
+    reader.sid = sentence
+    return reader.spans(field, value, n, tokens, need_label=need_label)
 
 
 # --- JSON lines --------------------------------------------------------------------------------
