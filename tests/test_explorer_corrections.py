@@ -126,4 +126,4 @@ def test_overlapping_corrections_block_the_export(tmp_path):
                  annotator="a", span={"start": 0, "end": 3, "label": "PER"})
     with pytest.raises(XlnerError) as e:
         corrected_sentences([REC], store.latest("r"), reviewed_only=False)
-    assert e.value.code == "E905" and "val:7" in e.value.message
+    assert e.value.code == "E913" and "val:7" in e.value.message

@@ -148,8 +148,7 @@ def corrected_sentences(records: Iterable[RunRecord], decisions: dict[tuple[str,
         spans = corrected_spans(rec, decisions)
         for a, b in zip(spans, spans[1:]):
             if a.overlaps(b):
-                raise XlnerError("E905", f"sentence {rec.id}: corrected entities {a} and {b} overlap",
-                                 hint="fix or reject one of them before exporting")
+                raise XlnerError("E913", sentence=rec.id, a=a, b=b)
         out.append(Sentence(rec.id, list(rec.tgt_tokens), spans, source=f"corrections:{rec.id}"))
     return out
 

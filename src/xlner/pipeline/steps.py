@@ -80,11 +80,7 @@ def translate(table: pa.Table, translator: Any, params: dict) -> pa.Table:
     ids = table["id"].to_pylist()
     out = translator.translate([texts[i] for i in todo], ids=[ids[i] for i in todo]) if todo else []
     if len(out) != len(todo):
-        raise XlnerError(
-            "E705", f"the translator returned {len(out)} translations for {len(todo)} sentences "
-            f"(batch starting at sentence {ids[todo[0]]})",
-            hint="a sentence separator was probably lost in translation; try a smaller "
-                 "shard_size or check the translator on these sentences. Finished shards are kept.")
+        raise XlnerError("E705", got=len(out), n=len(todo), sentence=ids[todo[0]])
     translations = [""] * len(texts)
     for i, t in zip(todo, out):
         translations[i] = t
@@ -198,8 +194,7 @@ def align(table: pa.Table, aligner: Any, params: dict) -> pa.Table:
     todo = [i for i in range(len(src)) if src[i] and tgt[i]]
     results = aligner.align([src[i] for i in todo], [tgt[i] for i in todo]) if todo else []
     if len(results) != len(todo):
-        raise XlnerError("E706", f"the aligner returned {len(results)} alignments for {len(todo)} "
-                         "sentence pairs", hint="this is a bug in the aligner backend; report it")
+        raise XlnerError("E706", got=len(results), n=len(todo))
     empty = Alignment(np.zeros((0, 2), dtype=np.int64))
     aligned: list[Alignment] = [empty] * len(src)
     for i, a in zip(todo, results):
@@ -271,11 +266,8 @@ def back_translate(table: pa.Table, translator: Any, params: dict) -> pa.Table:
     alone = translator.translate(distinct) if distinct else []
     if len(out) != len(todo) or len(alone) != len(distinct):
         first = ids[todo[0]] if todo else ids[0] if ids else "?"
-        raise XlnerError(
-            "E705", f"the back-translator returned {len(out)} translations for {len(todo)} marked "
-            f"sentences and {len(alone)} for {len(distinct)} entity strings (batch starting at "
-            f"sentence {first})", hint="check the back-translator on these sentences; finished "
-            "shards are kept")
+        raise XlnerError("E725", got=len(out), n=len(todo), got_alone=len(alone), n_alone=len(distinct),
+                         sentence=first)
     texts = [""] * len(marked)
     for i, t in zip(todo, out):
         texts[i] = t
