@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterator, Sequence
@@ -136,17 +135,13 @@ class RunRecord:
     # --- transitional: read access by JSON key --------------------------------------------
 
     def __getitem__(self, key: str) -> Any:
-        """``record["tgt_entities"]``: the JSON form's value. Transitional, for code written
-        against the untyped records (the experiment package, the Corrections page); use the
-        attributes instead. Emits a DeprecationWarning so that remaining users show up in tests."""
-        warnings.warn(f"RunRecord[{key!r}] reads the JSON form; use the RunRecord attributes",
-                      DeprecationWarning, stacklevel=2)
+        """``record["tgt_entities"]``: the JSON form's value. Transitional (deprecated), for code
+        written against the untyped records that is not switched yet (the experiment package, the
+        Corrections page); new code uses the attributes. Each access builds the JSON form."""
         return self.to_json()[key]
 
     def get(self, key: str, default: Any = None) -> Any:
         """``record.get(key)`` on the JSON form (transitional, see :meth:`__getitem__`)."""
-        warnings.warn(f"RunRecord.get({key!r}) reads the JSON form; use the RunRecord attributes",
-                      DeprecationWarning, stacklevel=2)
         return self.to_json().get(key, default)
 
     def __contains__(self, key: object) -> bool:
