@@ -132,3 +132,26 @@ def test_records_that_are_not_utf8_are_named(tmp_path):
     with pytest.raises(XlnerError) as err:
         read_records(path)
     assert err.value.code == "E215" and f"{path}:2" in err.value.message and "UTF-8" in err.value.message
+
+
+def test_sentences_without_gold_are_kept_as_such_and_never_scored():
+    """A sentence whose spans are None (typed or plain-text input) becomes a record with gold None;
+    a run of such sentences gets projection counts, not an F1 of 0."""
+    from xlner.datamodel import Sentence
+    from xlner.pipeline.records import evaluate_records
+    from xlner.pipeline.steps import gold_table
+
+    table = gold_table([Sentence("t:1", ["Kaixo", "Miren"], None), Sentence("t:2", ["Agur"], [Span(0, 1, "PER")])])
+    assert table["entities"].to_pylist() == [None, [{"start": 0, "end": 1, "label": "PER", "score": 1.0}]]
+    run = load_run(DEMO_RUNS / "es-heuristic")
+    no_gold = [RunRecord.from_json({**r.to_json(), "gold_entities": None}) for r in run.records]
+    metrics = evaluate_records(no_gold, ["PER", "ORG", "LOC"])
+    assert metrics["gold"] is False and "overall" not in metrics and "f1" not in json.dumps(metrics)
+    assert metrics["n_projected_entities"] == sum(len(r.projection.projected) for r in run.records)
+    assert metrics["n_sentences"] == len(run.records)
+    # a run where only some sentences lack gold cannot be scored: the first one is named
+    with pytest.raises(XlnerError) as err:
+        evaluate_records(run.records[:3] + no_gold[3:4], ["PER"])
+    assert err.value.code == "E724" and no_gold[3].id in err.value.message
+    scored = evaluate_records(run.records, run.config["labels"])
+    assert scored["overall"]["f1"] == pytest.approx(run.metrics["overall"]["f1"])
