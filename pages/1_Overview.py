@@ -36,7 +36,7 @@ def _category_counts(run) -> dict[str, int | None]:
         st.warning(f"Run `{run.key}`: error[{exc.code}]: {exc.message}")
         return dict.fromkeys([*SEMEVAL_CATEGORIES, "not projected"])
     counts: dict[str, int | None] = {c: int(cats[c]["count"]) for c in SEMEVAL_CATEGORIES}
-    counts["not projected"] = sum(len(r.get("unprojected") or []) for r in recs)
+    counts["not projected"] = sum(len(r.projection.unprojected) for r in recs)
     return counts
 
 

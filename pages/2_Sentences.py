@@ -5,7 +5,8 @@ import streamlit as st
 from xlner.errors import XlnerError
 from xlner.explorer import loading, ui
 from xlner.explorer.diff import compare_spans, sentence_summary
-from xlner.explorer.figures import entities_html, source_entity_table, token_rows_html
+from xlner.explorer.figures import aligned_side, entities_html, source_entity_table, token_rows_html
+from xlner.record import RunRecord
 
 PAGE = "sentences"
 ui.page_setup("Sentences", "🔤")
@@ -37,7 +38,7 @@ mkey = f"{PAGE}_method"
 wanted = st.session_state.get("sel_method")
 if fresh or st.session_state.get(mkey) not in methods:
     if wanted and wanted not in methods:
-        st.warning(f"error[E904]: unknown projection method {wanted!r}; choose one of {', '.join(methods)}.")
+        ui.notice(XlnerError("E911", method=wanted, methods=", ".join(methods)))
     st.session_state[mkey] = wanted if wanted in methods else run.method
 method = top[1].radio("Projection method", methods, key=mkey, horizontal=True,
                       format_func=lambda m: ui.method_label(m, bt_ok),
@@ -54,13 +55,12 @@ query = f1.text_input("Search (words, translation or id)", key=f"{PAGE}_search",
 only_errors = f2.toggle("Only sentences with errors", key=f"{PAGE}_only_errors")
 
 
-def _matches(rec: dict, q: str) -> bool:
+def _matches(rec: RunRecord, q: str) -> bool:
     q = q.lower()
-    return q in rec["id"].lower() or q in " ".join(rec["tgt_tokens"]).lower() or \
-        q in (rec.get("translation") or "").lower()
+    return q in rec.id.lower() or q in " ".join(rec.tgt_tokens).lower() or q in rec.translation.lower()
 
 
-ids = [r["id"] for r in recs if (not query or _matches(r, query))]
+ids = [r.id for r in recs if (not query or _matches(r, query))]
 if only_errors:  # from the run's cached entity table, not a diff of every sentence on every rerun
     with_errors = ui.error_sentences(run)
     ids = [i for i in ids if i in with_errors]
@@ -71,7 +71,7 @@ if not ids:
 skey = f"{PAGE}_sid"
 wanted_sid = st.session_state.get("sel_sentence")
 if wanted_sid and wanted_sid not in index and fresh:
-    st.warning(f"error[E904]: no sentence {wanted_sid!r} in run `{run.key}`; showing the first one.")
+    ui.notice(XlnerError("E912", sentence=wanted_sid, run=run.key))
 if fresh or st.session_state.get(skey) not in ids:
     st.session_state[skey] = wanted_sid if wanted_sid in ids else ids[0]
 
@@ -79,7 +79,7 @@ if fresh or st.session_state.get(skey) not in ids:
 
 
 def _preview(sid: str) -> str:
-    words = " ".join(recs[index[sid]]["tgt_tokens"])
+    words = " ".join(recs[index[sid]].tgt_tokens)
     return f"{sid} — {words[:70]}{'…' if len(words) > 70 else ''}"
 
 
@@ -103,31 +103,32 @@ try:
     proj = ui.projection(run, sid, shown)
 except XlnerError as exc:
     ui.show_error(exc)
-    proj = {"tgt_entities": rec.get("tgt_entities") or [], "unprojected": rec.get("unprojected") or [],
-            "candidates": rec.get("candidates") or [], "method": run.method}
-projected = proj["tgt_entities"] or []
-gold = rec.get("gold_entities") or []
+    proj, shown = rec.projection, rec.method
+projected = proj.spans()
+gold = rec.gold
 
-st.subheader(f"{sid} · {rec.get('lang', run.lang)}")
-counts = sentence_summary(compare_spans(gold, projected))
-st.caption(" · ".join(f"{k}: {v}" for k, v in counts.items() if v) or "no entities")
-st.html(token_rows_html(rec["tgt_tokens"], gold, projected, projected_name=f"projected ({proj['method']})"))
+st.subheader(f"{sid} · {rec.lang or run.lang}")
+if gold is None:
+    st.caption("no gold for this sentence: projections are shown, not scored")
+else:
+    counts = sentence_summary(compare_spans(gold, projected))
+    st.caption(" · ".join(f"{k}: {v}" for k, v in counts.items() if v) or "no entities")
+st.html(token_rows_html(rec.tgt_tokens, gold, projected, projected_name=f"projected ({shown})"))
 
 st.markdown("**English translation** (source entities from the English NER)")
-if rec.get("translation"):
-    st.caption(rec["translation"])
-st.html(entities_html(rec.get("src_tokens") or [], rec.get("src_entities") or []))
+if rec.translation:
+    st.caption(rec.translation)
+st.html(entities_html(rec.src_tokens, rec.src_spans, [e.score for e in rec.src_entities]))
 
 if shown == ui.BACK_TRANSLATION:
-    bt = rec.get("back_translation") or {}
+    bt = rec.back_translation
     st.markdown("**Back-translation** (the English with its entities in [ ], translated back; each "
                 "bracketed span takes the class of the entity whose lone translation it resembles)")
-    if bt.get("text"):
-        st.caption(bt["text"])
-        st.html(entities_html(bt.get("tokens") or [], bt.get("entities") or []))
-        src_toks = rec.get("src_tokens") or []
-        alone = [f"{' '.join(src_toks[int(e['start']):int(e['end'])])} → {t}"
-                 for e, t in zip(rec.get("src_entities") or [], bt.get("entity_texts") or [])]
+    if bt is not None and bt.text:
+        st.caption(bt.text)
+        st.html(entities_html(bt.tokens, [e.span for e in bt.entities], [e.score for e in bt.entities]))
+        alone = [f"{' '.join(rec.src_tokens[e.span.start:e.span.end])} → {t}"
+                 for e, t in zip(rec.src_entities, bt.entity_texts)]
         if alone:
             st.caption("Entities translated alone: " + " · ".join(alone))
     else:
@@ -141,9 +142,10 @@ st.dataframe(source_entity_table(rec, proj), hide_index=True, width="stretch",
 comp = run.config.get("components") or {}
 st.markdown("**Word alignment** " + (f"· aligner: `{loading.component_text(comp['aligner'])}`"
                                      if comp.get("aligner") else ""))
-if not rec.get("src_tokens"):
+side = aligned_side(rec, shown)
+if not rec.src_tokens:
     st.info("This record has no English tokens, so there is no alignment to draw.")
-elif shown == ui.BACK_TRANSLATION and not (rec.get("back_translation") or {}).get("tokens"):
+elif side is None or not side.tokens:
     st.info("This sentence has no back-translation, so there is no alignment to draw.")
 else:
     # One view at a time (not tabs, which would draw both on every sentence switch).

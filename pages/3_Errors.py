@@ -26,7 +26,7 @@ if fresh or rkey not in st.session_state:
     if not wanted and qp.get("dataset"):
         wanted = [r.key for r in all_runs if qp["dataset"] in (r.dataset, r.key)]
     if qp.get("run") and not wanted:
-        st.warning(f"error[E904]: no run {qp['run']!r}; showing all runs.")
+        ui.notice(XlnerError("E904", run=qp["run"], instead="all runs"))
     st.session_state[rkey] = wanted or list(by_key)
 chosen = st.multiselect("Runs", list(by_key), key=rkey, format_func=lambda k: by_key[k].label + f"  ({k})")
 if not chosen:

@@ -89,7 +89,7 @@ def decide(entity: str, action: str, span: dict | None = None) -> None:
 
 latest = store.latest(run.key, sid)
 current = corrected_spans(rec, latest)
-st.html(token_rows_html(tokens, rec.get("gold_entities") or [], current, projected_name="corrected"))
+st.html(token_rows_html(tokens, rec.gold, current, projected_name="corrected"))
 if rec.get("translation"):
     st.caption(f"English: {rec['translation']}")
 

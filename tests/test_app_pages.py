@@ -21,7 +21,7 @@ from xlner.data import write_jsonl
 from xlner.datamodel import Sentence, Span
 from xlner.evaluate import CATEGORIES as SEMEVAL_CATEGORIES
 from xlner.explorer.diff import compare_spans, evaluate_records
-from xlner.runs import list_runs, load_run
+from xlner.runs import RunRecord, list_runs, load_run
 from xlner.explorer.reproject import reproject
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def ok(at: AppTest) -> AppTest:
     return at
 
 
-def records(runs: Path, key: str) -> list[dict]:
+def records(runs: Path, key: str) -> list[RunRecord]:
     return loading.read_records(runs / key / "records.jsonl")
 
 
@@ -121,14 +121,13 @@ def test_overview_counts_are_xlner_evaluate_on_every_demo_run(tmp_path, monkeypa
         files = {}
         for key in ("gold_entities", "tgt_entities"):
             files[key] = tmp_path / f"{row['run']}-{key}.jsonl"
-            write_jsonl([Sentence(r["id"], r["tgt_tokens"], sorted(Span(e["start"], e["end"], e["label"])
-                                                                   for e in r[key])) for r in run.records],
-                        files[key])
+            write_jsonl([Sentence(r.id, r.tgt_tokens, sorted(r.gold) if key == "gold_entities" else
+                                  r.projected_spans()) for r in run.records], files[key])
         _, _, report = evaluate_files(str(files["gold_entities"]), str(files["tgt_entities"]))
         shown = {c: int(row[c]) for c in SEMEVAL_CATEGORIES}
         assert shown == {c: v["count"] for c, v in report.categories.items()}, row["run"]
         assert shown == {c: v["count"] for c, v in run.metrics["categories"].items()}, row["run"]
-        assert row["not projected"] == sum(len(r["unprojected"]) for r in run.records)
+        assert row["not projected"] == sum(len(r.projection.unprojected) for r in run.records)
     # A click on a count opens the Errors page on the entities behind it: as many rows as the count.
     k = int(table["partial"].to_numpy().argmax())
     at.session_state["overview_table"] = {"selection": {"rows": [], "columns": [], "cells": [[k, "partial"]]}}
@@ -142,14 +141,14 @@ def test_overview_counts_are_xlner_evaluate_on_every_demo_run(tmp_path, monkeypa
 
 def test_deep_link_opens_the_sentence_and_the_url_follows(env):
     recs = records(env, "es-heuristic")
-    sid = recs[3]["id"]
+    sid = recs[3].id
     at = ok(open_page("pages/2_Sentences.py", dataset="fixture-es", sentence=sid, method="heuristic"))
     assert at.selectbox(key="sentences_run").value == "es-heuristic"
     assert at.selectbox(key="sentences_sid").value == sid
     assert at.radio(key="sentences_method").value == "heuristic"
     assert at.query_params["sentence"] == sid and at.query_params["run"] == "es-heuristic"
     html = at.html[0].value
-    for tok in recs[3]["tgt_tokens"][:5]:
+    for tok in recs[3].tgt_tokens[:5]:
         assert tok.replace("&", "&amp;").replace("<", "&lt;") in html
     # a different dataset in the link picks that dataset's run
     at = ok(open_page("pages/2_Sentences.py", dataset="fixture-eu", method="match-greedy"))
@@ -157,7 +156,7 @@ def test_deep_link_opens_the_sentence_and_the_url_follows(env):
 
 
 def test_next_previous_step_through_sentences(env):
-    ids = [r["id"] for r in records(env, "es-match-greedy")]
+    ids = [r.id for r in records(env, "es-match-greedy")]
     at = ok(open_page("pages/2_Sentences.py", run="es-match-greedy"))
     assert at.selectbox(key="sentences_sid").value == ids[0]
     assert at.button(key="sentences_prev").disabled
@@ -173,22 +172,22 @@ def test_next_previous_step_through_sentences(env):
 def test_method_switch_reprojects_this_sentence(env):
     recs = records(env, "es-match-greedy")
     # a sentence where the two methods disagree, so the switch must visibly change the projection
-    rec = next(r for r in recs if reproject(r, "heuristic")["tgt_entities"] != r["tgt_entities"])
-    at = ok(open_page("pages/2_Sentences.py", run="es-match-greedy", sentence=rec["id"]))
+    rec = next(r for r in recs if reproject(r, "heuristic").projected != r.projection.projected)
+    at = ok(open_page("pages/2_Sentences.py", run="es-match-greedy", sentence=rec.id))
     before = at.dataframe[0].value["projected to"].tolist()
     t = time.perf_counter()
     at.radio(key="sentences_method").set_value("heuristic").run()
     switch_ms = (time.perf_counter() - t) * 1000
     ok(at)
-    assert at.query_params["method"] == "heuristic" and at.selectbox(key="sentences_sid").value == rec["id"]
+    assert at.query_params["method"] == "heuristic" and at.selectbox(key="sentences_sid").value == rec.id
     assert "projected (heuristic)" in at.html[0].value
     expected = reproject(rec, "heuristic")
     shown = at.dataframe[0].value
-    chosen = {p["source"]: p for p in expected["tgt_entities"]}
+    chosen = {p.source: p.span for p in expected.projected}
     for _, row in shown.iterrows():
         if row["#"] in chosen:
             p = chosen[row["#"]]
-            assert row["projected to"].endswith(f"[{p['start']}–{p['end']}]")
+            assert row["projected to"].endswith(f"[{p.start}–{p.end}]")
         else:
             assert row["projected to"] == "—"
     assert shown["projected to"].tolist() != before
@@ -196,7 +195,7 @@ def test_method_switch_reprojects_this_sentence(env):
 
 
 def test_switching_sentences_is_fast_once_loaded(env):
-    ids = [r["id"] for r in records(env, "es-match-greedy")]
+    ids = [r.id for r in records(env, "es-match-greedy")]
     at = ok(open_page("pages/2_Sentences.py", run="es-match-greedy"))
     times = []
     for _ in range(min(10, len(ids) - 1)):
@@ -214,31 +213,31 @@ def test_search_and_error_filter(env):
     recs = records(env, "es-match-greedy")
     at = ok(open_page("pages/2_Sentences.py", run="es-match-greedy"))
     target = recs[5]
-    word = max(target["tgt_tokens"], key=len)
+    word = max(target.tgt_tokens, key=len)
     at.text_input(key="sentences_search").input(word).run()
     options = at.selectbox(key="sentences_sid").options
-    expected = [r["id"] for r in recs if word.lower() in " ".join(r["tgt_tokens"]).lower()
-                or word.lower() in r["id"].lower() or word.lower() in r["translation"].lower()]
-    assert target["id"] in at.selectbox(key="sentences_sid").value or options
+    expected = [r.id for r in recs if word.lower() in " ".join(r.tgt_tokens).lower()
+                or word.lower() in r.id.lower() or word.lower() in r.translation.lower()]
+    assert target.id in at.selectbox(key="sentences_sid").value or options
     assert len(options) == len(expected)
     at.text_input(key="sentences_search").input("zzzqqq-no-such-word").run()
     assert any("No sentence matches" in i.value for i in at.info)
     at.text_input(key="sentences_search").input("").run()
     at.toggle(key="sentences_only_errors").set_value(True).run()
-    with_errors = [r["id"] for r in recs if any(d["category"] != "correct"
-                                                 for d in compare_spans(r["gold_entities"], r["tgt_entities"]))]
+    with_errors = [r.id for r in recs if any(d.category != "correct"
+                                              for d in compare_spans(r.gold, r.projected_spans()))]
     assert len(at.selectbox(key="sentences_sid").options) == len(with_errors)
 
 
-@pytest.mark.parametrize("query, words", [
-    ({"sentence": "no-such-id", "run": "es-heuristic"}, "no sentence 'no-such-id'"),
-    ({"method": "telepathy", "run": "es-heuristic"}, "unknown projection method 'telepathy'"),
-    ({"run": "no-such-run"}, "no run 'no-such-run'"),
-    ({"dataset": "no-such-dataset"}, "no run of dataset 'no-such-dataset'"),
+@pytest.mark.parametrize("query, words, code", [
+    ({"sentence": "no-such-id", "run": "es-heuristic"}, "no sentence 'no-such-id'", "E912"),
+    ({"method": "telepathy", "run": "es-heuristic"}, "unknown projection method 'telepathy'", "E911"),
+    ({"run": "no-such-run"}, "no run 'no-such-run'", "E904"),
+    ({"dataset": "no-such-dataset"}, "no run of dataset 'no-such-dataset'", "E910"),
 ])
-def test_bad_deep_links_warn_and_still_show_a_sentence(env, query, words):
+def test_bad_deep_links_warn_and_still_show_a_sentence(env, query, words, code):
     at = ok(open_page("pages/2_Sentences.py", **query))
-    assert any(words in w.value and "E904" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any(words in w.value and f"error[{code}]" in w.value for w in at.warning), [w.value for w in at.warning]
     assert at.html  # a sentence is shown anyway
 
 
@@ -248,8 +247,8 @@ def test_errors_filters_from_url_and_widgets(env):
     at = ok(open_page("pages/3_Errors.py", run="es-match-greedy", category="missed"))
     table = at.dataframe[0].value
     assert len(table) and set(table["category"]) == {"missed"} and set(table["run"]) == {"es-match-greedy"}
-    expected = sum(d["category"] == "missed" for r in records(env, "es-match-greedy")
-                   for d in compare_spans(r["gold_entities"], r["tgt_entities"]))
+    expected = sum(d.category == "missed" for r in records(env, "es-match-greedy")
+                   for d in compare_spans(r.gold, r.projected_spans()))
     assert len(table) == expected
     at.multiselect(key="errors_category").set_value(["not projected"]).run()
     reasons = at.dataframe[0].value["reason"]
@@ -337,31 +336,31 @@ def test_run_page_runs_a_typed_sentence_and_it_appears_everywhere(env):
 # --- Corrections --------------------------------------------------------------------------------
 
 def test_corrections_accept_fix_reject_add_and_keep_history(env, tmp_path):
-    rec = next(r for r in records(env, "es-match-greedy") if len(r["tgt_entities"]) >= 2)
-    at = ok(open_page("pages/5_Corrections.py", run="es-match-greedy", sentence=rec["id"]))
-    assert at.selectbox(key="corrections_sid").value == rec["id"]
+    rec = next(r for r in records(env, "es-match-greedy") if len(r.projection.projected) >= 2)
+    at = ok(open_page("pages/5_Corrections.py", run="es-match-greedy", sentence=rec.id))
+    assert at.selectbox(key="corrections_sid").value == rec.id
     # without a name the decision is refused, and nothing is stored
-    at.button(key=f"acc_{rec['id']}_0").click().run()
+    at.button(key=f"acc_{rec.id}_0").click().run()
     assert any("E905" in e.value and "annotator" in e.value for e in at.error)
     at.sidebar.text_input(key="annotator").input("ane").run()
-    at.button(key=f"acc_{rec['id']}_0").click().run()
-    at.button(key=f"rej_{rec['id']}_1").click().run()
-    p0 = rec["tgt_entities"][0]
-    at.number_input(key=f"fe_{rec['id']}_0").set_value(min(p0["end"] + 1, len(rec["tgt_tokens"])))
-    at.selectbox(key=f"fl_{rec['id']}_0").set_value("MISC")
-    at.button(key=f"FormSubmitter:fix_{rec['id']}_0-Save fix").click().run()
-    at.number_input(key=f"as_{rec['id']}").set_value(len(rec["tgt_tokens"]) - 1)
-    at.number_input(key=f"ae_{rec['id']}").set_value(len(rec["tgt_tokens"]))
-    at.selectbox(key=f"al_{rec['id']}").set_value("ORG")
-    at.button(key=f"FormSubmitter:add_{rec['id']}-Add entity").click().run()
+    at.button(key=f"acc_{rec.id}_0").click().run()
+    at.button(key=f"rej_{rec.id}_1").click().run()
+    p0 = rec.projection.projected[0].span
+    at.number_input(key=f"fe_{rec.id}_0").set_value(min(p0.end + 1, len(rec.tgt_tokens)))
+    at.selectbox(key=f"fl_{rec.id}_0").set_value("MISC")
+    at.button(key=f"FormSubmitter:fix_{rec.id}_0-Save fix").click().run()
+    at.number_input(key=f"as_{rec.id}").set_value(len(rec.tgt_tokens) - 1)
+    at.number_input(key=f"ae_{rec.id}").set_value(len(rec.tgt_tokens))
+    at.selectbox(key=f"al_{rec.id}").set_value("ORG")
+    at.button(key=f"FormSubmitter:add_{rec.id}-Add entity").click().run()
     ok(at)
-    history = CorrectionStore(tmp_path / "corrections.sqlite").history("es-match-greedy", rec["id"])
+    history = CorrectionStore(tmp_path / "corrections.sqlite").history("es-match-greedy", rec.id)
     assert [h["action"] for h in history] == ["accept", "reject", "fix", "add"]
     assert all(h["annotator"] == "ane" for h in history)
-    assert history[2]["label"] == "MISC" and history[2]["entity"] == entity_key(p0)
+    assert history[2]["label"] == "MISC" and history[2]["entity"] == entity_key(p0.to_dict())
     assert len(at.dataframe[0].value) == 4
     # a reload (a fresh session) finds every decision, and the corrected row shows the fix
-    again = ok(open_page("pages/5_Corrections.py", run="es-match-greedy", sentence=rec["id"]))
+    again = ok(open_page("pages/5_Corrections.py", run="es-match-greedy", sentence=rec.id))
     assert len(again.dataframe[0].value) == 4
     assert "corrected" in again.html[0].value and "MISC" in again.html[0].value
     assert [b.label for b in again.get("download_button")] == ["CoNLL (token TAG)", "JSON lines (tokens, tags)"]
@@ -406,7 +405,7 @@ def test_run_page_on_a_known_data_file_guesses_the_language_and_limits(env):
 
 
 def test_a_sentence_link_on_the_home_address_opens_the_sentence(env):
-    sid = records(env, "eu-heuristic")[2]["id"]
+    sid = records(env, "eu-heuristic")[2].id
     at = ok(open_page(None, dataset="fixture-eu", sentence=sid, method="heuristic"))
     assert at.title[0].value == "Sentence explorer"
     assert at.selectbox(key="sentences_sid").value == sid

@@ -4,6 +4,7 @@ translator called) and the method switch on the embedded demo runs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -14,12 +15,13 @@ import pytest
 
 from xlner.datamodel import Reason, Span
 from xlner.errors import XlnerError
-from xlner.explorer.reproject import (BACK_TRANSLATION, back_translation_record, back_translation_status,
-                                      reproject)
+from xlner.explorer.figures import aligned_side
+from xlner.explorer.reproject import BACK_TRANSLATION, back_translation_status, reproject
 from xlner.pipeline import Options, translate_test, translate_train
 from xlner.pipeline import steps as S
 from xlner.pipeline.tasks import back_translation_settings
-from xlner.runs import load_run
+from xlner.project import project_back_translation, project_back_translations
+from xlner.runs import RunRecord, load_run
 from xlner.translate import get_translator, recover_back_translation, wrap_entities
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,12 +39,12 @@ needs_eng_spa = pytest.mark.skipif(not _has_eng_spa(), reason="Apertium eng-spa 
                                    "(apt-get install apertium apertium-eng-spa)")
 
 
-def _rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+def _rows(path: Path) -> list[RunRecord]:
+    return load_run(path.parent).records
 
 
-def _key(ents: list[dict]) -> list[tuple]:
-    return [(e["start"], e["end"], e["label"], e["source"]) for e in ents]
+def _key(result) -> list[tuple]:
+    return [(p.span, p.source) for p in result.projected]
 
 
 # --- the steps, with the real Apertium English -> Spanish ------------------------------------------
@@ -116,14 +118,19 @@ def test_marker_characters_of_the_sentence_do_not_count_as_markers():
 
 def test_projection_from_the_back_translation_is_renumbered_to_english_entities():
     """Back-translation spans project onto the sentence; outcomes name the English entity."""
-    row = {"id": "x", "tgt_tokens": ["Ayer", "Obama", "visitó", "París", "."],
-           "bt_tokens": ["Obama", "visitó", "París", "ayer", "."],
-           # the second recovered span came from English entity 2; entity 1 lost its markers
-           "bt_entities": [{"start": 0, "end": 1, "label": "PER", "source": 0, "score": 1.0},
-                           {"start": 2, "end": 3, "label": "LOC", "source": 2, "score": 1.0}],
-           "bt_lost": [{"source": 1, "reason": "marker_lost"}],
-           "bt_alignment": [[0, 1], [1, 2], [2, 3], [3, 0], [4, 4]], "bt_alignment_scores": None}
-    [res] = S.project_back_translations([row], {"options": {}, "target_scores": {}}, "match-greedy")
+    record = RunRecord.from_json({
+        "id": "x", "tgt_tokens": ["Ayer", "Obama", "visitó", "París", "."],
+        "src_tokens": ["Obama", "visited", "the", "Louvre", "in", "Paris", "."],
+        "src_entities": [{"start": 0, "end": 1, "label": "PER"}, {"start": 3, "end": 4, "label": "LOC"},
+                         {"start": 5, "end": 6, "label": "LOC"}],
+        "back_translation": {
+            "tokens": ["Obama", "visitó", "París", "ayer", "."],
+            # the second recovered span came from English entity 2; entity 1 lost its markers
+            "entities": [{"start": 0, "end": 1, "label": "PER", "source": 0, "score": 1.0},
+                         {"start": 2, "end": 3, "label": "LOC", "source": 2, "score": 1.0}],
+            "lost": [{"source": 1, "reason": "marker_lost"}],
+            "alignment": [[0, 1], [1, 2], [2, 3], [3, 0], [4, 4]]}})
+    [res] = project_back_translations([record], "match-greedy", {"options": {}, "target_scores": {}})
     assert [(p.span, p.source) for p in res.projected] == [(Span(1, 2, "PER"), 0), (Span(3, 4, "LOC"), 2)]
     assert [(u.source, u.reason) for u in res.unprojected] == [(1, Reason.MARKER_LOST)]
     assert {c.source for c in res.candidates} <= {0, 2}
@@ -154,14 +161,14 @@ def test_back_translation_run_is_cached_and_matches_the_switch(tmp_path):
     assert run.config["back_translation"]["translator"] == {"name": "apertium", "mark_unknown": False}
     assert set(run.metrics["seconds"]) >= {"align", "back_translate", "bt_recover", "bt_align", "project"}
     for r in run.records:
-        bt = r["back_translation"]
-        assert r["method"] == BACK_TRANSLATION and bt["method"] == "match-greedy"
-        assert bt["text"].count("[") == len(r["src_entities"])
-        assert all(0 <= i < len(bt["tokens"]) and 0 <= j < len(r["tgt_tokens"]) for i, j in bt["alignment"])
-        outcomes = sorted([e["source"] for e in r["tgt_entities"]] + [u["source"] for u in r["unprojected"]])
-        assert outcomes == list(range(len(r["src_entities"])))  # every English entity accounted for
-        again = S.project_back_translation_record(r, run.config["components"]["projection"])
-        assert [(p.span.start, p.span.end, p.span.label, p.source) for p in again.projected] == _key(r["tgt_entities"])
+        bt = r.back_translation
+        assert r.method == BACK_TRANSLATION and bt.method == "match-greedy"
+        assert bt.text.count("[") == len(r.src_entities)
+        assert all(0 <= i < len(bt.tokens) and 0 <= j < len(r.tgt_tokens) for i, j in bt.alignment.pairs.tolist())
+        outcomes = sorted([e.source for e in r.projection.projected] + [u.source for u in r.projection.unprojected])
+        assert outcomes == list(range(len(r.src_entities)))  # every English entity accounted for
+        again = project_back_translation(r, run.config["components"]["projection"])
+        assert [(p.span, p.source) for p in again.projected] == [(p.span, p.source) for p in r.projection.projected]
     assert run.metrics["overall"]["f1"] > 0.3
 
     # Rerun: every step is read back from the cache, back-translation included.
@@ -176,10 +183,10 @@ def test_back_translation_run_is_cached_and_matches_the_switch(tmp_path):
                                  overrides=("back_translation.store=true",)))
     assert {"back_translate", "bt_align"} <= set(store.metrics["cached_steps"])
     for r, b in zip(store.records, run.records):
-        assert r["method"] == "heuristic" and r["back_translation"] == b["back_translation"]
+        assert r.method == "heuristic" and r.back_translation == b.back_translation
         shown = reproject(r, BACK_TRANSLATION, store.config["components"]["projection"])
-        assert _key(shown["tgt_entities"]) == _key(b["tgt_entities"])
-        assert shown["unprojected"] == b["unprojected"]
+        assert [(p.span, p.source) for p in shown.projected] == [(p.span, p.source) for p in b.projection.projected]
+        assert shown.unprojected == b.projection.unprojected
 
 
 @pytest.mark.slow
@@ -197,7 +204,7 @@ def test_missing_english_to_basque_translator(tmp_path):
     status = run.config["back_translation"]
     assert status["status"] == "unavailable" and status["direction"] == "en->eu"
     assert "E403" in status["reason"] and "paper profile" in status["hint"]
-    assert all("back_translation" not in r for r in run.records)
+    assert all(r.back_translation is None for r in run.records)
 
 
 def test_back_translation_options_are_checked(tmp_path):
@@ -233,20 +240,19 @@ def test_switch_reproduces_the_stored_back_translation_for_every_demo_sentence(n
     """Switching any es demo run to back-translation gives exactly what the back-translation run
     stored, sentence by sentence (the bt run itself through the re-projection path, not the
     stored shortcut)."""
-    stored = {r["id"]: r for r in _rows(DEMO_RUNS / "es-back-translation" / "records.jsonl")}
+    stored = {r.id: r for r in _rows(DEMO_RUNS / "es-back-translation" / "records.jsonl")}
     config = json.loads((DEMO_RUNS / name / "config.json").read_text(encoding="utf-8"))
     records = _rows(DEMO_RUNS / name / "records.jsonl")
     assert len(records) == len(stored) == 26
     for rec in records:
         if name == "es-back-translation":
-            rec = {**rec, "method": "__other__"}
+            rec = dataclasses.replace(rec, method="__other__")
         shown = reproject(rec, BACK_TRANSLATION, config["components"]["projection"])
-        want = stored[rec["id"]]
-        assert shown["method"] == BACK_TRANSLATION
-        assert _key(shown["tgt_entities"]) == _key(want["tgt_entities"]), rec["id"]
-        assert [e["score"] for e in shown["tgt_entities"]] == pytest.approx(
-            [e["score"] for e in want["tgt_entities"]], rel=1e-6), rec["id"]
-        assert shown["unprojected"] == want["unprojected"], rec["id"]
+        want = stored[rec.id].projection
+        assert _key(shown) == _key(want), rec.id
+        assert [p.score for p in shown.projected] == pytest.approx([p.score for p in want.projected],
+                                                                   rel=1e-6), rec.id
+        assert shown.unprojected == want.unprojected, rec.id
 
 
 def test_back_translation_status_names_the_missing_direction():
@@ -263,16 +269,17 @@ def test_back_translation_status_names_the_missing_direction():
     ok, why = back_translation_status({k: v for k, v in es.items() if k != "back_translation"}, [])
     assert not ok and "back_translation.store=true" in why
     with pytest.raises(XlnerError) as err:
-        reproject({"id": "old:1", "tgt_tokens": ["a"], "method": "heuristic"}, BACK_TRANSLATION)
-    assert err.value.code == "E909" and "old:1" in err.value.message
+        reproject(RunRecord("old:1", ["a"], [], method="heuristic"), BACK_TRANSLATION)
+    assert err.value.code == "E715" and "old:1" in err.value.message
 
 
-def test_back_translation_view_for_the_figures():
+def test_back_translation_side_for_the_figures():
     rec = _rows(DEMO_RUNS / "es-match-greedy" / "records.jsonl")[0]
-    view = back_translation_record(rec)
-    assert view["src_tokens"] == rec["back_translation"]["tokens"] and view["tgt_tokens"] == rec["tgt_tokens"]
-    assert view["alignment"] == rec["back_translation"]["alignment"]
-    assert back_translation_record({"id": "x", "tgt_tokens": []}) is None
+    side = aligned_side(rec, BACK_TRANSLATION)
+    assert side.tokens == rec.back_translation.tokens and side.alignment is rec.back_translation.alignment
+    assert side.entities == [e.span for e in rec.back_translation.entities]
+    assert aligned_side(rec).alignment is rec.alignment  # the English side: the record's own alignment
+    assert aligned_side(RunRecord("x", [], None), BACK_TRANSLATION) is None
 
 
 # --- the method switch on the Sentences page (Streamlit AppTest, embedded demo) ------------------
@@ -304,24 +311,24 @@ def test_selecting_back_translation_on_the_spanish_demo(demo_env):
     settings = config["components"]["projection"]
     # the sentence with the most entities (on the 26 demo sentences back-translation projects
     # exactly what match-greedy projects: Apertium's round trip gives back nearly the same words)
-    rec = max(recs, key=lambda r: len(r["src_entities"]))
-    at = _sentences(run="es-match-greedy", sentence=rec["id"])
+    rec = max(recs, key=lambda r: len(r.src_entities))
+    at = _sentences(run="es-match-greedy", sentence=rec.id)
     radio = at.radio(key="sentences_method")
     assert BACK_TRANSLATION in radio.options and radio.value == "match-greedy"
     radio.set_value(BACK_TRANSLATION).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.query_params["method"] == BACK_TRANSLATION and at.selectbox(key="sentences_sid").value == rec["id"]
+    assert at.query_params["method"] == BACK_TRANSLATION and at.selectbox(key="sentences_sid").value == rec.id
     assert "projected (back-translation)" in at.html[0].value
     assert any("Back-translation" in m.value for m in at.markdown)
-    assert any(rec["back_translation"]["text"] == c.value for c in at.caption)
+    assert any(rec.back_translation.text == c.value for c in at.caption)
     assert not at.info  # available: nothing to explain
     expected = reproject(rec, BACK_TRANSLATION, settings)
-    chosen = {p["source"]: p for p in expected["tgt_entities"]}
-    reasons = {u["source"]: u["reason"] for u in expected["unprojected"]}
+    chosen = {p.source: p.span for p in expected.projected}
+    reasons = {u.source: u.reason.value for u in expected.unprojected}
     for _, row in at.dataframe[0].value.iterrows():
         if row["#"] in chosen:
             p = chosen[row["#"]]
-            assert row["projected to"].endswith(f"[{p['start']}–{p['end']}]")
+            assert row["projected to"].endswith(f"[{p.start}–{p.end}]")
         else:
             assert row["projected to"] == "—" and row["reason (not projected)"] == reasons[row["#"]]
 
@@ -355,8 +362,8 @@ def test_overview_lists_the_back_translation_run_beside_the_others(demo_env):
 
 def test_back_translation_run_switches_to_other_methods_and_draws_its_alignment(demo_env):
     recs = _rows(DEMO_RUNS / "es-back-translation" / "records.jsonl")
-    rec = max(recs, key=lambda r: len(r["src_entities"]))
-    at = _sentences(run="es-back-translation", sentence=rec["id"])
+    rec = max(recs, key=lambda r: len(r.src_entities))
+    at = _sentences(run="es-back-translation", sentence=rec.id)
     assert at.radio(key="sentences_method").value == BACK_TRANSLATION
     assert "projected (back-translation)" in at.html[0].value
     assert any("Rows: back-translation words" in c.value for c in at.caption)  # the figure's rows are its words

@@ -143,8 +143,8 @@ def test_deep_link_keyboard_method_switch(server, page):
 
 def test_filter_errors_and_open_a_sentence(server, page):
     recs = loading.read_records(server["runs"] / "es-match-greedy" / "records.jsonl")
-    spurious = sum(d["category"] == "spurious" for r in recs
-                   for d in compare_spans(r["gold_entities"], r["tgt_entities"]))
+    spurious = sum(d.category == "spurious" for r in recs
+                   for d in compare_spans(r.gold, r.projected_spans()))
     page.goto(f"{server['url']}/Errors?run=es-match-greedy&category=missed")
     settle(page)
     assert "missed:" in page.locator("body").inner_text()

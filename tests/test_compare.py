@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from xlner.cli.compare import compare_runs
+from xlner.compare import compare_runs
 from xlner.errors import XlnerError
 from xlner.evaluate import evaluate
 from xlner.runs import load_run
@@ -34,6 +34,23 @@ def test_runs_on_different_sentences_are_refused():
     with pytest.raises(XlnerError) as err:
         compare_runs(DEMO / "eu-match-greedy", DEMO / "es-match-greedy")
     assert err.value.code == "E714" and "eu-match-greedy" in err.value.message
+    first = load_run(DEMO / "eu-match-greedy").records[0].id
+    assert f"sentence {first} (number 1) is missing from one run" in err.value.message
+
+
+def test_runs_without_gold_cannot_be_compared(tmp_path):
+    import dataclasses
+    import shutil
+
+    from xlner.runs import write_run
+
+    run = load_run(DEMO / "es-heuristic")
+    write_run(tmp_path / "no-gold", run.config, run.metrics,
+              [dataclasses.replace(r, gold=None) for r in run.records])
+    with pytest.raises(XlnerError) as err:
+        compare_runs(tmp_path / "no-gold", DEMO / "es-heuristic")
+    assert err.value.code == "E724" and run.records[0].id in err.value.message
+    shutil.rmtree(tmp_path / "no-gold")
 
 
 def test_cli_prints_the_comparison_and_errors_without_traceback():

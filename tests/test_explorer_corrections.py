@@ -9,33 +9,33 @@ import sqlite3
 
 import pytest
 
-from xlner.datamodel import tags_to_spans
+from xlner.datamodel import Span, tags_to_spans
+from xlner.record import RunRecord
 from xlner.errors import XlnerError
 from xlner.explorer.corrections import (CorrectionStore, corrected_sentences, corrected_spans, entity_key,
                                         to_conll, to_jsonl)
 
-REC = {"id": "val:7", "tgt_tokens": ["Ana", "Lopez", "Bilbon", "bizi", "da", "Osasunan"],
-       "tgt_entities": [{"start": 0, "end": 1, "label": "PER", "source": 0, "score": 0.67},
-                        {"start": 2, "end": 3, "label": "PER", "source": 1, "score": 1.0},
-                        {"start": 4, "end": 5, "label": "ORG", "source": 2, "score": 0.5}]}
-REC2 = {"id": "val:8", "tgt_tokens": ["Kaixo"], "tgt_entities": []}
+REC_JSON = {"id": "val:7", "tgt_tokens": ["Ana", "Lopez", "Bilbon", "bizi", "da", "Osasunan"],
+            "tgt_entities": [{"start": 0, "end": 1, "label": "PER", "source": -1, "score": 0.67},
+                             {"start": 2, "end": 3, "label": "PER", "source": -1, "score": 1.0},
+                             {"start": 4, "end": 5, "label": "ORG", "source": -1, "score": 0.5}]}
+REC = RunRecord.from_json(REC_JSON)
+REC2 = RunRecord.from_json({"id": "val:8", "tgt_tokens": ["Kaixo"], "tgt_entities": []})
 
 
 def test_decisions_apply_latest_wins_and_history_is_kept(tmp_path):
     store = CorrectionStore(tmp_path / "c.sqlite")
-    e0, e1, e2 = (entity_key(p) for p in REC["tgt_entities"])
+    e0, e1, e2 = (entity_key(p) for p in REC_JSON["tgt_entities"])
     store.record(run="r", sentence="val:7", entity=e0, action="fix", annotator="ane",
                  span={"start": 0, "end": 2, "label": "PER"}, n_tokens=6)
     store.record(run="r", sentence="val:7", entity=e1, action="fix", annotator="ane",
                  span={"start": 2, "end": 3, "label": "LOC"}, n_tokens=6)
-    store.record(run="r", sentence="val:7", entity=e2, action="accept", annotator="ane", span=REC["tgt_entities"][2])
+    store.record(run="r", sentence="val:7", entity=e2, action="accept", annotator="ane", span=REC_JSON["tgt_entities"][2])
     store.record(run="r", sentence="val:7", entity=e2, action="reject", annotator="jon")  # changes their mind
     store.record(run="r", sentence="val:7", entity="new-5-6-ORG", action="add", annotator="jon",
                  span={"start": 5, "end": 6, "label": "ORG"}, n_tokens=6)
     latest = store.latest("r")
-    assert corrected_spans(REC, latest) == [{"start": 0, "end": 2, "label": "PER"},
-                                            {"start": 2, "end": 3, "label": "LOC"},
-                                            {"start": 5, "end": 6, "label": "ORG"}]
+    assert corrected_spans(REC, latest) == [Span(0, 2, "PER"), Span(2, 3, "LOC"), Span(5, 6, "ORG")]
     history = store.history("r", "val:7")
     assert [h["action"] for h in history] == ["fix", "fix", "accept", "reject", "add"]
     assert [h["annotator"] for h in history][-2:] == ["jon", "jon"] and all(h["created"] for h in history)
@@ -102,28 +102,28 @@ def test_unwritable_database_is_a_clear_error(tmp_path):
 
 def test_exports_round_trip_and_respect_review_state(tmp_path):
     store = CorrectionStore(tmp_path / "c.sqlite")
-    for p in REC["tgt_entities"][:2]:
+    for p in REC_JSON["tgt_entities"][:2]:
         store.record(run="r", sentence="val:7", entity=entity_key(p), action="accept", annotator="a", span=p)
     # One entity undecided: not exported when only reviewed sentences are asked for.
     assert corrected_sentences([REC, REC2], store.latest("r"), reviewed_only=True) == []
-    store.record(run="r", sentence="val:7", entity=entity_key(REC["tgt_entities"][2]), action="reject", annotator="a")
+    store.record(run="r", sentence="val:7", entity=entity_key(REC_JSON["tgt_entities"][2]), action="reject", annotator="a")
     sents = corrected_sentences([REC, REC2], store.latest("r"), reviewed_only=True)
     assert [s.id for s in sents] == ["val:7"]
     conll = to_conll(sents)
     rows = [line.split() for line in conll.strip().splitlines() if line.strip()]
-    assert [r[0] for r in rows] == REC["tgt_tokens"]
+    assert [r[0] for r in rows] == REC.tgt_tokens
     assert [str(s) for s in tags_to_spans([r[-1] for r in rows])] == [
         str(s) for s in sents[0].spans]
     lines = [json.loads(line) for line in to_jsonl(sents).splitlines()]
-    assert lines[0]["tokens"] == REC["tgt_tokens"]
+    assert lines[0]["tokens"] == REC.tgt_tokens
     everything = corrected_sentences([REC, REC2], store.latest("r"), reviewed_only=False)
     assert [s.id for s in everything] == ["val:7", "val:8"]
 
 
 def test_overlapping_corrections_block_the_export(tmp_path):
     store = CorrectionStore(tmp_path / "c.sqlite")
-    store.record(run="r", sentence="val:7", entity=entity_key(REC["tgt_entities"][0]), action="fix",
+    store.record(run="r", sentence="val:7", entity=entity_key(REC_JSON["tgt_entities"][0]), action="fix",
                  annotator="a", span={"start": 0, "end": 3, "label": "PER"})
     with pytest.raises(XlnerError) as e:
         corrected_sentences([REC], store.latest("r"), reviewed_only=False)
-    assert e.value.code == "E905" and "val:7" in e.value.message
+    assert e.value.code == "E913" and "val:7" in e.value.message

@@ -15,8 +15,9 @@ from xlner.explorer import loading
 from xlner.datamodel import Sentence, Span
 from xlner.evaluate import evaluate
 from xlner.explorer.diff import SEMEVAL, compare_spans, entity_table, review_queue, sentence_summary
-from xlner.explorer.figures import (alignment_heatmap, alignment_lines, entities_html, similarity_matrix,
-                                    source_entity_table, text_direction, token_rows_html)
+from xlner.explorer.figures import (aligned_side, alignment_heatmap, alignment_lines, entities_html,
+                                    similarity_matrix, source_entity_table, text_direction, token_rows_html)
+from xlner.record import RunRecord
 from xlner.explorer.reference import canonical_lang, reference_for, reference_table
 from xlner.explorer.reproject import available_methods, reproject
 
@@ -24,15 +25,20 @@ real = pytest.mark.skipif(needs_components() is not None, reason=str(needs_compo
 
 
 def S(start, end, label="PER", **kw):
+    """A span as the JSON form of a record writes it."""
     return {"start": start, "end": end, "label": label, **kw}
+
+
+def P(start, end, label="PER"):
+    return Span(start, end, label)
 
 
 # --- diff -------------------------------------------------------------------------------------
 
 def test_compare_spans_gives_every_category():
-    gold = [S(0, 2, "PER"), S(3, 4, "LOC"), S(5, 7, "ORG"), S(8, 10, "LOC"), S(12, 13, "PER")]
-    pred = [S(0, 2, "PER"), S(3, 4, "ORG"), S(5, 6, "ORG"), S(9, 11, "PER"), S(14, 15, "MISC")]
-    cats = [(d["category"], d["gold"] and d["gold"]["start"], d["pred"] and d["pred"]["start"])
+    gold = [P(0, 2, "PER"), P(3, 4, "LOC"), P(5, 7, "ORG"), P(8, 10, "LOC"), P(12, 13, "PER")]
+    pred = [P(0, 2, "PER"), P(3, 4, "ORG"), P(5, 6, "ORG"), P(9, 11, "PER"), P(14, 15, "MISC")]
+    cats = [(d.category, d.gold and d.gold.start, d.pred and d.pred.start)
             for d in compare_spans(gold, pred)]
     assert cats == [("correct", 0, 0), ("type", 3, 3), ("boundary", 5, 5), ("boundary+type", 8, 9),
                     ("missed", 12, None), ("spurious", None, 14)]
@@ -42,8 +48,8 @@ def test_compare_spans_gives_every_category():
 
 def test_compare_spans_is_one_to_one():
     # Two projections overlap the same gold entity: one is the boundary error, the other is spurious.
-    diffs = compare_spans([S(0, 3)], [S(0, 1), S(2, 3)])
-    assert sorted(d["category"] for d in diffs) == ["boundary", "spurious"]
+    diffs = compare_spans([P(0, 3)], [P(0, 1), P(2, 3)])
+    assert sorted(d.category for d in diffs) == ["boundary", "spurious"]
     assert compare_spans([], []) == []
 
 
@@ -51,14 +57,14 @@ def semeval_counts(diffs) -> dict[str, int]:
     """The explorer's categories of one sentence, counted under the evaluation's names."""
     counts = dict.fromkeys(("correct", "incorrect", "partial", "missing", "spurious"), 0)
     for d in diffs:
-        counts[SEMEVAL[d["category"]]] += 1
+        counts[SEMEVAL[d.category]] += 1
     return counts
 
 
 def evaluation_counts(tokens, gold, pred) -> dict[str, int]:
     """What ``xlner.evaluate`` counts for one sentence."""
     def sent(spans):
-        return Sentence("s", tokens, sorted(Span(s["start"], s["end"], s["label"]) for s in spans))
+        return Sentence("s", tokens, sorted(spans))
 
     return {c: v["count"] for c, v in evaluate([sent(gold)], [sent(pred)]).categories.items()}
 
@@ -67,9 +73,9 @@ def test_overlap_is_first_come_as_in_the_evaluation():
     # Gold PER [0,2) and ORG [2,4); one projected ORG [1,4). nervaluate pairs a projection with the first free
     # gold entity it overlaps, whatever its label: a partial match of another type with PER, and ORG missing.
     # (The explorer used to prefer the same label here and then counted differently from `xlner evaluate`.)
-    gold, pred = [S(0, 2, "PER"), S(2, 4, "ORG")], [S(1, 4, "ORG")]
+    gold, pred = [P(0, 2, "PER"), P(2, 4, "ORG")], [P(1, 4, "ORG")]
     diffs = compare_spans(gold, pred)
-    assert [(d["category"], d["gold"]["label"]) for d in diffs] == [("boundary+type", "PER"), ("missed", "ORG")]
+    assert [(d.category, d.gold.label) for d in diffs] == [("boundary+type", "PER"), ("missed", "ORG")]
     assert semeval_counts(diffs) == evaluation_counts(["w"] * 4, gold, pred) == {
         "correct": 0, "incorrect": 0, "partial": 1, "missing": 1, "spurious": 0}
 
@@ -84,7 +90,7 @@ def test_highlights_count_what_the_evaluation_counts_on_random_sentences():
         while i < n - 1:
             length = int(rng.integers(1, 4))
             if rng.random() < 0.8 and i + length <= n:  # dense, so that spans often cross each other
-                out.append(S(i, i + length, str(rng.choice(["PER", "LOC", "ORG"]))))
+                out.append(P(i, i + length, str(rng.choice(["PER", "LOC", "ORG"]))))
             i += length + int(rng.random() < 0.15)
         return out
 
@@ -94,12 +100,12 @@ def test_highlights_count_what_the_evaluation_counts_on_random_sentences():
         gold, pred = spans(n), spans(n)
         diffs = compare_spans(gold, pred)
         assert semeval_counts(diffs) == evaluation_counts(["w"] * n, gold, pred), (gold, pred)
-        assert sorted(id(d["gold"]) for d in diffs if d["gold"]) == sorted(id(g) for g in gold)
-        assert sorted(id(d["pred"]) for d in diffs if d["pred"]) == sorted(id(p) for p in pred)
+        assert sorted(d.gold_index for d in diffs if d.gold) == list(range(len(gold)))
+        assert sorted(d.pred_index for d in diffs if d.pred) == list(range(len(pred)))
         for d in diffs:
-            if d["gold"] and d["pred"]:  # a pair always overlaps
-                assert d["gold"]["start"] < d["pred"]["end"] and d["pred"]["start"] < d["gold"]["end"]
-        seen |= {d["category"] for d in diffs}
+            if d.gold and d.pred:  # a pair always overlaps
+                assert d.gold.overlaps(d.pred)
+        seen |= {d.category for d in diffs}
     assert seen == set(SEMEVAL)  # every category was exercised
 
 
@@ -115,26 +121,27 @@ def test_highlights_agree_with_the_evaluation_on_every_demo_sentence():
     n = 0
     for run_dir in demo:
         for rec in load_run(run_dir).records:
-            gold, pred = rec["gold_entities"], rec["tgt_entities"]
+            gold, pred = rec.gold, rec.projected_spans()
             diffs = compare_spans(gold, pred)
-            assert semeval_counts(diffs) == evaluation_counts(rec["tgt_tokens"], gold, pred), (run_dir.name, rec["id"])
-            drawn = sorted(re.findall(r'data-category="([^"]+)"', token_rows_html(rec["tgt_tokens"], gold, pred)))
-            assert drawn == sorted(d["category"] for d in diffs for side in ("gold", "pred") if d[side]), rec["id"]
+            assert semeval_counts(diffs) == evaluation_counts(rec.tgt_tokens, gold, pred), (run_dir.name, rec.id)
+            drawn = sorted(re.findall(r'data-category="([^"]+)"', token_rows_html(rec.tgt_tokens, gold, pred)))
+            assert drawn == sorted(d.category for d in diffs for side in (d.gold, d.pred) if side), rec.id
             n += 1
     assert n >= 150
 
 
 def test_exact_match_prefers_same_label():
-    diffs = compare_spans([S(0, 2, "LOC")], [S(0, 2, "PER"), S(0, 2, "LOC")])
-    assert [d["category"] for d in diffs] == ["correct", "spurious"]
+    diffs = compare_spans([P(0, 2, "LOC")], [P(0, 2, "PER"), P(0, 2, "LOC")])
+    assert [d.category for d in diffs] == ["correct", "spurious"]
 
 
 def test_entity_rows_link_projection_to_source_and_reason():
-    rec = {"id": "s1", "tgt_tokens": ["Ana", "vive", "en", "Bilbao"], "src_tokens": ["Ana", "lives", "in", "Bilbao"],
-           "gold_entities": [S(0, 1, "PER"), S(3, 4, "LOC")],
-           "src_entities": [S(0, 1, "PER", score=0.9), S(3, 4, "LOC", score=0.4)],
-           "tgt_entities": [S(0, 1, "PER", source=0, score=1.0)],
-           "unprojected": [{"source": 1, "reason": "unaligned"}]}
+    rec = RunRecord.from_json({
+        "id": "s1", "tgt_tokens": ["Ana", "vive", "en", "Bilbao"], "src_tokens": ["Ana", "lives", "in", "Bilbao"],
+        "gold_entities": [S(0, 1, "PER"), S(3, 4, "LOC")],
+        "src_entities": [S(0, 1, "PER", score=0.9), S(3, 4, "LOC", score=0.4)],
+        "tgt_entities": [S(0, 1, "PER", source=0, score=1.0)],
+        "unprojected": [{"source": 1, "reason": "unaligned"}]})
     table = entity_table([rec], run="r", lang="es", method="match-greedy")
     assert list(table["category"]) == ["correct", "missed", "not projected"]
     correct = table.iloc[0]
@@ -142,6 +149,10 @@ def test_entity_rows_link_projection_to_source_and_reason():
     unproj = table.iloc[2]
     assert (unproj["source_text"], unproj["reason"], unproj["length"]) == ("Bilbao", "unaligned", 1)
     assert list(review_queue(table)["sentence"]) == ["s1"]
+    # without gold nothing is compared: projected entities are listed as such, never as spurious
+    no_gold = entity_table([RunRecord.from_json({**rec.to_json(), "gold_entities": None})])
+    assert list(no_gold["category"]) == ["no gold", "not projected"]
+    assert 'data-category="no gold"' in token_rows_html(rec.tgt_tokens, None, rec.projected_spans())
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -150,55 +161,59 @@ def test_text_direction_detects_right_to_left():
     assert text_direction(["ذهب", "محمد", "إلى", "القاهرة"]) == "rtl"
     assert text_direction(["שלום", "עולם"]) == "rtl"
     assert text_direction(["Bilboko", "alkatea"]) == "ltr"
-    html = token_rows_html(["ذهب", "محمد", "إلى", "القاهرة"], [S(1, 2, "PER")], [S(1, 2, "PER")])
+    html = token_rows_html(["ذهب", "محمد", "إلى", "القاهرة"], [P(1, 2, "PER")], [P(1, 2, "PER")])
     assert 'dir="rtl"' in html and 'dir="auto"' in html
-    assert 'dir="rtl"' in entities_html(["محمد"], [S(0, 1, "PER")])
+    assert 'dir="rtl"' in entities_html(["محمد"], [P(0, 1, "PER")])
 
 
 def test_token_rows_mark_differences_and_escape():
-    html = token_rows_html(["<b>", "Paris", "x"], [S(1, 2, "LOC")], [S(1, 3, "LOC")])
+    html = token_rows_html(["<b>", "Paris", "x"], [P(1, 2, "LOC")], [P(1, 3, "LOC")])
     assert '<td dir="auto">&lt;b&gt;</td>' in html and "<b>" not in html
     assert 'data-category="boundary"' in html and 'colspan="2"' in html
-    missed = token_rows_html(["Paris"], [S(0, 1, "LOC")], [])
+    missed = token_rows_html(["Paris"], [P(0, 1, "LOC")], [])
     assert 'data-category="missed"' in missed
 
 
 def test_similarity_matrix_falls_back_to_links():
-    rec = {"src_tokens": ["a", "b"], "tgt_tokens": ["x", "y", "z"], "alignment": [[0, 1], [1, 2]],
+    rec = {"id": "s", "src_tokens": ["a", "b"], "tgt_tokens": ["x", "y", "z"], "alignment": [[0, 1], [1, 2]],
            "alignment_scores": [0.5, 0.8]}
-    m, name = similarity_matrix(rec)
+    m, name = similarity_matrix(aligned_side(RunRecord.from_json(rec)), 3)
     assert name == "link score" and m[0, 1] == 0.5 and m[1, 2] == pytest.approx(0.8) and m.sum() == pytest.approx(1.3)
     rec["similarity"] = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]
-    m, name = similarity_matrix(rec)
+    m, name = similarity_matrix(aligned_side(RunRecord.from_json(rec)), 3)
     assert name == "similarity" and m.shape == (2, 3)
 
 
 @real
 def test_figures_on_real_records_grow_with_sentence_length():
     recs = loading.read_records(shared_runs() / "es-match-greedy" / "records.jsonl")
-    long = max(recs, key=lambda r: len(r["tgt_tokens"]))
-    short = min(recs, key=lambda r: len(r["tgt_tokens"]))
-    assert len(long["tgt_tokens"]) >= 100  # the fixture includes the longest dev sentence
-    heat_long, heat_short = alignment_heatmap(long), alignment_heatmap(short)
+    long = max(recs, key=lambda r: len(r.tgt_tokens))
+    short = min(recs, key=lambda r: len(r.tgt_tokens))
+    assert len(long.tgt_tokens) >= 100  # the fixture includes the longest dev sentence
+
+    def heatmap(r):
+        return alignment_heatmap(aligned_side(r), r.tgt_tokens, r.gold, r.projected_spans())
+
+    heat_long, heat_short = heatmap(long), heatmap(short)
     assert heat_long.layout.width > heat_short.layout.width >= 220
     heat = heat_long.data[0]
-    assert np.asarray(heat.z).shape == (len(long["src_tokens"]), len(long["tgt_tokens"]))
+    assert np.asarray(heat.z).shape == (len(long.src_tokens), len(long.tgt_tokens))
     # hover names both words (the axes are "index·word") and the score
-    assert list(heat.x) == [f"{j}·{w}" for j, w in enumerate(long["tgt_tokens"])]
-    assert list(heat.y) == [f"{i}·{w}" for i, w in enumerate(long["src_tokens"])]
+    assert list(heat.x) == [f"{j}·{w}" for j, w in enumerate(long.tgt_tokens)]
+    assert list(heat.y) == [f"{i}·{w}" for i, w in enumerate(long.src_tokens)]
     assert "%{y} ↔ %{x}" in heat.hovertemplate and "%{z" in heat.hovertemplate
     links = heat_long.data[1]
-    assert len(links.x) == len(long["alignment"])
-    i, j = long["alignment"][0]
+    assert len(links.x) == len(long.alignment.pairs)
+    i, j = long.alignment.pairs[0]
     assert (links.y[0], links.x[0]) == (heat.y[i], heat.x[j])
     shaded = [s for s in heat_long.layout.shapes]
-    assert len(shaded) == len(long["src_entities"]) + len(long["gold_entities"]) + len(long["tgt_entities"])
-    lines = alignment_lines(long)
+    assert len(shaded) == len(long.src_entities) + len(long.gold) + len(long.projection.projected)
+    lines = alignment_lines(aligned_side(long), long.tgt_tokens, long.projected_spans())
     n_link_points = sum(len([x for x in t.x if x is not None]) for t in lines.data if t.mode == "lines")
-    assert n_link_points == 2 * len(long["alignment"])
+    assert n_link_points == 2 * len(long.alignment.pairs)
     table = source_entity_table(long)
-    assert len(table) == len(long["src_entities"])
-    projected_sources = {p["source"] for p in long["tgt_entities"]}
+    assert len(table) == len(long.src_entities)
+    projected_sources = {p.source for p in long.projection.projected}
     for _, row in table.iterrows():
         assert (row["projected to"] != "—") == (row["#"] in projected_sources)
         if row["#"] not in projected_sources:
@@ -215,7 +230,7 @@ def test_discover_and_read_real_runs(tmp_path, monkeypatch):
     run = next(r for r in runs if r.key == "es-heuristic")
     assert (run.dataset, run.lang, run.method) == ("fixture-es", "es", "heuristic")
     recs = loading.load_run_records(run.path)
-    assert len(recs) == run.metrics["n_sentences"] and all(r["id"] for r in recs)
+    assert len(recs) == run.metrics["n_sentences"] and all(r.id for r in recs)
     # A second root holding the same folder name gets a qualified key instead of hiding a run.
     other = tmp_path / "other"
     shutil.copytree(run.path, other / "es-heuristic")
@@ -234,52 +249,36 @@ def _write(path: Path, lines: list[str], *, finished: bool = True) -> Path:
 
 
 def test_bad_records_name_file_line_and_sentence(tmp_path):
+    """The explorer reads records with xlner.runs (one reader, one validation, one set of codes)."""
     good = json.dumps({"id": "a", "tgt_tokens": ["x"], "gold_entities": []})
     run = _write(tmp_path / "r1", [good, "{not json"])
     with pytest.raises(XlnerError) as e:
         loading.read_records(run / "records.jsonl")
-    assert e.value.code == "E902" and "records.jsonl:2" in e.value.message
+    assert e.value.code == "E210" and "records.jsonl:2" in e.value.message
     run = _write(tmp_path / "r2", [good, json.dumps({"id": "b"})])
     with pytest.raises(XlnerError) as e:
         loading.read_records(run / "records.jsonl")
-    assert e.value.code == "E903" and ":2" in e.value.message and "tgt_tokens" in e.value.message
+    assert e.value.code == "E217" and ":2" in e.value.message and "tgt_tokens" in e.value.message
     run = _write(tmp_path / "r3", [json.dumps({"id": "c", "tgt_tokens": ["x"], "gold_entities": [S(0, 3)]})])
     with pytest.raises(XlnerError) as e:
         loading.read_records(run / "records.jsonl")
-    assert e.value.code == "E903" and "sentence c" in e.value.message
+    assert e.value.code == "E201" and "sentence c" in e.value.message
     (tmp_path / "r4").mkdir()
     (tmp_path / "r4" / "records.jsonl").write_bytes(good.encode() + b"\n\xff\xfe\n")
     with pytest.raises(XlnerError) as e:
         loading.read_records(tmp_path / "r4" / "records.jsonl")
-    assert e.value.code == "E902" and "records.jsonl:2" in e.value.message and "UTF-8" in e.value.message
+    assert e.value.code == "E215" and "records.jsonl:2" in e.value.message and "UTF-8" in e.value.message
     run = _write(tmp_path / "r5", [good, "[1, 2]"])
     with pytest.raises(XlnerError) as e:
         loading.read_records(run / "records.jsonl")
-    assert e.value.code == "E902" and "records.jsonl:2" in e.value.message and "not a JSON object" in e.value.message
+    assert e.value.code == "E211" and "records.jsonl:2" in e.value.message and "JSON object" in e.value.message
     run = _write(tmp_path / "r6", [json.dumps({"id": "d", "tgt_tokens": ["x"], "tgt_entities": [{"start": 0}]})])
     with pytest.raises(XlnerError) as e:
         loading.read_records(run / "records.jsonl")
-    assert e.value.code == "E903" and "sentence d" in e.value.message and "tgt_entities" in e.value.message
+    assert e.value.code == "E218" and "sentence d" in e.value.message and "tgt_entities" in e.value.message
     with pytest.raises(XlnerError) as e:
         loading.read_records(tmp_path / "nowhere" / "records.jsonl")
-    assert e.value.code == "E901" and "nowhere" in e.value.message
-
-
-def test_explorer_and_runs_read_records_with_one_parser(tmp_path):
-    """xlner.runs parses records.jsonl; the explorer adds its checks and defaults on top, and the same
-    broken file gives the explorer's E902 there and E712 in xlner.runs, both naming file and line."""
-    from xlner import runs
-
-    run_dir = Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs" / "eu-heuristic"
-    plain = runs.read_records(run_dir / "records.jsonl")
-    shown = loading.load_run_records(run_dir)
-    assert [r["id"] for r in shown] == [r["id"] for r in plain]
-    assert all(shown_r == {**shown_r, **plain_r} for shown_r, plain_r in zip(shown, plain))
-    bad = _write(tmp_path / "bad", [json.dumps({"id": "a", "tgt_tokens": ["x"]}), '{"id": "b", '])
-    for read, code in ((loading.read_records, "E902"), (runs.read_records, "E712")):
-        with pytest.raises(XlnerError) as e:
-            read(bad / "records.jsonl")
-        assert e.value.code == code and "records.jsonl:2" in e.value.message
+    assert e.value.code == "E720" and "nowhere" in e.value.message
 
 
 def test_broken_config_is_reported_not_hidden(tmp_path):
@@ -288,7 +287,7 @@ def test_broken_config_is_reported_not_hidden(tmp_path):
     ok = _write(tmp_path / "ok", [json.dumps({"id": "a", "tgt_tokens": ["x"]})])
     assert [r.key for r in loading.discover_runs([tmp_path])] == ["ok"]
     broken = loading.broken_runs([tmp_path])
-    assert len(broken) == 1 and broken[0][0] == run and "E901" in broken[0][1]
+    assert len(broken) == 1 and broken[0][0] == run and "E721" in broken[0][1]
     assert ok.exists()
 
 
@@ -305,27 +304,26 @@ def test_unfinished_runs_are_listed_apart(tmp_path):
 @real
 def test_reproject_uses_the_library_and_keeps_stored_result():
     recs = loading.read_records(shared_runs() / "es-match-greedy" / "records.jsonl")
-    rec = next(r for r in recs if r["tgt_entities"])
-    same = reproject(rec, "match-greedy")
-    assert same["tgt_entities"] == rec["tgt_entities"]
+    rec = next(r for r in recs if r.projection.projected)
+    assert reproject(rec, "match-greedy") is rec.projection  # the stored result, as written
     # The heuristic run of the same sentences was written by xlner.project("heuristic"): re-projecting
     # the greedy run's record with "heuristic" must give exactly what that run stored.
-    heur = {r["id"]: r for r in loading.read_records(shared_runs() / "es-heuristic" / "records.jsonl")}
+    heur = {r.id: r for r in loading.read_records(shared_runs() / "es-heuristic" / "records.jsonl")}
     for r in recs:
         other = reproject(r, "heuristic")
-        assert other["tgt_entities"] == heur[r["id"]]["tgt_entities"], r["id"]
-        assert other["unprojected"] == heur[r["id"]]["unprojected"]
+        assert other.projected == heur[r.id].projection.projected, r.id
+        assert other.unprojected == heur[r.id].projection.unprojected
     assert {"heuristic", "match-greedy", "match-exact"} <= set(available_methods())
 
 
 def test_reproject_refuses_unknown_method_with_sentence():
-    rec = {"id": "s9", "tgt_tokens": ["a"], "src_tokens": ["a"], "src_entities": [S(0, 1)],
-           "alignment": [[0, 0]], "method": "match-greedy"}
+    rec = RunRecord.from_json({"id": "s9", "tgt_tokens": ["a"], "src_tokens": ["a"], "src_entities": [S(0, 1)],
+                               "alignment": [[0, 0]], "method": "match-greedy"})
     with pytest.raises(XlnerError) as e:
         reproject(rec, "no-such-method")
-    assert e.value.code.startswith("E")
+    assert e.value.code == "E200"
     with pytest.raises(XlnerError) as e:
-        reproject({"id": "s10", "tgt_tokens": ["a"], "method": "x"}, "heuristic")
+        reproject(RunRecord("s10", ["a"], [], method="x"), "heuristic")
     assert e.value.code == "E906" and "s10" in e.value.message
 
 
@@ -343,22 +341,19 @@ def test_reference_numbers_match_languages_and_methods():
 def test_reproject_with_run_settings_reproduces_the_pipeline_output():
     """A demo run used target-side candidate scores: re-projecting with the run's own projection
     settings must give exactly what the pipeline stored, for every sentence."""
-    import json as _json
+    import dataclasses
 
-    from xlner.explorer.reproject import reproject as _reproject
+    from xlner.runs import load_run
 
-    run_dir = Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs" / "eu-match-greedy"
-    settings = _json.loads((run_dir / "config.json").read_text())["components"]["projection"]
+    run = load_run(Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs" / "eu-match-greedy")
+    settings = run.config["components"]["projection"]
     assert settings.get("target_scores"), "the demo run is expected to use target-side scores"
-    recs = [_json.loads(line) for line in (run_dir / "records.jsonl").read_text().splitlines() if line]
-    for rec in recs:
+    for rec in run.records:
         # ask for the run's own method through the re-projection path (not the stored shortcut)
-        again = _reproject({**rec, "method": "__other__"}, "match-greedy", settings)
+        again = reproject(dataclasses.replace(rec, method="__other__"), "match-greedy", settings)
         # the run stores scores as float32 (Parquet); spans, labels and sources must be identical
-        def key(ents):
-            return [(e["start"], e["end"], e["label"], e["source"]) for e in ents]
-
-        assert key(again["tgt_entities"]) == key(rec["tgt_entities"]), rec["id"]
-        assert [e["score"] for e in again["tgt_entities"]] == pytest.approx(
-            [e["score"] for e in rec["tgt_entities"]], rel=1e-6), rec["id"]
-        assert again["unprojected"] == rec["unprojected"], rec["id"]
+        assert [(p.span, p.source) for p in again.projected] == \
+            [(p.span, p.source) for p in rec.projection.projected], rec.id
+        assert [p.score for p in again.projected] == pytest.approx(
+            [p.score for p in rec.projection.projected], rel=1e-6), rec.id
+        assert again.unprojected == rec.projection.unprojected, rec.id

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from xlner.cli import project as cli_project
 from xlner.errors import XlnerError
+from xlner.project.io import project_file
 
 GOOD = {"id": "s1", "src_tokens": ["John", "Smith", "lives", "in", "New", "York"],
         "tgt_tokens": ["Juan", "Smith", "vive", "en", "Nueva", "York"],
@@ -88,16 +89,16 @@ def test_candidate_spans_from_the_input_line(tmp_path):
 BAD_LINES = [
     ("{not json", "E210", "not valid JSON"),
     ("[1, 2]", "E211", "expected a JSON object"),
-    ({k: v for k, v in GOOD.items() if k != "alignment"}, "E211", "missing key(s) alignment"),
-    (dict(GOOD, src_tokens="John Smith"), "E211", "src_tokens"),
-    (dict(GOOD, src_entities=[{"start": 2, "end": 2, "label": "PER"}]), "E212", "[2, 2)"),
-    (dict(GOOD, src_entities=[{"start": 3, "end": 1, "label": "PER"}]), "E212", "end is exclusive"),
-    (dict(GOOD, src_entities=[{"start": 4, "end": 9, "label": "PER"}]), "E212", "[4, 9)"),
-    (dict(GOOD, src_entities=[{"start": 0, "end": 1}]), "E211", "label"),
-    (dict(GOOD, alignment=[[0, 6]]), "E213", "outside 6 source x 6 target"),
-    (dict(GOOD, alignment=[[-1, 0]]), "E213", "outside"),
-    (dict(GOOD, alignment=[[0]]), "E213", "pair of integers"),
-    (dict(GOOD, tgt_candidates=[{"start": 5, "end": 7}]), "E212", "tgt_candidates[0]"),
+    ({k: v for k, v in GOOD.items() if k != "alignment"}, "E217", "missing key(s) alignment"),
+    (dict(GOOD, src_tokens="John Smith"), "E218", "src_tokens must be a list of strings"),
+    (dict(GOOD, src_entities=[{"start": 2, "end": 2, "label": "PER"}]), "E201", "[2, 2)"),
+    (dict(GOOD, src_entities=[{"start": 3, "end": 1, "label": "PER"}]), "E201", "is not a span of the 6 src_tokens"),
+    (dict(GOOD, src_entities=[{"start": 4, "end": 9, "label": "PER"}]), "E201", "[4, 9)"),
+    (dict(GOOD, src_entities=[{"start": 0, "end": 1}]), "E218", "label"),
+    (dict(GOOD, alignment=[[0, 6]]), "E202", "outside 6 source x 6 target"),
+    (dict(GOOD, alignment=[[-1, 0]]), "E202", "outside"),
+    (dict(GOOD, alignment=[[0]]), "E218", "pair of integers"),
+    (dict(GOOD, tgt_candidates=[{"start": 5, "end": 7}]), "E201", "tgt_candidates[0]"),
     (dict(GOOD, extra_scores={"ner": "high"}), "E214", "extra_scores"),
 ]
 
@@ -107,9 +108,9 @@ def test_bad_lines_name_the_line_and_leave_no_output(tmp_path, bad, code, text):
     src = write_lines(tmp_path / "in.jsonl", [GOOD, "", bad, GOOD])
     out = tmp_path / "out.jsonl"
     with pytest.raises(XlnerError) as e:
-        cli_project.project_file(str(src), str(out), "heuristic", {}, progress=False)
+        project_file(str(src), str(out), "heuristic", {}, progress=False)
     assert e.value.code == code
-    assert f"in.jsonl:3" in e.value.message  # the blank line 2 still counts
+    assert "in.jsonl:3" in e.value.message  # the blank line 2 still counts
     assert text in e.value.message
     assert not out.exists() and list(tmp_path.iterdir()) == [src]
 
@@ -118,23 +119,58 @@ def test_non_utf8_line(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_bytes(json.dumps(GOOD).encode() + b"\n" + b'{"id": "\xff"}\n')
     with pytest.raises(XlnerError) as e:
-        cli_project.project_file(str(src), str(tmp_path / "o.jsonl"), "heuristic", {}, progress=False)
+        project_file(str(src), str(tmp_path / "o.jsonl"), "heuristic", {}, progress=False)
     assert e.value.code == "E215" and "in.jsonl:2" in e.value.message
 
 
 def test_bad_options_and_missing_files(tmp_path):
     src = write_lines(tmp_path / "in.jsonl", [GOOD])
     with pytest.raises(XlnerError) as e:
-        cli_project.project_file(str(src), str(tmp_path / "o.jsonl"), "match-greedy", {"merge_distance": 2})
-    assert e.value.code == "E203" and "merge_distance" in e.value.message
+        project_file(str(src), str(tmp_path / "o.jsonl"), "match-greedy", {"merge_distance": 2})
+    assert e.value.code == "E207" and "merge_distance" in e.value.message
     with pytest.raises(XlnerError) as e:
-        cli_project.project_file(str(tmp_path / "missing.jsonl"), str(tmp_path / "o.jsonl"), "heuristic", {})
+        project_file(str(tmp_path / "missing.jsonl"), str(tmp_path / "o.jsonl"), "heuristic", {})
     assert e.value.code == "E216"
     with pytest.raises(XlnerError) as e:
-        cli_project.project_file(str(src), str(tmp_path / "no" / "o.jsonl"), "heuristic", {})
+        project_file(str(tmp_path), str(tmp_path / "o.jsonl"), "heuristic", {})  # a folder as input
     assert e.value.code == "E216"
+    with pytest.raises(XlnerError) as e:
+        project_file(str(src), str(tmp_path / "no" / "o.jsonl"), "heuristic", {})
+    assert e.value.code == "E219"
+    with pytest.raises(XlnerError) as e:
+        project_file(str(src), str(tmp_path), "heuristic", {})  # a folder as output
+    assert e.value.code == "E222"
     res = CliRunner().invoke(app(), ["project", str(src), "--weight", "align"])
-    assert isinstance(res.exception, XlnerError) and res.exception.code == "E203"
+    assert isinstance(res.exception, XlnerError) and res.exception.code == "E209"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]  # nothing left behind
+
+
+def test_no_temporary_file_is_left_behind_on_any_failure(tmp_path, monkeypatch):
+    """A failure after the temporary output was opened (a bug, an interruption) removes it too."""
+    import xlner.project as project_module
+
+    src = write_lines(tmp_path / "in.jsonl", [GOOD])
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(project_module, "project_batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        project_file(str(src), str(tmp_path / "o.jsonl"), "heuristic", {}, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_a_run_records_file_is_valid_projection_input(tmp_path):
+    """`xlner project`'s input is a subset of the run record: a run's records.jsonl projects as is."""
+    from pathlib import Path
+
+    run = Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs" / "es-heuristic"
+    out = tmp_path / "out.jsonl"
+    counts = project_file(str(run / "records.jsonl"), str(out), "heuristic", {}, progress=False)
+    stored = [json.loads(x) for x in (run / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert counts["sentences"] == len(stored) == len(rows)
+    assert [r["tgt_entities"] for r in rows] == [r["tgt_entities"] for r in stored]
 
 
 def test_the_installed_command_reports_errors_without_a_traceback(tmp_path):
@@ -143,7 +179,7 @@ def test_the_installed_command_reports_errors_without_a_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, "project", str(src), "-o", str(tmp_path / "o.jsonl")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert "error[E213]" in proc.stderr and "in.jsonl:2" in proc.stderr
+    assert "error[E202]" in proc.stderr and "in.jsonl:2" in proc.stderr
     assert "Traceback" not in proc.stderr
     ok = subprocess.run([sys.executable, "-c", code, "project", "-m", "match-greedy", str(tmp_path / "in.jsonl")],
                         input="", capture_output=True, text=True, timeout=120)

@@ -193,13 +193,13 @@ def test_bad_arguments_raise_coded_errors():
     assert e.value.code == "E200"
     with pytest.raises(XlnerError) as e:
         project("heuristic", ["a"], ["b"], [], [], max_candidate_length=3)
-    assert e.value.code == "E203"
+    assert e.value.code == "E207" and "max_candidate_length" in e.value.message
     with pytest.raises(XlnerError) as e:
         project("heuristic", ["a"], ["b"], [], [], collision="explode")
-    assert e.value.code == "E203"
+    assert e.value.code == "E208"
     with pytest.raises(XlnerError) as e:
         project("heuristic", ["a"], ["b"], [Span(0, 2, "PER")], [], sentence_id="s7")
-    assert e.value.code == "E201" and "s7" in e.value.message
+    assert e.value.code == "E201" and "s7" in e.value.message and "source entity 0 [0, 2)" in e.value.message
     with pytest.raises(XlnerError) as e:
         project("heuristic", ["a"], ["b"], [Span(0, 1, "PER")], [(0, 1)])
     assert e.value.code == "E202"
@@ -270,4 +270,4 @@ def test_considered_ranges_are_listed_as_candidates():
 def test_bad_parameter_values_are_one_clear_error(method, params, text):
     with pytest.raises(XlnerError) as e:
         project(method, ["a"], ["b"], [Span(0, 1, "PER")], [(0, 0)], **params)
-    assert e.value.code == "E203" and text in e.value.message
+    assert e.value.code == "E208" and text in e.value.message

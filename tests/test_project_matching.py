@@ -189,7 +189,7 @@ def test_given_candidate_spans_replace_ngrams():
     assert reasons(res) == {1: Reason.NO_CANDIDATE}  # aligned, but to no candidate
     with pytest.raises(XlnerError) as e:
         project("match-greedy", words(1), words(2, "t"), [Span(0, 1, "PER")], [], tgt_candidates=[Span(1, 3, "X")])
-    assert e.value.code == "E204"
+    assert e.value.code == "E201" and "target candidate 0 [1, 3)" in e.value.message
 
 
 def test_extra_scores_array_callable_and_weights():

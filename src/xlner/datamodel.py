@@ -79,13 +79,14 @@ class Dataset:
         return sorted({s.label for sent in self.sentences for s in sent.spans})
 
 
-@dataclass
+@dataclass(eq=False)
 class Alignment:
     """Word alignment between a source and a target token sequence.
 
     ``pairs`` is an ``(n, 2)`` int array of ``(src_index, tgt_index)``; ``scores`` (optional) is
     a per-link confidence aligned with ``pairs``; ``similarity`` (optional) is the full
-    ``(len(src), len(tgt))`` word-similarity matrix the links were extracted from.
+    ``(len(src), len(tgt))`` word-similarity matrix the links were extracted from. The same object
+    goes from the aligner through the run record to the explorer's figures.
     """
 
     pairs: np.ndarray
@@ -98,6 +99,19 @@ class Alignment:
             self.scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
             if len(self.scores) != len(self.pairs):
                 raise ValueError("alignment scores must have one value per pair")
+
+    def __eq__(self, other: object) -> bool:
+        # numpy arrays have no truth value: compare them element-wise, None only with None
+        if not isinstance(other, Alignment):
+            return NotImplemented
+        return all(a is b if a is None or b is None else bool(np.array_equal(a, b))
+                   for a, b in ((self.pairs, other.pairs), (self.scores, other.scores),
+                                (self.similarity, other.similarity)))
+
+    @classmethod
+    def empty(cls) -> "Alignment":
+        """No links (a sentence with no words on one side, or a record without an English side)."""
+        return cls(np.zeros((0, 2), dtype=np.int64))
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[Sequence[int]], scores: Iterable[float] | None = None) -> "Alignment":
@@ -131,8 +145,27 @@ class Reason(str, Enum):
 
 
 @dataclass(frozen=True)
+class ScoredSpan:
+    """An entity span with the confidence of what found it (the English NER's entity score);
+    ``score`` is None when the tagger gives none."""
+
+    span: Span
+    score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.span.to_dict()
+        if self.score is not None:
+            out["score"] = float(self.score)
+        return out
+
+
+@dataclass(frozen=True)
 class ProjectedEntity:
-    """A target span produced from source entity number ``source``."""
+    """A target span produced from source entity number ``source``.
+
+    ``source`` is -1 for an entity predicted on the target side by a model (the experiments'
+    model-transfer runs), which no source entity stands behind.
+    """
 
     span: Span
     source: int
@@ -151,17 +184,34 @@ class Unprojected:
         return {"source": self.source, "reason": self.reason.value}
 
 
+#: Where a candidate span came from: every n-gram of the target, or a target-side NER prediction.
+CANDIDATE_ORIGINS = ("ngram", "ner")
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """A scored target candidate for one source entity (kept for inspection in the explorer)."""
+    """A scored target candidate for one source entity (kept for inspection in the explorer).
+
+    ``components`` (optional) are the parts of a fused score, e.g. ``{"align": .., "ner": ..,
+    "nmt": .., "cap": ..}``; ``origin`` (optional) is one of :data:`CANDIDATE_ORIGINS`. Both are
+    written to a run's records only when present.
+    """
 
     source: int
     start: int
     end: int
     score: float
+    components: dict[str, float] | None = field(default=None, hash=False)
+    origin: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "start": self.start, "end": self.end, "score": float(self.score)}
+        out: dict[str, Any] = {"source": self.source, "start": self.start, "end": self.end,
+                               "score": float(self.score)}
+        if self.components is not None:
+            out["components"] = {k: float(v) for k, v in self.components.items()}
+        if self.origin is not None:
+            out["origin"] = self.origin
+        return out
 
 
 @dataclass

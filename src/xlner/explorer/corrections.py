@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from xlner.datamodel import Sentence, Span, spans_to_tags
 from xlner.errors import XlnerError
+from xlner.record import RunRecord
 
 ACTIONS = ("accept", "fix", "reject", "add")
 
@@ -115,22 +116,22 @@ class CorrectionStore:
         return {(d["sentence"], d["entity"]): d for d in self.history(run, sentence)}
 
 
-def corrected_spans(record: dict[str, Any], decisions: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+def corrected_spans(record: RunRecord, decisions: dict[tuple[str, str], dict[str, Any]]) -> list[Span]:
     """The record's projected spans after the decisions (undecided entities are kept as projected)."""
-    sid = record["id"]
+    sid = record.id
     out = []
-    for p in record.get("tgt_entities") or []:
-        d = decisions.get((sid, entity_key(p)))
+    for p in record.projection.projected:
+        d = decisions.get((sid, entity_key(p.span.to_dict())))
         if d is None or d["action"] == "accept":
-            out.append({"start": int(p["start"]), "end": int(p["end"]), "label": p["label"]})
+            out.append(p.span)
         elif d["action"] == "fix":
-            out.append({"start": d["start"], "end": d["end"], "label": d["label"]})
-    out += [{"start": d["start"], "end": d["end"], "label": d["label"]}
+            out.append(Span(int(d["start"]), int(d["end"]), str(d["label"])))
+    out += [Span(int(d["start"]), int(d["end"]), str(d["label"]))
             for (s, _), d in decisions.items() if s == sid and d["action"] == "add"]
-    return sorted(out, key=lambda s: (s["start"], s["end"]))
+    return sorted(out, key=lambda s: (s.start, s.end))
 
 
-def corrected_sentences(records: Iterable[dict[str, Any]], decisions: dict[tuple[str, str], dict[str, Any]],
+def corrected_sentences(records: Iterable[RunRecord], decisions: dict[tuple[str, str], dict[str, Any]],
                         *, reviewed_only: bool = True) -> list[Sentence]:
     """Sentences with corrected target spans, ready to train on.
 
@@ -141,15 +142,14 @@ def corrected_sentences(records: Iterable[dict[str, Any]], decisions: dict[tuple
     out = []
     for rec in records:
         if reviewed_only:
-            keys = {entity_key(p) for p in rec.get("tgt_entities") or []}
-            if rec["id"] not in decided_sentences or any((rec["id"], k) not in decisions for k in keys):
+            keys = {entity_key(p.span.to_dict()) for p in rec.projection.projected}
+            if rec.id not in decided_sentences or any((rec.id, k) not in decisions for k in keys):
                 continue
-        spans = [Span(s["start"], s["end"], s["label"]) for s in corrected_spans(rec, decisions)]
+        spans = corrected_spans(rec, decisions)
         for a, b in zip(spans, spans[1:]):
             if a.overlaps(b):
-                raise XlnerError("E905", f"sentence {rec['id']}: corrected entities {a} and {b} overlap",
-                                 hint="fix or reject one of them before exporting")
-        out.append(Sentence(rec["id"], list(rec["tgt_tokens"]), spans, source=f"corrections:{rec['id']}"))
+                raise XlnerError("E913", sentence=rec.id, a=a, b=b)
+        out.append(Sentence(rec.id, list(rec.tgt_tokens), spans, source=f"corrections:{rec.id}"))
     return out
 
 

@@ -18,20 +18,23 @@ spurious. ``not projected`` rows (an English entity without a projection) come f
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import pandas as pd
 
+from xlner.datamodel import ProjectionResult, Span
 from xlner.evaluate import sentence_categories
+from xlner.record import RunRecord, evaluation_sentences
 
-CATEGORIES = ("correct", "type", "boundary", "boundary+type", "missed", "spurious", "not projected")
+CATEGORIES = ("correct", "type", "boundary", "boundary+type", "missed", "spurious", "not projected", "no gold")
 # The evaluation's (nervaluate's) category of each explorer category.
 SEMEVAL = {"correct": "correct", "type": "incorrect", "boundary": "partial", "boundary+type": "partial",
            "missed": "missing", "spurious": "spurious"}
 # What each category is drawn as; the two token rows use the same colours as the tables.
 CATEGORY_COLOURS = {
     "correct": "#2e7d32", "type": "#ef6c00", "boundary": "#1565c0", "boundary+type": "#ad1457",
-    "missed": "#d50000", "spurious": "#6a1b9a", "not projected": "#546e7a",
+    "missed": "#d50000", "spurious": "#6a1b9a", "not projected": "#546e7a", "no gold": "#9e9e9e",
 }
 
 
@@ -40,66 +43,71 @@ def explorer_categories(semeval: str) -> list[str]:
     return [c for c, s in SEMEVAL.items() if s == semeval]
 
 
-def _key(s: dict[str, Any]) -> tuple[int, int]:
-    return int(s["start"]), int(s["end"])
+@dataclass(frozen=True)
+class Pairing:
+    """One gold span paired with one projected span (or either alone), with its category;
+    ``gold_index`` / ``pred_index`` index the lists given to :func:`compare_spans`."""
+
+    category: str
+    gold: Span | None
+    pred: Span | None
+    gold_index: int | None
+    pred_index: int | None
 
 
-def compare_spans(gold: Iterable[dict[str, Any]], pred: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def compare_spans(gold: Sequence[Span], pred: Sequence[Span]) -> list[Pairing]:
     """Pair gold and projected spans (``[start, end)``) as the evaluation does and give each pair
     (or single span) a category; sorted by position."""
     # nervaluate's order and its (type, start, end_inclusive) entities
-    gold = sorted(gold, key=lambda s: (*_key(s), s["label"]))
-    pred = sorted(pred, key=lambda s: (*_key(s), s["label"]))
-    as_entity = [(s["label"], int(s["start"]), int(s["end"]) - 1) for s in gold], \
-        [(s["label"], int(s["start"]), int(s["end"]) - 1) for s in pred]
-    out: list[dict[str, Any]] = []
+    g_order = sorted(range(len(gold)), key=lambda i: (gold[i].start, gold[i].end, gold[i].label))
+    p_order = sorted(range(len(pred)), key=lambda j: (pred[j].start, pred[j].end, pred[j].label))
+    as_entity = ([(gold[i].label, gold[i].start, gold[i].end - 1) for i in g_order],
+                 [(pred[j].label, pred[j].start, pred[j].end - 1) for j in p_order])
+    out: list[Pairing] = []
     for cat, i, j in sentence_categories(*as_entity):
-        g = gold[i] if i is not None else None
-        p = pred[j] if j is not None else None
+        gi = g_order[i] if i is not None else None
+        pj = p_order[j] if j is not None else None
+        g = gold[gi] if gi is not None else None
+        p = pred[pj] if pj is not None else None
         if cat == "correct":
             name = "correct"
         elif cat == "incorrect":
             name = "type"
         elif cat == "partial":
-            name = "boundary" if g is None or g["label"] == p["label"] else "boundary+type"
+            name = "boundary" if g is None or p is None or g.label == p.label else "boundary+type"
         else:
             name = "missed" if cat == "missing" else "spurious"
-        out.append({"category": name, "gold": g, "pred": p})
-    out.sort(key=lambda d: _key(d["gold"] or d["pred"]))
+        out.append(Pairing(name, g, p, gi, pj))
+    out.sort(key=lambda d: ((d.gold or d.pred).start, (d.gold or d.pred).end))  # type: ignore[union-attr]
     return out
 
 
-def evaluate_records(records: list[dict[str, Any]], **options: Any):
-    """``xlner.evaluate.evaluate`` of a run's projection: ``gold_entities`` against ``tgt_entities``.
+def evaluate_records(records: Sequence[RunRecord], what: str = "the run", **options: Any) -> Any:
+    """``xlner.evaluate.evaluate`` of a run's projection: gold against projected entities.
 
     The same numbers as ``xlner evaluate GOLD PRED`` on the run's gold and projected sentences
     (and as the pipeline's ``metrics.json``); the Overview shows these, never a count of its own.
-    ``options`` go to :func:`xlner.evaluate.evaluate` (``mode``, ``ignore_labels``).
+    ``options`` go to :func:`xlner.evaluate.evaluate` (``mode``, ``ignore_labels``). A record
+    without gold is an error (E724) naming ``what``.
     """
-    from xlner.datamodel import Sentence, Span
     from xlner.evaluate import evaluate
 
-    def sentences(key: str) -> list[Sentence]:
-        return [Sentence(r["id"], r["tgt_tokens"], sorted(Span(int(s["start"]), int(s["end"]), s["label"])
-                                                          for s in r.get(key) or []))
-                for r in records]
-
-    return evaluate(sentences("gold_entities"), sentences("tgt_entities"), **options)
+    return evaluate(*evaluation_sentences(records, what), **options)
 
 
-def sentence_summary(diffs: list[dict[str, Any]]) -> dict[str, int]:
-    counts = {c: 0 for c in CATEGORIES[:-1]}
+def sentence_summary(diffs: Sequence[Pairing]) -> dict[str, int]:
+    counts = {c: 0 for c in CATEGORIES[:6]}
     for d in diffs:
-        counts[d["category"]] += 1
+        counts[d.category] += 1
     return counts
 
 
-def _text(tokens: list[str], span: dict[str, Any] | None) -> str:
-    return "" if span is None else " ".join(tokens[int(span["start"]):int(span["end"])])
+def _text(tokens: Sequence[str], span: Span | None) -> str:
+    return "" if span is None else " ".join(tokens[span.start:span.end])
 
 
-def _span_str(span: dict[str, Any] | None) -> str:
-    return "" if span is None else f"{span['start']}–{span['end']}"
+def _span_str(span: Span | None) -> str:
+    return "" if span is None else f"{span.start}–{span.end}"
 
 
 ENTITY_COLUMNS = ["run", "dataset", "lang", "method", "sentence", "category", "label", "gold", "gold_text",
@@ -107,43 +115,50 @@ ENTITY_COLUMNS = ["run", "dataset", "lang", "method", "sentence", "category", "l
                   "source_label", "ner_score", "reason"]
 
 
-def entity_rows(record: dict[str, Any], *, run: str = "", dataset: str = "", lang: str = "",
-                method: str = "") -> list[dict[str, Any]]:
-    """One row per gold, projected or unprojected entity of a record (the Errors page's rows)."""
-    tgt, src = record["tgt_tokens"], record.get("src_tokens") or []
-    src_ents = record.get("src_entities") or []
-    base = {"run": run, "dataset": dataset, "lang": lang or record.get("lang", ""),
-            "method": method or record.get("method", ""), "sentence": record["id"]}
+def entity_rows(record: RunRecord, projection: ProjectionResult | None = None, *, run: str = "",
+                dataset: str = "", lang: str = "", method: str = "") -> list[dict[str, Any]]:
+    """One row per gold, projected or unprojected entity of a record (the Errors page's rows);
+    ``projection`` defaults to the record's own. A sentence without gold has its projected
+    entities as ``no gold`` rows (nothing to compare them with)."""
+    projection = projection or record.projection
+    tgt, src = record.tgt_tokens, record.src_tokens
+    base = {"run": run, "dataset": dataset, "lang": lang or record.lang,
+            "method": method or record.method, "sentence": record.id}
 
     def source_fields(i: int | None) -> dict[str, Any]:
-        if i is None or not (0 <= int(i) < len(src_ents)):
+        if i is None or not (0 <= i < len(record.src_entities)):
             return {"source": None, "source_text": "", "source_label": "", "ner_score": None}
-        s = src_ents[int(i)]
-        return {"source": int(i), "source_text": _text(src, s), "source_label": s["label"],
-                "ner_score": s.get("score")}
+        s = record.src_entities[i]
+        return {"source": i, "source_text": _text(src, s.span), "source_label": s.span.label,
+                "ner_score": s.score}
 
+    projected = projection.projected
+    if record.gold is None:
+        pairs = [Pairing("no gold", None, p.span, None, j) for j, p in enumerate(projected)]
+    else:
+        pairs = compare_spans(record.gold, [p.span for p in projected])
     rows = []
-    for d in compare_spans(record.get("gold_entities") or [], record.get("tgt_entities") or []):
-        g, p = d["gold"], d["pred"]
+    for d in pairs:
+        g, p = d.gold, d.pred
+        entity = projected[d.pred_index] if d.pred_index is not None else None
         span = p or g
-        rows.append({**base, "category": d["category"], "label": (p or g)["label"],
-                     "gold": f"{g['label']} {_span_str(g)}" if g else "", "gold_text": _text(tgt, g),
-                     "projected": f"{p['label']} {_span_str(p)}" if p else "", "projected_text": _text(tgt, p),
-                     "length": int(span["end"]) - int(span["start"]),
-                     "score": None if p is None else p.get("score"),
-                     **source_fields(None if p is None else p.get("source")),
+        assert span is not None
+        rows.append({**base, "category": d.category, "label": span.label,
+                     "gold": f"{g.label} {_span_str(g)}" if g else "", "gold_text": _text(tgt, g),
+                     "projected": f"{p.label} {_span_str(p)}" if p else "", "projected_text": _text(tgt, p),
+                     "length": len(span), "score": None if entity is None else entity.score,
+                     **source_fields(None if entity is None else entity.source),
                      "reason": "projected" if p else ""})
-    for u in record.get("unprojected") or []:
-        fields = source_fields(u.get("source"))
-        s = src_ents[int(u["source"])] if fields["source"] is not None else None
+    for u in projection.unprojected:
+        fields = source_fields(u.source)
+        s = record.src_entities[u.source].span if fields["source"] is not None else None
         rows.append({**base, "category": "not projected", "label": fields["source_label"], "gold": "",
                      "gold_text": "", "projected": "", "projected_text": "",
-                     "length": (int(s["end"]) - int(s["start"])) if s else 0, "score": None,
-                     **fields, "reason": str(u.get("reason", ""))})
+                     "length": len(s) if s else 0, "score": None, **fields, "reason": u.reason.value})
     return rows
 
 
-def entity_table(records: list[dict[str, Any]], **meta: str) -> pd.DataFrame:
+def entity_table(records: Sequence[RunRecord], **meta: str) -> pd.DataFrame:
     """The entity rows of many records as a DataFrame with stable columns (empty runs included)."""
     rows = [r for rec in records for r in entity_rows(rec, **meta)]
     df = pd.DataFrame(rows, columns=ENTITY_COLUMNS)

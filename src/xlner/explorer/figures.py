@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import html
 import unicodedata
-from typing import Any
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from xlner.datamodel import Alignment, ProjectionResult, Span
 from xlner.explorer.diff import CATEGORY_COLOURS, compare_spans
+from xlner.project import BACK_TRANSLATION
+from xlner.record import RunRecord
 
 # Pastel fills for labels; the error categories use strong colours (diff.CATEGORY_COLOURS) on top.
 LABEL_COLOURS = {"PER": "#a9def9", "ORG": "#ffe5a3", "LOC": "#c7f0bd", "MISC": "#e4c1f9", "DATE": "#fcd5ce"}
@@ -55,12 +59,35 @@ def text_direction(tokens: list[str]) -> str:
     return "rtl" if rtl > ltr else "ltr"
 
 
-def _span_of_token(spans: list[dict[str, Any]], n: int) -> list[dict[str, Any] | None]:
-    owner: list[dict[str, Any] | None] = [None] * n
-    for s in spans:
-        for i in range(int(s["start"]), min(int(s["end"]), n)):
-            owner[i] = s
+def _span_of_token(spans: Sequence[Span], n: int) -> list[int | None]:
+    """For each token, the index of the span that covers it (the last one wins)."""
+    owner: list[int | None] = [None] * n
+    for k, s in enumerate(spans):
+        for i in range(s.start, min(s.end, n)):
+            owner[i] = k
     return owner
+
+
+@dataclass(frozen=True)
+class AlignedSide:
+    """What an alignment figure draws against the target sentence: the English side, or for
+    back-translation the back-translated sentence (its words, its recovered spans, its alignment
+    with the sentence). ``alignment`` is the record's own :class:`Alignment`, as stored."""
+
+    name: str
+    tokens: list[str]
+    entities: list[Span]
+    alignment: Alignment
+
+
+def aligned_side(record: RunRecord, method: str = "") -> AlignedSide | None:
+    """The side ``method`` projects from (None: a back-translation the record does not store)."""
+    if method == BACK_TRANSLATION:
+        bt = record.back_translation
+        if bt is None:
+            return None
+        return AlignedSide("back-translation", bt.tokens, [e.span for e in bt.entities], bt.alignment)
+    return AlignedSide("English", record.src_tokens, record.src_spans, record.alignment)
 
 
 ROW_CSS = """
@@ -76,106 +103,113 @@ ROW_CSS = """
 """
 
 
-def token_rows_html(tokens: list[str], gold: list[dict[str, Any]], projected: list[dict[str, Any]],
+def token_rows_html(tokens: Sequence[str], gold: Sequence[Span] | None, projected: Sequence[Span],
                     *, gold_name: str = "gold", projected_name: str = "projected") -> str:
     """Gold and projected spans as two rows under the same token columns, differences outlined.
 
     Two rows instead of one because gold and projected spans overlap (st-annotated-text cannot draw
     that). Each entity cell is filled with its label's colour; a cell whose entity is not
     ``correct`` gets a thick outline in the category's colour and the category in its tooltip.
+    Without gold (None) the gold row says so and projected entities are not categorised.
     """
     n = len(tokens)
-    direction = text_direction(tokens)
-    diffs = compare_spans(gold, projected)
-    category_of: dict[tuple[str, int, int], str] = {}
+    direction = text_direction(list(tokens))
+    diffs = compare_spans(gold, projected) if gold is not None else []
+    category_of: dict[tuple[str, int], str] = {}
     for d in diffs:
-        for side in ("gold", "pred"):
-            if d[side] is not None:
-                category_of[(side, int(d[side]["start"]), int(d[side]["end"]))] = d["category"]
+        if d.gold_index is not None:
+            category_of[("gold", d.gold_index)] = d.category
+        if d.pred_index is not None:
+            category_of[("pred", d.pred_index)] = d.category
 
-    def row(name: str, side: str, spans: list[dict[str, Any]]) -> str:
+    def row(name: str, side: str, spans: Sequence[Span]) -> str:
         owner = _span_of_token(spans, n)
         cells = []
         i = 0
         while i < n:
-            s = owner[i]
-            if s is None:
+            k = owner[i]
+            if k is None:
                 cells.append(f'<td dir="auto">{html.escape(tokens[i])}</td>')
                 i += 1
                 continue
+            s = spans[k]
             j = i  # one cell spanning the entity's tokens (colspan keeps the columns aligned)
-            while j < n and owner[j] is s:
+            while j < n and owner[j] == k:
                 j += 1
-            cat = category_of.get((side, int(s["start"]), int(s["end"])), "correct")
-            style = f"background:{label_colour(s['label'])};"
+            cat = category_of.get((side, k), "correct" if gold is not None else "no gold")
+            style = f"background:{label_colour(s.label)};"
             if cat != "correct":
                 colour = CATEGORY_COLOURS[cat]
                 style += f"outline:2px dashed {colour};outline-offset:-2px;box-shadow:inset 0 -5px 0 {colour};"
-            title = f"{s['label']} [{s['start']}, {s['end']}) — {cat}"
+            title = f"{s.label} [{s.start}, {s.end}) — {cat}"
             cells.append(f'<td dir="auto" colspan="{j - i}" style="{style}" title="{html.escape(title)}" '
                          f'data-category="{cat}">{html.escape(" ".join(tokens[i:j]))}'
-                         f'<span class="lab">{html.escape(s["label"])}</span></td>')
+                         f'<span class="lab">{html.escape(s.label)}</span></td>')
             i = j
         return f'<tr><th>{html.escape(name)}</th>{"".join(cells)}</tr>'
 
     index_row = "<tr><th></th>" + "".join(f'<td class="idx">{i}</td>' for i in range(n)) + "</tr>"
-    legend = "".join(
-        f'<span style="border:2px solid {CATEGORY_COLOURS[c]}">{c}: {sum(d["category"] == c for d in diffs)}</span>'
-        for c in ("correct", "type", "boundary", "boundary+type", "missed", "spurious"))
+    if gold is None:
+        legend = '<span style="border:2px solid #9e9e9e">no gold: nothing to compare with</span>'
+        gold_row = f'<tr><th>{html.escape(gold_name)}</th><td colspan="{max(n, 1)}">(no gold)</td></tr>'
+    else:
+        legend = "".join(
+            f'<span style="border:2px solid {CATEGORY_COLOURS[c]}">{c}: {sum(d.category == c for d in diffs)}</span>'
+            for c in ("correct", "type", "boundary", "boundary+type", "missed", "spurious"))
+        gold_row = row(gold_name, "gold", gold)
     return (ROW_CSS + f'<div class="xl-legend">{legend}</div>'
             f'<div class="xl-rows" dir="{direction}"><table dir="{direction}">{index_row}'
-            f'{row(gold_name, "gold", gold)}{row(projected_name, "pred", projected)}</table></div>')
+            f'{gold_row}{row(projected_name, "pred", projected)}</table></div>')
 
 
-def entities_html(tokens: list[str], spans: list[dict[str, Any]]) -> str:
-    """One sentence with its entities marked inline (the English side), direction detected."""
+def entities_html(tokens: Sequence[str], spans: Sequence[Span], scores: Sequence[float | None] | None = None) -> str:
+    """One sentence with its entities marked inline (the English side), direction detected;
+    ``scores`` (one per span, optional) are shown beside the labels."""
     owner = _span_of_token(spans, len(tokens))
     parts = []
     i = 0
     while i < len(tokens):
-        s = owner[i]
-        if s is None:
+        k = owner[i]
+        if k is None:
             parts.append(html.escape(tokens[i]))
             i += 1
             continue
-        text = html.escape(" ".join(tokens[int(s["start"]):int(s["end"])]))
-        score = f" {float(s['score']):.2f}" if s.get("score") is not None else ""
-        parts.append(f'<mark style="background:{label_colour(s["label"])};border-radius:4px;padding:1px 4px">'
-                     f'{text} <b style="font-size:11px">{html.escape(s["label"])}{score}</b></mark>')
-        i = int(s["end"])
-    direction = text_direction(tokens)
+        s = spans[k]
+        text = html.escape(" ".join(tokens[s.start:s.end]))
+        score = scores[k] if scores is not None else None
+        shown = f" {float(score):.2f}" if score is not None else ""
+        parts.append(f'<mark style="background:{label_colour(s.label)};border-radius:4px;padding:1px 4px">'
+                     f'{text} <b style="font-size:11px">{html.escape(s.label)}{shown}</b></mark>')
+        i = s.end
+    direction = text_direction(list(tokens))
     return f'<div dir="{direction}" style="line-height:2;font-size:15px">{" ".join(parts)}</div>'
 
 
-def _link_arrays(record: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    pairs = np.asarray(record.get("alignment") or [], dtype=np.int64).reshape(-1, 2)
-    scores = record.get("alignment_scores")
-    sc = np.asarray(scores, dtype=float) if scores is not None and len(scores) == len(pairs) \
-        else np.full(len(pairs), np.nan)
-    return pairs, sc
+def _link_scores(alignment: Alignment) -> np.ndarray:
+    """Each link's score, NaN where the aligner gives none."""
+    if alignment.scores is None:
+        return np.full(len(alignment.pairs), np.nan)
+    return np.asarray(alignment.scores, dtype=float)
 
 
-def similarity_matrix(record: dict[str, Any]) -> tuple[np.ndarray, str]:
+def similarity_matrix(side: AlignedSide, n_tgt: int) -> tuple[np.ndarray, str]:
     """The heat of the heatmap: the stored similarity, else the link scores, else 1 per link."""
-    n_src, n_tgt = len(record.get("src_tokens") or []), len(record["tgt_tokens"])
-    sim = record.get("similarity")
-    if sim is not None:
-        m = np.asarray(sim, dtype=float)
-        if m.shape == (n_src, n_tgt):
-            return m, "similarity"
-    m = np.zeros((n_src, n_tgt))
-    pairs, sc = _link_arrays(record)
-    ok = (pairs[:, 0] < n_src) & (pairs[:, 1] < n_tgt) if len(pairs) else np.zeros(0, bool)
-    vals = np.where(np.isnan(sc), 1.0, sc)
-    m[pairs[ok, 0], pairs[ok, 1]] = vals[ok]
+    a = side.alignment
+    if a.similarity is not None:
+        return np.asarray(a.similarity, dtype=float), "similarity"
+    m = np.zeros((len(side.tokens), n_tgt))
+    sc = _link_scores(a)
+    if len(a.pairs):
+        m[a.pairs[:, 0], a.pairs[:, 1]] = np.where(np.isnan(sc), 1.0, sc)
     return m, "link score" if not np.isnan(sc).all() else "link"
 
 
-def alignment_heatmap(record: dict[str, Any], projected: list[dict[str, Any]] | None = None) -> go.Figure:
-    """Similarity as heat (English rows x target columns), links as markers, entities shaded."""
-    src, tgt = list(record.get("src_tokens") or []), list(record["tgt_tokens"])
-    projected = record.get("tgt_entities", []) if projected is None else projected
-    z, heat_name = similarity_matrix(record)
+def alignment_heatmap(side: AlignedSide, tgt_tokens: Sequence[str], gold: Sequence[Span] | None,
+                      projected: Sequence[Span]) -> go.Figure:
+    """Similarity as heat (rows: the side's words, columns: target words), links as markers,
+    entities shaded (gold dotted, projected solid; no gold: none drawn)."""
+    src, tgt = list(side.tokens), list(tgt_tokens)
+    z, heat_name = similarity_matrix(side, len(tgt))
     # Categorical axes labelled "index·word": hover then names both words with no per-cell text
     # arrays (which made the figure ten times slower to build and to send).
     xs = [f"{j}·{w}" for j, w in enumerate(tgt)]
@@ -189,10 +223,8 @@ def alignment_heatmap(record: dict[str, Any], projected: list[dict[str, Any]] | 
                                xgap=1, ygap=1,
                                # see-through, so that the entity shading drawn below it shows
                                opacity=0.8))
-    pairs, sc = _link_arrays(record)
+    pairs, sc = side.alignment.pairs, _link_scores(side.alignment)
     if len(pairs):
-        keep = (pairs[:, 0] < len(src)) & (pairs[:, 1] < len(tgt))
-        pairs, sc = pairs[keep], sc[keep]
         fig.add_trace(go.Scatter(x=[xs[j] for j in pairs[:, 1]], y=[ys[i] for i in pairs[:, 0]], mode="markers",
                                  name="alignment link", customdata=np.where(np.isnan(sc), -1.0, sc),
                                  marker={"symbol": "x", "size": 11, "color": "#d62828", "line": {"width": 1}},
@@ -200,16 +232,16 @@ def alignment_heatmap(record: dict[str, Any], projected: list[dict[str, Any]] | 
                                      "" if np.isnan(sc).all() else "<br>link score %{customdata:.3f}")
                                  + "<extra></extra>"))
     shapes = []
-    for s in record.get("src_entities") or []:
+    for s in side.entities:
         shapes.append({"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y",
-                       "y0": int(s["start"]) - 0.5, "y1": int(s["end"]) - 0.5, "line": {"width": 0},
-                       "fillcolor": label_colour(s["label"]), "opacity": 0.9, "layer": "below"})
-    for spans, dash in ((record.get("gold_entities") or [], "dot"), (projected, "solid")):
+                       "y0": s.start - 0.5, "y1": s.end - 0.5, "line": {"width": 0},
+                       "fillcolor": label_colour(s.label), "opacity": 0.9, "layer": "below"})
+    for spans, dash in ((gold or [], "dot"), (projected, "solid")):
         for s in spans:
             shapes.append({"type": "rect", "yref": "paper", "y0": 0, "y1": 1, "xref": "x",
-                           "x0": int(s["start"]) - 0.5, "x1": int(s["end"]) - 0.5,
-                           "line": {"width": 2, "dash": dash, "color": label_dark(s["label"])},
-                           "fillcolor": label_colour(s["label"]), "opacity": 0.8 if dash == "solid" else 0.5,
+                           "x0": s.start - 0.5, "x1": s.end - 0.5,
+                           "line": {"width": 2, "dash": dash, "color": label_dark(s.label)},
+                           "fillcolor": label_colour(s.label), "opacity": 0.8 if dash == "solid" else 0.5,
                            "layer": "below"})
     # Margins computed here instead of plotly's automargin, which measures every tick label and then
     # draws the whole figure a second time with the margins it found. x labels stand at -60°.
@@ -226,23 +258,21 @@ def alignment_heatmap(record: dict[str, Any], projected: list[dict[str, Any]] | 
     return fig
 
 
-def alignment_lines(record: dict[str, Any], projected: list[dict[str, Any]] | None = None) -> go.Figure:
-    """English tokens on top, target tokens below, one line per link (entity links in colour)."""
-    src, tgt = list(record.get("src_tokens") or []), list(record["tgt_tokens"])
-    projected = record.get("tgt_entities", []) if projected is None else projected
+def alignment_lines(side: AlignedSide, tgt_tokens: Sequence[str], projected: Sequence[Span]) -> go.Figure:
+    """The side's words on top, target words below, one line per link (entity links in colour)."""
+    src, tgt = list(side.tokens), list(tgt_tokens)
     n = max(len(src), len(tgt), 1)
     # Spread both rows over the same width so that the lines stay short and mostly vertical.
     xs = np.linspace(0, n - 1, len(src)) if len(src) > 1 else np.zeros(len(src))
     xt = np.linspace(0, n - 1, len(tgt)) if len(tgt) > 1 else np.zeros(len(tgt))
-    src_owner = _span_of_token(record.get("src_entities") or [], len(src))
-    tgt_owner = _span_of_token(projected, len(tgt))
-    pairs, sc = _link_arrays(record)
+    src_owner = [None if k is None else side.entities[k].label
+                 for k in _span_of_token(side.entities, len(src))]
+    tgt_owner = [None if k is None else projected[k].label for k in _span_of_token(projected, len(tgt))]
+    pairs, sc = side.alignment.pairs, _link_scores(side.alignment)
     fig = go.Figure()
     groups: dict[str, list[tuple[int, int, float]]] = {}
     for (i, j), s in zip(pairs.tolist(), sc):
-        if i >= len(src) or j >= len(tgt):
-            continue
-        label = src_owner[i]["label"] if src_owner[i] else "other"
+        label = src_owner[i] or "other"
         groups.setdefault(label, []).append((i, j, s))
     for label, links in groups.items():
         lx, ly = [], []
@@ -261,17 +291,18 @@ def alignment_lines(record: dict[str, Any], projected: list[dict[str, Any]] | No
     aligned_src = set(pairs[:, 0].tolist()) if len(pairs) else set()
     aligned_tgt = set(pairs[:, 1].tolist()) if len(pairs) else set()
 
-    def token_trace(tokens: list[str], x: np.ndarray, y: float, owner: list, aligned: set, side: str) -> go.Scatter:
-        colours = [label_colour(o["label"]) if o else ("#ffffff" if k in aligned else "#9e9e9e")
+    def token_trace(tokens: list[str], x: np.ndarray, y: float, owner: list[str | None], aligned: set,
+                    who: str) -> go.Scatter:
+        colours = [label_colour(o) if o else ("#ffffff" if k in aligned else "#9e9e9e")
                    for k, o in enumerate(owner)]
         return go.Scatter(
             x=x, y=[y] * len(tokens), mode="markers+text", text=tokens, textposition="top center"
             if y == 1 else "bottom center", showlegend=False, textfont={"size": 13},
             marker={"size": 12, "color": colours, "line": {"width": 1, "color": "#555"}},
-            customdata=[f"{side} {k}: {t}" + ("" if k in aligned else " (unaligned)") for k, t in enumerate(tokens)],
+            customdata=[f"{who} {k}: {t}" + ("" if k in aligned else " (unaligned)") for k, t in enumerate(tokens)],
             hovertemplate="%{customdata}<extra></extra>")
 
-    fig.add_trace(token_trace(src, xs, 1, src_owner, aligned_src, "English"))
+    fig.add_trace(token_trace(src, xs, 1, src_owner, aligned_src, side.name))
     fig.add_trace(token_trace(tgt, xt, 0, tgt_owner, aligned_tgt, "target"))
     fig.update_layout(width=160 + 64 * n, height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       plot_bgcolor="white", legend={"orientation": "h", "y": 1.12},
@@ -280,29 +311,29 @@ def alignment_lines(record: dict[str, Any], projected: list[dict[str, Any]] | No
     return fig
 
 
-def source_entity_table(record: dict[str, Any], projection: dict[str, Any] | None = None) -> pd.DataFrame:
+def source_entity_table(record: RunRecord, projection: ProjectionResult | None = None) -> pd.DataFrame:
     """Per English entity: its candidates with scores, the chosen one, or why none was chosen."""
-    projection = projection or record
-    src, tgt = record.get("src_tokens") or [], record["tgt_tokens"]
-    chosen = {int(p["source"]): p for p in projection.get("tgt_entities") or [] if p.get("source") is not None}
-    reasons = {int(u["source"]): u.get("reason", "") for u in projection.get("unprojected") or []}
-    cands: dict[int, list[dict[str, Any]]] = {}
-    for c in projection.get("candidates") or []:
-        cands.setdefault(int(c["source"]), []).append(c)
+    projection = projection or record.projection
+    src, tgt = record.src_tokens, record.tgt_tokens
+    chosen = {p.source: p for p in projection.projected}
+    reasons = {u.source: u.reason.value for u in projection.unprojected}
+    cands: dict[int, list] = {}
+    for c in projection.candidates:
+        cands.setdefault(c.source, []).append(c)
     rows = []
-    for k, s in enumerate(record.get("src_entities") or []):
+    for k, e in enumerate(record.src_entities):
         pick = chosen.get(k)
-        ranked = sorted(cands.get(k, []), key=lambda c: -float(c.get("score", 0.0)))
+        ranked = sorted(cands.get(k, []), key=lambda c: -c.score)
         shown = "; ".join(
-            f"{'✔ ' if pick and (int(c['start']), int(c['end'])) == (int(pick['start']), int(pick['end'])) else ''}"
-            f"{' '.join(tgt[int(c['start']):int(c['end'])])} [{c['start']}–{c['end']}] {float(c.get('score', 0)):.3f}"
+            f"{'✔ ' if pick and (c.start, c.end) == (pick.span.start, pick.span.end) else ''}"
+            f"{' '.join(tgt[c.start:c.end])} [{c.start}–{c.end}] {c.score:.3f}"
             for c in ranked[:6])
         rows.append({
-            "#": k, "English entity": " ".join(src[int(s["start"]):int(s["end"])]), "label": s["label"],
-            "NER score": s.get("score"),
-            "projected to": (" ".join(tgt[int(pick["start"]):int(pick["end"])]) + f" [{pick['start']}–{pick['end']}]")
+            "#": k, "English entity": " ".join(src[e.span.start:e.span.end]), "label": e.span.label,
+            "NER score": e.score,
+            "projected to": (" ".join(tgt[pick.span.start:pick.span.end]) + f" [{pick.span.start}–{pick.span.end}]")
             if pick else "—",
-            "score": pick.get("score") if pick else None,
+            "score": pick.score if pick else None,
             "reason (not projected)": "" if pick else reasons.get(k, "no outcome recorded"),
             "candidates (best first)": shown + (f" … +{len(ranked) - 6}" if len(ranked) > 6 else ""),
         })

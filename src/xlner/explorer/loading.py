@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlner.errors import XlnerError, where
-from xlner.runs import RECORDS, iter_records, read_json_object
+from xlner import runs
+from xlner.errors import XlnerError
+from xlner.runs import RECORDS, RunRecord, read_json_object
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DEMO_RUNS = PROJECT_ROOT / "assets" / "demo" / "runs"
 MAX_DEPTH = 3
-# Fields without which a line cannot be shown at all; everything else is optional.
-REQUIRED_FIELDS = ("id", "tgt_tokens")
 
 
 def user_runs_root() -> Path:
@@ -68,20 +67,14 @@ class RunInfo:
         return self.path / "records.jsonl"
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    # Optional here (a run's config may be absent), with the explorer's own error code.
-    return read_json_object(path, code="E901", required=False,
-                            hint="the run may have been interrupted; re-run the pipeline for it")
-
-
 def read_run_info(run_dir: Path, key: str | None = None) -> RunInfo:
     """Config and metrics of one run directory (records are read separately, on demand)."""
     run_dir = Path(run_dir)
-    if not (run_dir / "records.jsonl").is_file():
-        raise XlnerError("E901", f"{run_dir} has no records.jsonl",
-                         hint="point the explorer at a folder written by `xlner pipeline ... --out DIR`")
-    config = _read_json(run_dir / "config.json")
-    metrics = _read_json(run_dir / "metrics.json")
+    if not (run_dir / RECORDS).is_file():
+        raise XlnerError("E720", path=run_dir / RECORDS, folder=run_dir)
+    # A run's config may be absent here (runs written by other tools): shown with defaults.
+    config = read_json_object(run_dir / "config.json", required=False)
+    metrics = read_json_object(run_dir / "metrics.json", required=False)
     name = run_dir.name
     dataset = str(config.get("dataset") or config.get("name") or name)
     return RunInfo(key=key or name, path=run_dir, dataset=dataset, lang=str(config.get("lang", "?")),
@@ -144,56 +137,12 @@ def broken_runs(roots: list[Path]) -> list[tuple[Path, str]]:
     return bad
 
 
-def _normalise_record(rec: dict[str, Any], path: Path, line: int) -> dict[str, Any]:
-    for name in REQUIRED_FIELDS:
-        if name not in rec:
-            raise XlnerError("E903", f"{where(path, line, rec.get('id'))}: record has no {name!r}",
-                             hint="records.jsonl lines follow docs/run-format.md")
-    rec["id"] = str(rec["id"])
-    for key, value in (("tgt_tokens", rec["tgt_tokens"]), ("src_tokens", rec.get("src_tokens") or [])):
-        if not isinstance(value, list):
-            raise XlnerError("E903", f"{where(path, line, rec['id'])}: {key} must be a list of words, "
-                             f"found {type(value).__name__}", hint="records.jsonl lines follow docs/run-format.md")
-    n_tgt = len(rec["tgt_tokens"])
-    for key, n in (("gold_entities", n_tgt), ("tgt_entities", n_tgt),
-                   ("src_entities", len(rec.get("src_tokens") or []))):
-        spans = rec.setdefault(key, []) or []
-        for s in spans:
-            try:
-                start, end, label = int(s["start"]), int(s["end"]), s["label"]
-            except (KeyError, TypeError, ValueError):
-                label = None
-            if not isinstance(label, str):
-                raise XlnerError("E903", f"{where(path, line, rec['id'])}: {key} holds {s!r}, not a span "
-                                 "with integer start, end and a label",
-                                 hint="records.jsonl lines follow docs/run-format.md")
-            if not 0 <= start < end <= n:
-                raise XlnerError("E903", f"{where(path, line, rec['id'])}: {key} span "
-                                 f"[{start}, {end}) is outside the {n} tokens")
-        rec[key] = spans
-    rec.setdefault("src_tokens", [])
-    rec.setdefault("alignment", [])
-    rec.setdefault("unprojected", [])
-    rec.setdefault("candidates", [])
-    return rec
+def read_records(path: Path) -> list[RunRecord]:
+    """Every record of a ``records.jsonl``, read and checked by :func:`xlner.runs.read_records`."""
+    return runs.read_records(path)
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every record of a ``records.jsonl``, checked for what the explorer draws.
-
-    Parsing is :func:`xlner.runs.iter_records` (the one reader of the format); its errors keep
-    the explorer's codes: E901 when the file cannot be read, E902 for a line that is not a JSON
-    object or bytes that are not UTF-8, E903 for a record without ``id``/``tgt_tokens`` or with a
-    span outside its tokens. Each names the file, the line and, where known, the sentence.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise XlnerError("E901", f"cannot read {where(path)}: no such file",
-                         hint="point the explorer at a folder written by `xlner pipeline ... --out DIR`")
-    return [_normalise_record(rec, path, n) for n, rec in iter_records(path, code="E902")]
-
-
-def load_run_records(run_dir: Path) -> list[dict[str, Any]]:
+def load_run_records(run_dir: Path) -> list[RunRecord]:
     """The records of one run directory (``records.jsonl``), checked by :func:`read_records`."""
     return read_records(Path(run_dir) / RECORDS)
 

@@ -16,11 +16,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from xlner.datamodel import ProjectionResult
 from xlner.errors import XlnerError
 from xlner.explorer import loading
 from xlner.explorer.diff import entity_table, evaluate_records
-from xlner.explorer.reproject import (BACK_TRANSLATION, available_methods, back_translation_record,
-                                      back_translation_status, reproject)
+from xlner.explorer.reproject import BACK_TRANSLATION, available_methods, back_translation_status, reproject
+from xlner.record import RunRecord
 
 URL_KEYS = ("run", "dataset", "sentence", "method")
 
@@ -68,13 +69,13 @@ def broken() -> list[tuple[Path, str]]:
 
 
 @st.cache_resource(show_spinner="Reading records…", max_entries=32)
-def _records(path: str, fingerprint: tuple) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def _records(path: str, fingerprint: tuple) -> tuple[list[RunRecord], dict[str, int]]:
     # cache_resource, not cache_data: records are shared read-only, never copied per rerun (speed).
     recs = loading.load_run_records(Path(path))
-    return recs, {r["id"]: i for i, r in enumerate(recs)}
+    return recs, {r.id: i for i, r in enumerate(recs)}
 
 
-def records(run: loading.RunInfo) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def records(run: loading.RunInfo) -> tuple[list[RunRecord], dict[str, int]]:
     return _records(str(run.path), loading.records_fingerprint(run.path))
 
 
@@ -90,9 +91,9 @@ def entities(run: loading.RunInfo) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner="Evaluating…", max_entries=64)
-def _evaluation(path: str, fingerprint: tuple):
+def _evaluation(path: str, fingerprint: tuple, key: str) -> Any:
     recs, _ = _records(path, fingerprint)
-    return evaluate_records(recs)
+    return evaluate_records(recs, f"run {key}")
 
 
 def error_sentences(run: loading.RunInfo) -> frozenset[str]:
@@ -103,17 +104,17 @@ def error_sentences(run: loading.RunInfo) -> frozenset[str]:
 
 def evaluation(run: loading.RunInfo):
     """``xlner.evaluate``'s report of the run's projection (cached; XlnerError when it cannot be scored)."""
-    return _evaluation(str(run.path), loading.records_fingerprint(run.path))
+    return _evaluation(str(run.path), loading.records_fingerprint(run.path), run.key)
 
 
 @st.cache_data(show_spinner=False, max_entries=2048)
 def _reprojected(path: str, fingerprint: tuple, sentence: str, method: str,
-                 _projection: dict[str, Any] | None) -> dict[str, Any]:
+                 _projection: dict[str, Any] | None) -> ProjectionResult:
     recs, index = _records(path, fingerprint)
     return reproject(recs[index[sentence]], method, _projection)
 
 
-def projection(run: loading.RunInfo, sentence: str, method: str) -> dict[str, Any]:
+def projection(run: loading.RunInfo, sentence: str, method: str) -> ProjectionResult:
     """The projection of one sentence under ``method`` (stored, or re-projected and cached), with
     the run's own projection settings (``config.json``) so that it matches what the pipeline did."""
     settings = (run.config.get("components") or {}).get("projection")
@@ -124,15 +125,17 @@ def projection(run: loading.RunInfo, sentence: str, method: str) -> dict[str, An
 def _figure(path: str, fingerprint: tuple, sentence: str, method: str, view: str,
             _projection: dict[str, Any] | None = None):
     # cache_resource: plotly figures cost ~30 ms to build (validation); revisiting is then free.
-    from xlner.explorer.figures import alignment_heatmap, alignment_lines
+    from xlner.explorer.figures import aligned_side, alignment_heatmap, alignment_lines
 
     recs, index = _records(path, fingerprint)
-    projected = _reprojected(path, fingerprint, sentence, method, _projection)["tgt_entities"] or []
-    draw = alignment_heatmap if view == "heatmap" else alignment_lines
+    projected = _reprojected(path, fingerprint, sentence, method, _projection).spans()
     record = recs[index[sentence]]
-    if method == BACK_TRANSLATION:  # the alignment the projection used: back-translation -> sentence
-        record = back_translation_record(record) or record
-    return draw(record, projected)
+    # the alignment the projection used (back-translation: back-translation -> sentence)
+    side = aligned_side(record, method) or aligned_side(record)
+    assert side is not None
+    if view == "heatmap":
+        return alignment_heatmap(side, record.tgt_tokens, record.gold, projected)
+    return alignment_lines(side, record.tgt_tokens, projected)
 
 
 def alignment_figure(run: loading.RunInfo, sentence: str, method: str, view: str):
@@ -207,11 +210,10 @@ def resolve_run(all_runs: list[loading.RunInfo]) -> loading.RunInfo | None:
     dataset = st.session_state.get("sel_dataset")
     method = st.session_state.get("sel_method")
     if key and key not in by_key:
-        st.warning(f"error[E904]: no run {key!r} in the configured run folders; showing another one.")
+        notice(XlnerError("E904", run=key, instead="another one"))
     matches = [r for r in all_runs if dataset in (r.dataset, r.key)] if dataset else all_runs
     if dataset and not matches:
-        st.warning(f"error[E904]: no run of dataset {dataset!r}; available: "
-                   f"{', '.join(sorted({r.dataset for r in all_runs}))}.")
+        notice(XlnerError("E910", dataset=dataset, available=", ".join(sorted({r.dataset for r in all_runs}))))
         matches = all_runs
     same_method = [r for r in matches if r.method == method]
     return (same_method or matches)[0]
@@ -272,6 +274,11 @@ def sidebar() -> None:
 
 def show_error(exc: XlnerError) -> None:
     st.error(f"error[{exc.code}]: {exc.message}" + (f"\n\nhint: {exc.hint}" if exc.hint else ""))
+
+
+def notice(exc: XlnerError) -> None:
+    """A catalogued error the page recovers from (it shows something else): a warning box."""
+    st.warning(f"error[{exc.code}]: {exc.message}" + (f"\n\nhint: {exc.hint}" if exc.hint else ""))
 
 
 def pct(value: Any) -> float | None:

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from xlner.datamodel import Alignment, Span
+from xlner.datamodel import Alignment, ProjectedEntity, Reason, ScoredSpan, Span, Unprojected
 from xlner.errors import XlnerError
+from xlner.project.records import BACK_TRANSLATION  # noqa: F401  (tasks.py names it through this module)
+from xlner.record import BackTranslation, RunRecord
 
 # --- Arrow types of the run's columns ------------------------------------------------------------
 
@@ -51,12 +53,14 @@ def _span_rows(spans: list[Span], scores: list[float] | None = None) -> list[dic
 
 
 def gold_table(sentences: list[Any]) -> pa.Table:
-    """The first table of a run, from :class:`xlner.datamodel.Sentence` objects."""
+    """The first table of a run, from :class:`xlner.datamodel.Sentence` objects (``spans`` None:
+    the sentence has no gold)."""
     return pa.table({
         "id": [s.id for s in sentences],
         "source": [s.source for s in sentences],
         "tokens": [list(s.tokens) for s in sentences],
-        "entities": [_span_rows(list(s.spans)) for s in sentences],
+        # a sentence without gold (spans None: typed or plain-text input) keeps None, not []
+        "entities": [None if s.spans is None else _span_rows(list(s.spans)) for s in sentences],
     }, schema=GOLD_SCHEMA)
 
 
@@ -76,11 +80,7 @@ def translate(table: pa.Table, translator: Any, params: dict) -> pa.Table:
     ids = table["id"].to_pylist()
     out = translator.translate([texts[i] for i in todo], ids=[ids[i] for i in todo]) if todo else []
     if len(out) != len(todo):
-        raise XlnerError(
-            "E705", f"the translator returned {len(out)} translations for {len(todo)} sentences "
-            f"(batch starting at sentence {ids[todo[0]]})",
-            hint="a sentence separator was probably lost in translation; try a smaller "
-                 "shard_size or check the translator on these sentences. Finished shards are kept.")
+        raise XlnerError("E705", got=len(out), n=len(todo), sentence=ids[todo[0]])
     translations = [""] * len(texts)
     for i, t in zip(todo, out):
         translations[i] = t
@@ -194,8 +194,7 @@ def align(table: pa.Table, aligner: Any, params: dict) -> pa.Table:
     todo = [i for i in range(len(src)) if src[i] and tgt[i]]
     results = aligner.align([src[i] for i in todo], [tgt[i] for i in todo]) if todo else []
     if len(results) != len(todo):
-        raise XlnerError("E706", f"the aligner returned {len(results)} alignments for {len(todo)} "
-                         "sentence pairs", hint="this is a bug in the aligner backend; report it")
+        raise XlnerError("E706", got=len(results), n=len(todo))
     empty = Alignment(np.zeros((0, 2), dtype=np.int64))
     aligned: list[Alignment] = [empty] * len(src)
     for i, a in zip(todo, results):
@@ -212,78 +211,28 @@ def align(table: pa.Table, aligner: Any, params: dict) -> pa.Table:
                                       ("similarity", MATRIX)]))
 
 
-def capitalization_score(pairs: np.ndarray):
-    """A target-side candidate score: the share of capitalised words in the candidate, for
-    candidates that overlap a word aligned to the entity (0 elsewhere, so that it can only choose
-    between aligned candidates, never project an unaligned entity). Basque and Spanish names are
-    capitalised where the words around them are not, which fixes boundaries such as
-    ``Jon Agirre alkateak`` -> ``Jon Agirre``."""
-    def score(src_tokens, tgt_tokens, src_entities, candidates) -> np.ndarray:
-        n_tgt = len(tgt_tokens)
-        cap = np.array([w[:1].isupper() for w in tgt_tokens], dtype=np.float64)
-        cum = np.concatenate([[0.0], np.cumsum(cap)])
-        starts, ends = candidates[:, 0], candidates[:, 1]
-        share = (cum[ends] - cum[starts]) / np.maximum(ends - starts, 1)
-        out = np.zeros((len(src_entities), len(candidates)))
-        for i, e in enumerate(src_entities):
-            linked = np.zeros(n_tgt + 1)
-            sel = (pairs[:, 0] >= e.start) & (pairs[:, 0] < e.end)
-            linked[pairs[sel, 1] + 1] = 1.0
-            lcum = np.cumsum(linked)
-            out[i] = share * ((lcum[ends] - lcum[starts]) > 0)
-        return out
-    return score
+def _projection_records(rows: list[dict]) -> list[RunRecord]:
+    """The records a projection step projects (English side, target tokens, alignment)."""
+    return [RunRecord(r["id"], r["tgt_tokens"], None, src_tokens=r["src_tokens"],
+                      src_entities=[ScoredSpan(s) for s in spans_of(r["src_entities"])],
+                      alignment=Alignment(np.asarray(r["alignment"] or [], dtype=np.int64).reshape(-1, 2),
+                                          r.get("alignment_scores")))
+            for r in rows]
 
 
-TARGET_SCORES = {"capitalization": capitalization_score}
-
-
-def _projection_setup(method: str, projection: dict) -> tuple[dict, dict]:
-    """(options for xlner.project, target scores {name: weight}) of a profile's projection."""
-    options = dict(projection.get("options") or {})
-    target_scores = dict(projection.get("target_scores") or {}) if method.startswith("match") else {}
-    unknown = sorted(set(target_scores) - set(TARGET_SCORES))
-    if unknown:
-        raise XlnerError("E711", f"unknown target score(s) {unknown}",
-                         hint=f"known: {', '.join(TARGET_SCORES)}")
-    if target_scores:
-        options["weights"] = {**(options.get("weights") or {}), **target_scores}
-    return options, target_scores
-
-
-def _projection_input(row: dict, target_scores: dict) -> dict:
-    pairs = np.asarray(row["alignment"] or [], dtype=np.int64).reshape(-1, 2)
-    record = {"id": row["id"], "src_tokens": row["src_tokens"], "tgt_tokens": row["tgt_tokens"],
-              "src_entities": spans_of(row["src_entities"]),
-              "alignment": Alignment(pairs, row.get("alignment_scores"))}
-    if target_scores:
-        record["extra_scores"] = {name: TARGET_SCORES[name](pairs) for name in target_scores}
-    return record
-
-
-def project_record(record: dict, projection: dict, method: str | None = None) -> Any:
-    """Re-project one ``records.jsonl`` record exactly as the pipeline did (``projection`` is
-    ``config["components"]["projection"]``; ``method`` overrides its method). For the explorer."""
-    from xlner.project import project_batch
-
-    method = method or projection["method"]
-    options, target_scores = _projection_setup(method, projection)
-    return project_batch(method, [_projection_input(record, target_scores)], **options)[0]
-
-
-def project_entities(table: pa.Table, project_batch: Any, params: dict) -> pa.Table:
-    """Project source entities onto the target tokens with one method (``xlner.project``).
+def project_entities(table: pa.Table, projector: Any, params: dict) -> pa.Table:
+    """Project source entities onto the target tokens with one method
+    (:func:`xlner.project.project_records`, the function the explorer re-projects records with).
 
     ``params``: ``method``, ``options`` (the method's parameters) and ``target_scores``
     (matching methods only): ``{name: weight}`` of target-side candidate scores from
-    :data:`TARGET_SCORES` added to the alignment score.
+    :data:`xlner.project.records.TARGET_SCORES` added to the alignment score.
     """
-    method = params["method"]
-    options, target_scores = _projection_setup(method, params)
+    from xlner.project import project_records
+
     rows = table.select(["id", "src_tokens", "tgt_tokens", "src_entities", "alignment",
                          "alignment_scores"]).to_pylist()
-    results = project_batch(method, [_projection_input(r, target_scores) for r in rows], **options)
-    return _projection_table(results)
+    return _projection_table(project_records(_projection_records(rows), params["method"], params))
 
 
 def _projection_table(results: list) -> pa.Table:
@@ -297,10 +246,6 @@ def _projection_table(results: list) -> pa.Table:
 
 
 # --- back-translation (method.md §5, "tgt2tgt") ----------------------------------------------------
-
-#: The name under which back-translation appears among projection methods (run config, switch).
-BACK_TRANSLATION = "back-translation"
-
 
 def back_translate(table: pa.Table, translator: Any, params: dict) -> pa.Table:
     """(id, English tokens, English entities) -> the marked back-translation and each entity's
@@ -321,11 +266,8 @@ def back_translate(table: pa.Table, translator: Any, params: dict) -> pa.Table:
     alone = translator.translate(distinct) if distinct else []
     if len(out) != len(todo) or len(alone) != len(distinct):
         first = ids[todo[0]] if todo else ids[0] if ids else "?"
-        raise XlnerError(
-            "E705", f"the back-translator returned {len(out)} translations for {len(todo)} marked "
-            f"sentences and {len(alone)} for {len(distinct)} entity strings (batch starting at "
-            f"sentence {first})", hint="check the back-translator on these sentences; finished "
-            "shards are kept")
+        raise XlnerError("E725", got=len(out), n=len(todo), got_alone=len(alone), n_alone=len(distinct),
+                         sentence=first)
     texts = [""] * len(marked)
     for i, t in zip(todo, out):
         texts[i] = t
@@ -356,73 +298,20 @@ def recover_back_translation(table: pa.Table, component: Any, params: dict) -> p
                                       ("lost", pa.list_(UNPROJECTED))]))
 
 
-def _back_translation_input(row: dict, target_scores: dict) -> dict:
-    """The projection input of one sentence with the back-translation as the source side."""
-    return _projection_input({"id": row["id"], "src_tokens": row["bt_tokens"],
-                              "tgt_tokens": row["tgt_tokens"], "src_entities": row["bt_entities"],
-                              "alignment": row["bt_alignment"],
-                              "alignment_scores": row.get("bt_alignment_scores")}, target_scores)
-
-
-def _back_to_english(row: dict, result: Any | None) -> Any:
-    """A projection of back-translation spans, renumbered to the English entities they came
-    from, plus the English entities whose markers did not come back."""
-    from xlner.datamodel import Candidate, ProjectedEntity, ProjectionResult, Reason, Unprojected
-
-    source = [int(e["source"]) for e in row["bt_entities"] or []]
-    res = result or ProjectionResult()
-    unprojected = [Unprojected(source[u.source], u.reason) for u in res.unprojected] + \
-                  [Unprojected(int(u["source"]), Reason(u["reason"])) for u in row["bt_lost"] or []]
-    return ProjectionResult(
-        projected=[ProjectedEntity(p.span, source[p.source], p.score) for p in res.projected],
-        unprojected=sorted(unprojected, key=lambda u: u.source),
-        candidates=[Candidate(source[c.source], c.start, c.end, c.score) for c in res.candidates])
-
-
-def project_back_translations(rows: list[dict], projection: dict, method: str) -> list[Any]:
-    """Project each sentence's back-translation spans onto its original target tokens through the
-    back-translation -> target alignment, with ``method`` and the run's projection settings
-    (``projection``: options and target-side scores). Rows have ``id``, ``tgt_tokens`` and
-    ``bt_tokens``, ``bt_entities``, ``bt_lost``, ``bt_alignment``, ``bt_alignment_scores``."""
-    from xlner.project import project_batch
-
-    options, target_scores = _projection_setup(method, projection)
-    todo = [i for i, r in enumerate(rows) if r["bt_entities"]]
-    results = project_batch(method, [_back_translation_input(rows[i], target_scores) for i in todo],
-                            **options) if todo else []
-    done = dict(zip(todo, results))
-    return [_back_to_english(r, done.get(i)) for i, r in enumerate(rows)]
-
-
-def back_translation_row(record: dict) -> dict | None:
-    """The ``bt_*`` row of one ``records.jsonl`` record (None when it stores no back-translation)."""
-    bt = record.get("back_translation")
-    if not bt:
-        return None
-    return {"id": record["id"], "tgt_tokens": record["tgt_tokens"], "bt_tokens": bt.get("tokens") or [],
-            "bt_entities": bt.get("entities") or [], "bt_lost": bt.get("lost") or [],
-            "bt_alignment": bt.get("alignment") or [], "bt_alignment_scores": bt.get("alignment_scores")}
-
-
-def project_back_translation_record(record: dict, projection: dict, method: str | None = None) -> Any:
-    """Re-project one record's stored back-translation exactly as the pipeline did (``method``:
-    the projection from the back-translation onto the sentence, default the one the run stored).
-    For the explorer's method switch: no translator is called."""
-    row = back_translation_row(record)
-    if row is None:
-        raise XlnerError("E715", f"sentence {record.get('id')}: the record stores no back-translation",
-                         hint="rerun the pipeline with --method back-translation or "
-                              "--set back_translation.store=true")
-    method = method or record["back_translation"].get("method") or "match-greedy"
-    return project_back_translations([row], projection, method)[0]
-
-
-def project_back_translation_step(table: pa.Table, project_batch: Any, params: dict) -> pa.Table:
+def project_back_translation_step(table: pa.Table, projector: Any, params: dict) -> pa.Table:
     """The projection step of a back-translation run: back-translation spans -> target tokens.
 
     ``params``: ``method`` (the projection from the back-translation onto the sentence),
     ``options`` and ``target_scores`` as in :func:`project_entities`.
     """
-    rows = table.to_pylist()
-    results = project_back_translations(rows, params, params["method"])
-    return _projection_table(results)
+    from xlner.project import project_back_translations
+
+    records = [RunRecord(r["id"], r["tgt_tokens"], None, back_translation=BackTranslation(
+        text="", entity_texts=[], tokens=r["bt_tokens"] or [],
+        entities=[ProjectedEntity(s, int(e["source"]), float(e["score"]))
+                  for s, e in zip(spans_of(r["bt_entities"]), r["bt_entities"] or [])],
+        lost=[Unprojected(int(u["source"]), Reason(u["reason"])) for u in r["bt_lost"] or []],
+        alignment=Alignment(np.asarray(r["bt_alignment"] or [], dtype=np.int64).reshape(-1, 2),
+                            r.get("bt_alignment_scores"))))
+               for r in table.to_pylist()]
+    return _projection_table(project_back_translations(records, params["method"], params))

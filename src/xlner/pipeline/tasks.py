@@ -21,8 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-import pyarrow as pa
 
 import xlner
 from xlner.cache import StepCache, default_cache_dir, file_fingerprint, fingerprint
@@ -30,6 +28,7 @@ from xlner.errors import XlnerError
 from xlner.pipeline import steps as S
 from xlner.pipeline.framework import Components, Runner, Step, StepReport
 from xlner.pipeline.profiles import builtin_profiles, component_params, load_profile
+from xlner.pipeline.records import build_records, evaluate_records, reason_counts, write_training_set
 from xlner.runs import Run, load_run, write_run
 from xlner.threads import pin_threads
 
@@ -459,7 +458,7 @@ def _run_steps(task: str, opts: Options, gold_columns: list[str], build_steps: C
                 bt_status = _back_translation_config(bt, opts.lang, "unavailable", exc)
                 log.warning("warning[%s]: records are written without back-translation: %s",
                             exc.code, _unavailable(exc, opts.lang).message)
-    records = _records(table, opts.lang, method, labels, bt["method"])
+    records = build_records(table, opts.lang, method, labels, bt["method"])
     config = _config(task, opts, profile, dataset, labels)
     if bt_status is not None:
         config["back_translation"] = bt_status
@@ -506,91 +505,8 @@ def translate_train(opts: Options) -> Run:
     metrics = write_training_set(records, Path(opts.out), opts.drop_incomplete)
     metrics["labels"] = config["labels"]
     metrics["n_sentences"] = len(records)
-    metrics["unprojected_reasons"] = _reason_counts(records)
+    metrics["unprojected_reasons"] = reason_counts(records)
     metrics.update(_timings(reports, len(records),
                             {"load": load_seconds, "write": time.perf_counter() - t1}))
     write_run(opts.out, config, metrics, records)
     return load_run(opts.out)
-
-
-def _records(table: pa.Table, lang: str, method: str, labels: list[str],
-             bt_method: str | None = None) -> list[dict]:
-    """records.jsonl lines (docs/run-format.md); gold restricted to the evaluated types."""
-    keep = set(labels)
-    records = []
-    with_bt = "bt_alignment" in table.column_names
-    for row in table.to_pylist():
-        records.append({
-            "id": row["id"], "lang": lang, "source": row["source"],
-            "tgt_tokens": row["tgt_tokens"],
-            "gold_entities": [e for e in _strip_score(row.get("gold_entities") or [])
-                              if e["label"] in keep],
-            "translation": row["translation"],
-            "src_tokens": row["src_tokens"], "src_unknown": row.get("src_unknown"),
-            "src_entities": row["src_entities"],
-            "alignment": row["alignment"], "alignment_scores": row["alignment_scores"],
-            "similarity": row["similarity"],
-            "method": method,
-            "tgt_entities": row["tgt_entities"], "unprojected": row["unprojected"],
-            "candidates": row["candidates"],
-        })
-        if with_bt:
-            records[-1]["back_translation"] = {
-                "text": row["bt_text"], "entity_texts": row["bt_entity_texts"],
-                "tokens": row["bt_tokens"], "entities": row["bt_entities"], "lost": row["bt_lost"],
-                "alignment": row["bt_alignment"], "alignment_scores": row["bt_alignment_scores"],
-                "method": bt_method}
-    return records
-
-
-def _sentences(records: list[dict], field: str) -> list[Any]:
-    from xlner.datamodel import Sentence
-
-    return [Sentence(r["id"], r["tgt_tokens"], sorted(S.spans_of(r[field])), r.get("source", ""))
-            for r in records]
-
-
-def evaluate_records(records: list[dict], labels: list[str]) -> dict[str, Any]:
-    """metrics.json content (without timings) for translate-test records."""
-    from xlner.evaluate import bootstrap_f1_ci, evaluate
-
-    gold = _sentences(records, "gold_entities")
-    pred = _sentences(records, "tgt_entities")
-    metrics = evaluate(gold, pred, mode="default").to_dict()
-    metrics["overall_strict"] = evaluate(gold, pred, mode="strict").to_dict()["overall"]
-    low, high = bootstrap_f1_ci(gold, pred, n_boot=1000, seed=0)
-    metrics["overall"]["f1_ci95"] = [low, high]
-    metrics["labels"] = labels
-    metrics["n_sentences"] = len(records)
-    metrics["unprojected_reasons"] = _reason_counts(records)
-    return metrics
-
-
-def _reason_counts(records: list[dict]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in records:
-        for u in r["unprojected"]:
-            counts[u["reason"]] = counts.get(u["reason"], 0) + 1
-    return dict(sorted(counts.items()))
-
-
-def write_training_set(records: list[dict], out: Path, drop_incomplete: bool) -> dict[str, Any]:
-    """Write ``train.conll``/``train.jsonl`` (target tokens + projected labels)."""
-    from xlner.data import write_conll, write_jsonl
-    from xlner.datamodel import Sentence
-    from xlner.evaluate import sentence_proj_ratios
-
-    n_src = sum(len(r["src_entities"]) for r in records)
-    n_proj = sum(len(r["tgt_entities"]) for r in records)
-    kept = [r for r in records if r["tgt_tokens"] and not (drop_incomplete and r["unprojected"])]
-    sentences = [Sentence(r["id"], r["tgt_tokens"], sorted(S.spans_of(r["tgt_entities"])),
-                          r.get("source", "")) for r in kept]
-    out.mkdir(parents=True, exist_ok=True)
-    write_conll(sentences, out / "train.conll")
-    write_jsonl(sentences, out / "train.jsonl")
-    ratios = sentence_proj_ratios(np.array([len(r["src_entities"]) for r in records]),
-                                  np.array([len(r["tgt_entities"]) for r in records]))
-    return {"proj_ratio": float(ratios.mean()) if len(ratios) else 0.0,
-            "n_source_entities": n_src, "n_projected_entities": n_proj,
-            "n_training_sentences": len(sentences),
-            "training_files": ["train.conll", "train.jsonl"]}

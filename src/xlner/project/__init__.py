@@ -17,6 +17,9 @@ One entry point for every method::
 
 Every source entity ends in ``result.projected`` (one or more spans) or ``result.unprojected``
 (with a :class:`~xlner.datamodel.Reason`). ``project_batch`` runs one method over many sentences.
+Run records (:class:`xlner.record.RunRecord`) are projected with ``project_record`` /
+``project_records`` and ``project_back_translation`` (:mod:`xlner.project.records`), the
+``xlner project`` file format is read and written by :mod:`xlner.project.io`.
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ from xlner.errors import XlnerError
 from xlner.project.batch import MAX_BATCH_ENTITIES, MAX_BATCH_TGT, match_items
 from xlner.project.heuristic import COLLISIONS, ORDERS, heuristic_project
 from xlner.project.matching import EXACT_SOLVERS, STOP_TOKENS, match_project, ngram_candidates
+from xlner.record import short_repr, check_pairs, check_span_range
 
-__all__ = ["METHODS", "DEFAULTS", "project", "project_batch", "ngram_candidates"]
+__all__ = ["METHODS", "DEFAULTS", "project", "project_batch", "ngram_candidates", "resolve_params",
+           "BACK_TRANSLATION", "project_record", "project_records", "project_back_translation",
+           "project_back_translations"]
 
 METHODS = ("heuristic", "largest-group", "match-greedy", "match-exact")
 
@@ -54,13 +60,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 def resolve_params(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The method's defaults overridden by ``params``; unknown names or bad values are refused."""
     if method not in METHODS:
-        raise XlnerError("E200", f"unknown projection method {method!r}",
-                         hint=f"choose one of {', '.join(METHODS)}")
+        raise XlnerError("E200", method=method, methods=", ".join(METHODS))
     allowed = DEFAULTS[method]
     unknown = sorted(set(params) - set(allowed) - {"target_labels"})
     if unknown:
-        raise XlnerError("E203", f"method {method!r} has no parameter(s) {', '.join(unknown)}",
-                         hint=f"its parameters: {', '.join(sorted(allowed))}, target_labels")
+        raise XlnerError("E207", method=method, names=", ".join(unknown),
+                         parameters=", ".join([*sorted(allowed), "target_labels"]))
     out = {**allowed, **{k: v for k, v in params.items() if k != "target_labels"}}
     problems = []
     # Coerce numbers here so that a bad value is one clear error, not a traceback later.
@@ -90,8 +95,12 @@ def resolve_params(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(target_labels, str):
             problems.append("target_labels must be a collection of labels, not one string")
     if problems:
-        raise XlnerError("E203", f"bad parameters for method {method!r}: " + "; ".join(problems))
+        raise XlnerError("E208", method=method, problems="; ".join(problems))
     return out
+
+
+def _where(sid: object) -> str:
+    return "input" if sid is None else f"sentence {sid}"
 
 
 def _links(alignment: Alignment | Sequence[Sequence[int]], n_src: int, n_tgt: int, sid: object) -> np.ndarray:
@@ -99,23 +108,17 @@ def _links(alignment: Alignment | Sequence[Sequence[int]], n_src: int, n_tgt: in
     pairs = pairs.reshape(-1, 2)
     links = np.zeros((n_src, n_tgt), dtype=bool)
     if len(pairs):
-        bad = (pairs[:, 0] < 0) | (pairs[:, 0] >= n_src) | (pairs[:, 1] < 0) | (pairs[:, 1] >= n_tgt)
-        if bad.any():
-            i, j = pairs[np.argmax(bad)]
-            raise XlnerError("E202", f"sentence {sid}: alignment pair [{i}, {j}] is outside "
-                             f"{n_src} source x {n_tgt} target tokens",
-                             hint="pairs are [src_index, tgt_index], 0-based")
+        check_pairs(pairs, n_src, n_tgt, where=_where(sid), field="alignment")
         links[pairs[:, 0], pairs[:, 1]] = True
     return links
 
 
-def _check_spans(spans: Sequence[Span], n: int, what: str, sid: object, code: str) -> None:
+def _check_spans(spans: Sequence[Span], n: int, what: str, sid: object, tokens: str) -> None:
     for k, s in enumerate(spans):
         if not isinstance(s, Span):
-            raise XlnerError(code, f"sentence {sid}: {what} {k} is a {type(s).__name__}, not a Span")
-        if s.end > n:
-            raise XlnerError(code, f"sentence {sid}: {what} {k} [{s.start}, {s.end}) ends beyond "
-                             f"the {n} tokens", hint="spans are [start, end) with end exclusive")
+            raise XlnerError("E218", where=_where(sid), field=f"{what} {k}", expected="a Span",
+                             value=short_repr(s))
+        check_span_range(s.start, s.end, n, where=_where(sid), field=f"{what} {k}", tokens=tokens)
 
 
 def project(
@@ -149,7 +152,7 @@ def project(
 def _project(method, p, src_tokens, tgt_tokens, src_entities, alignment, tgt_candidates,
              extra_scores, target_labels, sid) -> ProjectionResult:
     n_src, n_tgt = len(src_tokens), len(tgt_tokens)
-    _check_spans(src_entities, n_src, "source entity", sid, "E201")
+    _check_spans(src_entities, n_src, "source entity", sid, "source tokens")
     links = _links(alignment, n_src, n_tgt, sid)
     active = list(range(len(src_entities)))
     dropped: list[Unprojected] = []
@@ -161,8 +164,7 @@ def _project(method, p, src_tokens, tgt_tokens, src_entities, alignment, tgt_can
 
     if method in ("heuristic", "largest-group"):
         if tgt_candidates is not None or extra_scores:
-            raise XlnerError("E203", f"method {method!r} takes no tgt_candidates or extra_scores",
-                             hint="use match-greedy or match-exact to score candidates")
+            raise XlnerError("E203", method=method)
         res = heuristic_project(tgt_tokens, [(i, src_entities[i]) for i in active], links,
                                 merge_distance=int(p["merge_distance"]),
                                 min_length_ratio=float(p["min_length_ratio"]), top_k=int(p["top_k"]),
@@ -174,7 +176,7 @@ def _project(method, p, src_tokens, tgt_tokens, src_entities, alignment, tgt_can
 
     if tgt_candidates is not None:
         tgt_candidates = list(tgt_candidates)
-        _check_spans(tgt_candidates, n_tgt, "target candidate", sid, "E204")
+        _check_spans(tgt_candidates, n_tgt, "target candidate", sid, "target tokens")
     if not active:
         return ProjectionResult(unprojected=dropped)
     projected, reasons, candidates = match_project(
@@ -222,15 +224,14 @@ def project_batch(method: str, records: Iterable[Mapping[str, Any]], **params: A
             extra = rec.get("extra_scores")
             n_src, n_tgt = len(src_tokens), len(tgt_tokens)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise XlnerError("E206", f"record {n}: not a projection record ({type(exc).__name__}: {exc})",
-                             hint="a record needs src_tokens, tgt_tokens, src_entities and alignment") from exc
+            raise XlnerError("E206", n=n, detail=f"{type(exc).__name__}: {exc}") from exc
         if not (batchable and cands is None and not extra and 0 < n_tgt <= MAX_BATCH_TGT
                 and len(entities) <= MAX_BATCH_ENTITIES):
             out[n] = _project(method, p, list(src_tokens), list(tgt_tokens), entities, alignment,
                               None if cands is None else [_as_span(c) for c in cands], extra,
                               target_labels, sid)
             continue
-        _check_spans(entities, n_src, "source entity", sid, "E201")
+        _check_spans(entities, n_src, "source entity", sid, "source tokens")
         pairs = alignment.pairs if isinstance(alignment, Alignment) else \
             np.asarray(alignment, dtype=np.int64).reshape(-1, 2)
         if allowed is None:
@@ -251,3 +252,8 @@ def project_batch(method: str, records: Iterable[Mapping[str, Any]], **params: A
         for it, result in zip(batched, match_items(batched, **options)):
             out[it["n"]] = result
     return out  # type: ignore[return-value]
+
+
+# Projection of run records (imported last: it builds on project_batch above).
+from xlner.project.records import (BACK_TRANSLATION, project_back_translation,  # noqa: E402
+                                   project_back_translations, project_record, project_records)

@@ -16,8 +16,8 @@ from functools import lru_cache
 import numpy as np
 
 from xlner.datamodel import Candidate, ProjectedEntity, ProjectionResult, Reason, Span, Unprojected
-from xlner.errors import XlnerError
 from xlner.project.matching import exact_match
+from xlner.record import check_pairs
 
 _span_start = operator.attrgetter("span.start")
 _source = operator.attrgetter("source")
@@ -93,11 +93,9 @@ def match_items(items: list[dict], *, solver: str, max_candidate_length: int, mi
     bi = np.repeat(np.arange(n), lens)
     bad = (pairs[:, 0] < 0) | (pairs[:, 0] >= n_src[bi]) | (pairs[:, 1] < 0) | (pairs[:, 1] >= n_tgt[bi])
     if bad.any():
-        j = int(np.argmax(bad))
-        it = items[bi[j]]
-        raise XlnerError("E202", f"sentence {it['id']}: alignment pair {pairs[j].tolist()} is outside "
-                         f"{it['n_src']} source x {len(it['tgt_tokens'])} target tokens",
-                         hint="pairs are [src_index, tgt_index], 0-based")
+        it = items[bi[int(np.argmax(bad))]]
+        check_pairs(it["pairs"], it["n_src"], len(it["tgt_tokens"]), where=f"sentence {it['id']}",
+                    field="alignment")
     key = np.sort((bi * s_max + pairs[:, 0]) * t_max + pairs[:, 1])
     key = key[np.concatenate((key[:1] >= 0, key[1:] != key[:-1]))]
     bi, src_i, tgt_j = key // (s_max * t_max), key // t_max % s_max, key % t_max
