@@ -32,6 +32,7 @@ from xlner.pipeline.framework import Components, Runner, Step, StepReport
 from xlner.pipeline.profiles import builtin_profiles, component_params, load_profile
 from xlner.runs import Run, load_run, write_run
 from xlner.threads import pin_threads
+from xlner.translate import UNAVAILABLE_CODES
 
 log = logging.getLogger("xlner.pipeline")
 
@@ -299,7 +300,7 @@ def _back_translation_config(bt: dict, lang: str, status: str, error: XlnerError
     return out
 
 
-_UNAVAILABLE = ("E401", "E403", "E409")  # unknown language, no Apertium direction, no model
+_UNAVAILABLE = UNAVAILABLE_CODES  # unknown language, no Apertium direction, no model
 
 
 def _unavailable(exc: XlnerError, lang: str) -> XlnerError:
