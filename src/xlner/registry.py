@@ -202,8 +202,10 @@ def fields_of(params: Any) -> dict[str, Any]:
     return {f.name: getattr(params, f.name) for f in dataclasses.fields(params) if f.init}
 
 
-def check_params(label: str, params_type: type, given: Mapping[str, Any], origin: Origin) -> Any:
-    """``params_type(**given)`` after checking every value against its declared type (E761)."""
+def check_params(label: str, params_type: type, given: Mapping[str, Any], origin: Origin,
+                 what: str = "parameter") -> Any:
+    """``params_type(**given)`` after checking every value against its declared type (E761);
+    ``what`` is how messages call a field (``parameter``, or ``key`` for a profile section)."""
     if not isinstance(given, Mapping):
         raise XlnerError("E761", source=origin.source(), component=label,
                          problem=f"parameters must be a mapping of names to values, got {given!r}",
@@ -211,7 +213,7 @@ def check_params(label: str, params_type: type, given: Mapping[str, Any], origin
     try:
         checked = _checker(params_type).model_validate(dict(given))
     except ValidationError as exc:
-        _refuse(label, params_type, given, exc, origin)
+        _refuse(label, params_type, given, exc, origin, what)
     values = {k: getattr(checked, k) for k in given}
     instance = params_type(**values)
     check = getattr(instance, "check", None)
@@ -226,7 +228,7 @@ def check_params(label: str, params_type: type, given: Mapping[str, Any], origin
 
 
 def _refuse(label: str, params_type: type, given: Mapping[str, Any], exc: ValidationError,
-            origin: Origin) -> typing.NoReturn:
+            origin: Origin, what: str = "parameter") -> typing.NoReturn:
     hints = typing.get_type_hints(params_type, include_extras=True)
     problems: list[str] = []
     first = None
@@ -236,9 +238,9 @@ def _refuse(label: str, params_type: type, given: Mapping[str, Any], exc: Valida
         param = str(err["loc"][0])
         first = first or param
         if err["type"] == "extra_forbidden":
-            text = f"has no parameter {param!r}"
+            text = f"has no {what} {param!r}"
         elif err["type"] == "missing":
-            text = f"needs parameter {param}, which must {describe(hints[param])}"
+            text = f"needs {what} {param}, which must {describe(hints[param])}"
         elif err["type"] == "sequence_str":
             text = f"{param} must be a list, not one string: {given[param]!r}"
         else:
