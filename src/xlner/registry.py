@@ -261,6 +261,7 @@ def validate(kind: str, name: str, params: Mapping[str, Any] | None = None,
     name (an aligner combination) a list of its parts' ``(name, params dataclass)``."""
     origin = origin or Origin()
     params = {} if params is None else params
+    _components(kind)  # the provider registers its splitter too
     splitter = _SPLITTERS.get(kind)
     parts = splitter(name, params, origin) if splitter is not None and isinstance(name, str) else None
     if parts is not None:
