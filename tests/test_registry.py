@@ -26,6 +26,8 @@ def test_every_kind_is_registered_in_one_place(kind, names):
         component = registry.lookup(kind, name)
         assert component.kind == kind and component.name == name
         required = {"path": "t.jsonl"} if name == "precomputed" else {}  # its one required parameter
+        filled = registry.fields_of(component.params(**required))
+        assert component.defaults() == {k: v for k, v in filled.items() if k not in required}
         assert registry.validate(kind, name, required) == component.params(**required)  # defaults valid
 
 

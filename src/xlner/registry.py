@@ -132,7 +132,14 @@ class Component:
         return typing.cast(Callable[..., Any], getattr(importlib.import_module(module), attribute))
 
     def defaults(self) -> dict[str, Any]:
-        return fields_of(self.params())
+        """Each parameter's default (a required parameter, such as ``precomputed``'s ``path``, has none)."""
+        out = {}
+        for f in dataclasses.fields(self.params):
+            if f.init and f.default is not dataclasses.MISSING:
+                out[f.name] = f.default
+            elif f.init and f.default_factory is not dataclasses.MISSING:
+                out[f.name] = f.default_factory()
+        return out
 
 
 #: kind -> a function that splits a composite name (``simalign+identity``) into its parts'
