@@ -117,3 +117,12 @@ def test_a_mistake_in_the_file_names_the_file_and_key(tmp_path):
     with pytest.raises(XlnerError) as err:
         load_profile(str(mine))
     assert err.value.code == "E763"
+
+
+def test_options_are_checked_against_the_method_of_the_run():
+    """--method heuristic with heuristic options is fine even if the profile's method is matching."""
+    profile = load_profile("offline", ["projection.options.merge_distance=2"], method="heuristic")
+    assert profile["projection"]["options"] == {"merge_distance": 2}
+    with pytest.raises(XlnerError) as err:
+        load_profile("offline", ["projection.options.merge_distance=2"])  # match-greedy has none
+    assert err.value.code == "E761" and "merge_distance" in err.value.message

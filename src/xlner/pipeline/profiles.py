@@ -143,9 +143,12 @@ def profile_path(name_or_path: str) -> Path:
 
 
 def read_profile(name_or_path: str = DEFAULT_PROFILE,
-                 overrides: Sequence[str] | Mapping[str, Any] | None = None) -> Profile:
+                 overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
+                 method: str | None = None) -> Profile:
     """The profile, with ``overrides`` (``"aligner.layer=6"`` strings from the command line, or a
-    mapping ``{"aligner.layer": 6}``) applied, parsed and checked."""
+    mapping ``{"aligner.layer": 6}``) applied, parsed and checked. ``method``: the projection method
+    the run will use instead of the profile's (``--method``): ``projection.options`` are checked
+    against it (an unknown name is left to the caller to refuse)."""
     path = profile_path(name_or_path)
     try:
         profile = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -165,13 +168,14 @@ def read_profile(name_or_path: str = DEFAULT_PROFILE,
         for item in overrides or []:
             written[apply_override(profile, item)] = f"--set {item}"
     profile = _expand_cache_paths(profile)
-    return parse_profile(profile, overrides=written)
+    return parse_profile(profile, overrides=written, method=method)
 
 
 def load_profile(name_or_path: str = DEFAULT_PROFILE,
-                 overrides: Sequence[str] | Mapping[str, Any] | None = None) -> dict:
+                 overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
+                 method: str | None = None) -> dict:
     """The profile as a dict, with ``overrides`` applied and everything checked (:func:`read_profile`)."""
-    return read_profile(name_or_path, overrides).raw
+    return read_profile(name_or_path, overrides, method=method).raw
 
 
 def _expand_cache_paths(node: Any) -> Any:
@@ -216,9 +220,11 @@ def set_key(profile: dict, key: str, value: Any, written: str) -> None:
 
 # --- checking -----------------------------------------------------------------------------------
 
-def parse_profile(profile: Mapping[str, Any], *, overrides: Mapping[str, str] | None = None) -> Profile:
+def parse_profile(profile: Mapping[str, Any], *, overrides: Mapping[str, str] | None = None,
+                  method: str | None = None) -> Profile:
     """Check a profile mapping section by section and return its typed form. ``overrides``: dotted
-    key -> how it was written (``--set aligner.layer=6``), for messages."""
+    key -> how it was written (``--set aligner.layer=6``), for messages; ``method``: see
+    :func:`read_profile`."""
     path = str(profile.get("path") or "(settings)")
     top = Origin(path=path, overrides=dict(overrides or {}))
     given = {k: v for k, v in profile.items() if k != "path"}
@@ -236,11 +242,13 @@ def parse_profile(profile: Mapping[str, Any], *, overrides: Mapping[str, str] | 
     if bt.translator is not None:
         _component("translator", bt.translator, top.child("back_translation.translator"))
     registry.lookup("projection", bt.method, top.child("back_translation"), name_key="method")
-    method = bt.method if projection.method == BACK_TRANSLATION else projection.method
     where = top.child("projection")
-    if projection.method != BACK_TRANSLATION:
-        registry.lookup("projection", method, where, name_key="method")
-    registry.validate("projection", method, projection.options or {}, where.child("options"))
+    chosen = method or projection.method
+    if chosen != BACK_TRANSLATION and method is None:
+        registry.lookup("projection", chosen, where, name_key="method")
+    options_for = bt.method if chosen == BACK_TRANSLATION else chosen
+    if options_for in registry.names("projection"):
+        registry.validate("projection", options_for, projection.options or {}, where.child("options"))
     return Profile(path, settings, components["translator"], components["tagger"],
                    components["aligner"], projection, refine, bt, dict(profile))
 

@@ -120,7 +120,7 @@ def check_sentences(sentences: list[Any], profile: dict, path: Path) -> None:
 
 def _profile(opts: Options, task: str = "translate-test") -> dict:
     """The profile with the command line's choices applied, checked before any work starts."""
-    profile = load_profile(opts.profile, list(opts.overrides))
+    profile = load_profile(opts.profile, list(opts.overrides), method=opts.method)
     if opts.method:
         profile["projection"]["method"] = opts.method
     if opts.labels:
