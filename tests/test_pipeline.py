@@ -117,8 +117,8 @@ def test_profile_copied_to_a_file_can_be_used(tmp_path):
 
 @pytest.mark.parametrize("name,content,code", [
     ("nope", None, "E701"),
-    ("broken.yaml", "translator: [unclosed", "E701"),
-    ("partial.yaml", "translator: {name: apertium}\n", "E701"),
+    ("broken.yaml", "translator: [unclosed", "E762"),
+    ("partial.yaml", "translator: {name: apertium}\n", "E761"),
 ])
 def test_bad_profiles(tmp_path, name, content, code):
     target = name

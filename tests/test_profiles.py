@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from xlner.data import read_dataset
+from xlner.errors import XlnerError
 from xlner.pipeline.profiles import builtin_profiles, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,3 +61,68 @@ def test_profile_runs_with_a_model_trained_into_the_cache(tmp_path, monkeypatch)
     run = load_run(run_dir)
     assert run.config["components"]["tagger"]["name"] == "hf"
     assert len(run.records) == 3 and "f1" in run.metrics["overall"]
+
+
+# --- typed sections, checked once -----------------------------------------------------------------
+
+def test_profiles_parse_into_typed_sections():
+    from xlner.pipeline.profiles import read_profile
+
+    offline = read_profile("offline")
+    assert offline.translator.name == "apertium" and offline.translator.params == {"mark_unknown": True}
+    assert offline.aligner.params == {"model": "e5-small", "layer": 8, "method": "itermax"}
+    assert offline.projection.method == "match-greedy" and offline.settings.shard_size == 256
+    assert offline.back_translation.translator is None and offline.back_translation.min_ratio == 0.5
+    assert offline.as_dict() == load_profile("offline")  # the mapping the pipeline reads, as written
+    combined = read_profile("offline", {"aligner.name": "simalign+identity", "aligner.identity": {"min_prefix": 3}})
+    assert combined.aligner.params["identity"] == {"min_prefix": 3}
+
+
+@pytest.mark.parametrize("override,code,text", [
+    ('aligner.layer="8"', "E761", '--set aligner.layer="8": aligner \'simalign\': layer must be an integer'),
+    ("aligner.lyer=8", "E761", "has no parameter 'lyer'"),
+    ("tagger.name=flair", "E760", "--set tagger.name=flair: unknown NER tagger 'flair'"),
+    ("projection.method=telepathy", "E760", "unknown projection method 'telepathy'"),
+    ("projection.options.merge_distance=2", "E761", "projection method 'match-greedy': has no parameter"),
+    ("threads=0", "E761", "threads must be an integer >= 1"),
+    ("shard_sise=3", "E761", "has no key 'shard_sise'"),
+    ("back_translation.min_ratio=1.5", "E761", "min_ratio must be a number in [0, 1)"),
+    ("back_translation.method=x", "E760", "--set back_translation.method=x: unknown projection method"),
+    ("tagger={name: mt-marks, base: spacy, retype: 3}", "E761", "retype must be true or false"),
+    ("labels=PER", "E761", "labels must be a list, not one string"),
+    ("aligner.name=simalign&identity>eflomal", "E510", "mixes combination operators"),
+    ("translator.name.x=1", "E768", "'name' is not a section"),
+    ("translator.name=[", "E767", "cannot read the value"),
+])
+def test_bad_overrides_name_the_override(override, code, text):
+    with pytest.raises(XlnerError) as err:
+        load_profile("offline", [override])
+    assert err.value.code == code and text in err.value.message
+
+
+def test_a_mistake_in_the_file_names_the_file_and_key(tmp_path):
+    text = Path(load_profile("offline")["path"]).read_text(encoding="utf-8")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(text.replace("layer: 8", "layer: eight"), encoding="utf-8")
+    with pytest.raises(XlnerError) as err:
+        load_profile(str(mine))
+    assert err.value.code == "E761"
+    assert err.value.message.startswith(f"profile {mine}, key aligner.layer: aligner 'simalign'")
+    mine.write_text(text.replace("  method: match-greedy\n  options: {}", "  method: match-greedy\n"
+                                 "  options: {n_candidates: -1}", 1), encoding="utf-8")
+    with pytest.raises(XlnerError) as err:
+        load_profile(str(mine))
+    assert f"profile {mine}, key projection.options.n_candidates" in err.value.message
+    mine.write_text("- a list\n", encoding="utf-8")
+    with pytest.raises(XlnerError) as err:
+        load_profile(str(mine))
+    assert err.value.code == "E763"
+
+
+def test_options_are_checked_against_the_method_of_the_run():
+    """--method heuristic with heuristic options is fine even if the profile's method is matching."""
+    profile = load_profile("offline", ["projection.options.merge_distance=2"], method="heuristic")
+    assert profile["projection"]["options"] == {"merge_distance": 2}
+    with pytest.raises(XlnerError) as err:
+        load_profile("offline", ["projection.options.merge_distance=2"])  # match-greedy has none
+    assert err.value.code == "E761" and "merge_distance" in err.value.message

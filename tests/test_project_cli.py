@@ -127,7 +127,7 @@ def test_bad_options_and_missing_files(tmp_path):
     src = write_lines(tmp_path / "in.jsonl", [GOOD])
     with pytest.raises(XlnerError) as e:
         project_file(str(src), str(tmp_path / "o.jsonl"), "match-greedy", {"merge_distance": 2})
-    assert e.value.code == "E207" and "merge_distance" in e.value.message
+    assert e.value.code == "E761" and "merge_distance" in e.value.message
     with pytest.raises(XlnerError) as e:
         project_file(str(tmp_path / "missing.jsonl"), str(tmp_path / "o.jsonl"), "heuristic", {})
     assert e.value.code == "E216"

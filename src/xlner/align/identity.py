@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from typing import Annotated, Any
+
 import numpy as np
+from annotated_types import Ge
 
 from xlner.align.base import Aligner
 from xlner.datamodel import Alignment
-from xlner.errors import XlnerError
+from xlner.registry import Int, fields_of
 
 #: Apertium's marks: * unknown word, @ no bilingual entry, # cannot generate.
 APERTIUM_MARKS = "*@#"
@@ -40,6 +44,19 @@ def token_similarity(a: str, b: str, *, min_prefix: int = 4, max_suffix: int = 6
     return 0.0
 
 
+@dataclass(kw_only=True)
+class IdentityParams:
+    """``min_prefix`` (shortest prefix that counts as the same word), ``max_suffix`` (longest ending
+    it may differ by), ``min_length`` (shorter alphabetic tokens are ignored), ``punctuation`` (link
+    punctuation too), ``capitalized_only`` (prefix matches only between capitalised tokens)."""
+
+    min_prefix: Annotated[Int, Ge(1)] = 4
+    max_suffix: Annotated[Int, Ge(0)] = 6
+    min_length: Annotated[Int, Ge(1)] = 2
+    punctuation: bool = False
+    capitalized_only: bool = False
+
+
 class IdentityAligner(Aligner):
     """Links identical / prefix-matching tokens (case- and accent-insensitive).
 
@@ -51,14 +68,11 @@ class IdentityAligner(Aligner):
 
     name = "identity"
 
-    def __init__(self, min_prefix: int = 4, max_suffix: int = 6, min_length: int = 2,
-                 punctuation: bool = False, capitalized_only: bool = False) -> None:
-        if min_prefix < 1 or max_suffix < 0 or min_length < 1:
-            raise XlnerError("E511", "identity aligner needs min_prefix >= 1, max_suffix >= 0, min_length >= 1")
-        super().__init__(min_prefix=min_prefix, max_suffix=max_suffix, min_length=min_length,
-                         punctuation=punctuation, capitalized_only=capitalized_only)
-        self.min_prefix, self.max_suffix, self.min_length = min_prefix, max_suffix, min_length
-        self.punctuation, self.capitalized_only = punctuation, capitalized_only
+    def __init__(self, **params: Any) -> None:
+        p = IdentityParams(**params)
+        super().__init__(**fields_of(p))
+        self.min_prefix, self.max_suffix, self.min_length = p.min_prefix, p.max_suffix, p.min_length
+        self.punctuation, self.capitalized_only = p.punctuation, p.capitalized_only
 
     def _eligible(self, raw: str, norm: str) -> bool:
         if not norm:

@@ -3,27 +3,67 @@ both on top of the batched :class:`~xlner.align.embeddings.SubwordEncoder`."""
 
 from __future__ import annotations
 
-import os
-from typing import Any
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
+from annotated_types import Ge, Interval
 
 from xlner.align.base import Aligner
 from xlner.align.embeddings import EncodedSentence, model_key, resolve_model, shared_encoder
 from xlner.datamodel import Alignment
-from xlner.errors import XlnerError
+from xlner.devices import DTYPES
+from xlner.registry import Int, PathText, fields_of
 
-UNITS = ("word", "bpe")
-#: SimAlign's matching methods (its one-letter codes: a = inter, m = mwmf, i = itermax).
+Unit = Literal["word", "bpe"]
+UNITS = typing.get_args(Unit)
+#: SimAlign's matching methods and their aliases (its one-letter codes: a = inter, m = mwmf, i = itermax).
+SimAlignMethod = Literal["mwmf", "inter", "itermax", "fwd", "rev",
+                         "argmax", "a", "m", "i", "f", "r", "match"]
 SIMALIGN_METHODS = ("mwmf", "inter", "itermax", "fwd", "rev")
 METHOD_ALIASES = {"argmax": "inter", "a": "inter", "m": "mwmf", "i": "itermax", "f": "fwd", "r": "rev",
                   "match": "mwmf"}
+assert set(typing.get_args(SimAlignMethod)) == set(SIMALIGN_METHODS) | set(METHOD_ALIASES)
+EncoderDtype = Literal["auto", "float32", "bfloat16", "float16"]
+assert typing.get_args(EncoderDtype) == DTYPES
 
 
-def _check_choice(what: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise XlnerError("E511", f"unknown {what} {value!r}", hint=f"choose one of: {', '.join(allowed)}")
-    return value
+@dataclass(kw_only=True)
+class EncoderParams:
+    """The encoder both embedding aligners run: ``model`` (folder or hub name; None or ``e5-small``:
+    the offline e5-small), ``layer`` (0 = embeddings ... depth, negative from the end; checked against
+    the model), ``unit`` (``word``: mean of a word's subwords; ``bpe``: subword links),
+    ``device``, ``batch_tokens`` (tokens per forward pass), ``max_length`` (window; default the
+    model's), ``threads`` (torch threads; default ``$XLNER_THREADS``/``$OMP_NUM_THREADS``/1),
+    ``dtype`` (``auto``: bfloat16 where the CPU or GPU has it natively)."""
+
+    model: PathText | None = None
+    layer: Int = 8
+    unit: Unit = "word"
+    device: str = "auto"
+    batch_tokens: Annotated[Int, Ge(1)] = 8192
+    max_length: Annotated[Int, Ge(3)] | None = None
+    threads: Annotated[Int, Ge(1)] | None = None
+    dtype: EncoderDtype = "auto"
+
+
+@dataclass(kw_only=True)
+class SimAlignParams(EncoderParams):
+    """:class:`EncoderParams` plus ``method`` (``inter``/``argmax``, ``mwmf``, ``itermax``, ``fwd``,
+    ``rev``, or SimAlign's one-letter codes) and ``distortion`` (SimAlign's position penalty)."""
+
+    method: SimAlignMethod = "inter"
+    distortion: Annotated[float, Interval(ge=0, le=1)] = 0.0
+
+
+@dataclass(kw_only=True)
+class AwesomeParams(EncoderParams):
+    """:class:`EncoderParams` (subword links by default) plus ``threshold``, the probability a link
+    needs in both directions."""
+
+    unit: Unit = "bpe"
+    threshold: Annotated[float, Interval(ge=0, lt=1)] = 1e-3
 
 
 def _block_max(matrix: np.ndarray, rows: EncodedSentence, cols: EncodedSentence) -> np.ndarray:
@@ -47,16 +87,23 @@ def _links_from_matrix(links: np.ndarray, word_scores: np.ndarray, rows: Encoded
 
 
 class _EmbeddingAligner(Aligner):
-    def __init__(self, model: str | os.PathLike | None = None, layer: int = 8, unit: str = "word", *,
-                 device: str = "auto", batch_tokens: int = 8192, max_length: int | None = None,
-                 threads: int | None = None, dtype: str = "auto", **params: Any) -> None:
-        _check_choice("unit", unit, UNITS)
-        self.unit = unit
-        self.encoder = shared_encoder(resolve_model(model), layer, device, batch_tokens, max_length,
-                                      threads, dtype)
+    """Parameters come from :attr:`Params` (checked by :mod:`xlner.registry` in ``get_aligner``)."""
+
+    Params: ClassVar[type[EncoderParams]] = EncoderParams
+
+    def __init__(self, **params: Any) -> None:
+        p = self.Params(**params)
+        self.unit = p.unit
+        self.encoder = shared_encoder(resolve_model(p.model), p.layer, p.device, p.batch_tokens,
+                                      p.max_length, p.threads, p.dtype)
+        own = {k: v for k, v in fields_of(p).items() if k not in fields_of(EncoderParams())}
         # The resolved dtype goes into the config: it (slightly) changes the vectors.
-        super().__init__(model=model_key(model), layer=layer, unit=unit, dtype=self.encoder.dtype,
-                         max_length=max_length, **params)
+        super().__init__(model=model_key(p.model), layer=p.layer, unit=p.unit, dtype=self.encoder.dtype,
+                         max_length=p.max_length, **self._own(own))
+
+    def _own(self, own: dict[str, Any]) -> dict[str, Any]:
+        """The subclass's own parameters, as its config records them."""
+        return own
 
     def _align(self, src: list[list[str]], tgt: list[list[str]]) -> list[Alignment]:
         # One encoder pass for both sides: more sentences per batch, less padding.
@@ -93,18 +140,18 @@ class SimAlignAligner(_EmbeddingAligner):
     """
 
     name = "simalign"
+    Params = SimAlignParams
 
-    def __init__(self, model: str | os.PathLike | None = None, layer: int = 8, unit: str = "word",
-                 method: str = "inter", distortion: float = 0.0, **kwargs: Any) -> None:
-        method = METHOD_ALIASES.get(method, method)
-        _check_choice("SimAlign method", method, SIMALIGN_METHODS)
-        if not 0.0 <= float(distortion) <= 1.0:
-            raise XlnerError("E511", f"distortion must be in [0, 1], got {distortion}")
-        super().__init__(model, layer, unit, method=method, distortion=float(distortion), **kwargs)
-        self.method, self.distortion = method, float(distortion)
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.method, self.distortion = self.params["method"], self.params["distortion"]
         from simalign import SentenceAligner
 
         self._sa = SentenceAligner  # only its static methods are used; no model is loaded
+
+    def _own(self, own: dict[str, Any]) -> dict[str, Any]:
+        return {"method": METHOD_ALIASES.get(own["method"], own["method"]),
+                "distortion": float(own["distortion"])}
 
     def _score_matrix(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         sim = self._sa.get_similarity(x, y)
@@ -141,13 +188,11 @@ class AwesomeAligner(_EmbeddingAligner):
     ``min(p(tgt|src), p(src|tgt))``, the quantity compared with the threshold."""
 
     name = "awesome"
+    Params = AwesomeParams
 
-    def __init__(self, model: str | os.PathLike | None = None, layer: int = 8, unit: str = "bpe",
-                 threshold: float = 1e-3, **kwargs: Any) -> None:
-        if not 0.0 <= float(threshold) < 1.0:
-            raise XlnerError("E511", f"threshold must be in [0, 1), got {threshold}")
-        super().__init__(model, layer, unit, threshold=float(threshold), **kwargs)
-        self.threshold = float(threshold)
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.threshold = float(self.params["threshold"])
 
     def _score_matrix(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         dots = x.astype(np.float64) @ y.astype(np.float64).T

@@ -7,24 +7,29 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Annotated, Any, Literal, Sequence
 
 import numpy as np
+from annotated_types import Ge, Gt, Interval
 
 from xlner.align.base import Aligner
 from xlner.datamodel import Alignment
 from xlner.errors import XlnerError, where
+from xlner.registry import Int, PathText, fields_of
 
-SYMMETRISATIONS = ("intersection", "union", "grow-diag", "grow-diag-final", "grow-diag-final-and",
-                   "forward", "reverse")
+Symmetrisation = Literal["intersection", "union", "grow-diag", "grow-diag-final", "grow-diag-final-and",
+                         "forward", "reverse"]
+SYMMETRISATIONS = typing.get_args(Symmetrisation)
 _NEIGHBOURS = ((-1, 0), (0, -1), (1, 0), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
 
 
 def symmetrise(fwd: np.ndarray, rev: np.ndarray, method: str = "grow-diag-final-and") -> np.ndarray:
     """Combine two directional boolean ``(n_src, n_tgt)`` link matrices (Koehn et al., 2003)."""
     if method not in SYMMETRISATIONS:
-        raise XlnerError("E511", f"unknown symmetrisation {method!r}", hint=f"choose one of: {', '.join(SYMMETRISATIONS)}")
+        raise XlnerError("E521", method=method, choices=", ".join(SYMMETRISATIONS))
     fwd, rev = fwd.astype(bool), rev.astype(bool)
     if method == "forward":
         return fwd
@@ -74,18 +79,16 @@ def read_parallel_corpus(corpus: str | os.PathLike | Sequence[str | os.PathLike]
         for lineno, line in enumerate(_read_lines(path), 1):
             parts = line.split(" ||| ")
             if len(parts) != 2:
-                raise XlnerError("E515", f"{where(path, lineno)}: expected 'source ||| target', got {line[:80]!r}",
-                                 hint="one sentence pair per line, sides separated by ' ||| '")
+                raise XlnerError("E515", where=where(path, lineno), line=line[:80])
             src.append(parts[0].strip())
             tgt.append(parts[1].strip())
         return src, tgt
     paths = [Path(p) for p in corpus]
     if len(paths) != 2:
-        raise XlnerError("E515", f"a parallel corpus is one joint file or two files, got {len(paths)} paths")
+        raise XlnerError("E528", n=len(paths))
     src, tgt = (_read_lines(p) for p in paths)
     if len(src) != len(tgt):
-        raise XlnerError("E515", f"parallel corpus sides differ in length: {paths[0]} has {len(src)} lines, "
-                         f"{paths[1]} has {len(tgt)}", hint="the two files must be line-aligned")
+        raise XlnerError("E529", src=paths[0], n_src=len(src), tgt=paths[1], n_tgt=len(tgt))
     return [s.strip() for s in src], [t.strip() for t in tgt]
 
 
@@ -93,15 +96,35 @@ def _read_lines(path: Path) -> list[str]:
     try:
         return path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError as exc:
-        raise XlnerError("E515", f"parallel corpus file not found: {path}") from exc
+        raise XlnerError("E530", path=path) from exc
     except UnicodeDecodeError as exc:
-        raise XlnerError("E515", f"{path} is not UTF-8 text (byte {exc.start})") from exc
+        raise XlnerError("E531", path=path, byte=exc.start) from exc
 
 
 def _read_links(path: str, n_sent: int) -> list[list[tuple[int, int]]]:
     lines = Path(path).read_text().splitlines()
     lines += [""] * (n_sent - len(lines))
     return [[tuple(map(int, link.split("-"))) for link in line.split()] for line in lines[:n_sent]]
+
+
+@dataclass(kw_only=True)
+class EflomalParams:
+    """``corpus`` (extra training pairs: one ``src ||| tgt`` file or two line-aligned files),
+    ``symmetrise``, ``eflomal_model`` (1 = IBM1, 2 = + HMM, 3 = + fertility), ``n_samplers``,
+    ``rel_iterations``, ``null_prior``, ``source_prefix_len``/``target_prefix_len`` (stem words to
+    their first N characters; 0 = whole words), ``strip_marks`` (drop Apertium's ``*@#``),
+    ``max_corpus`` (use at most this many corpus pairs)."""
+
+    corpus: PathText | Sequence[PathText] | None = None
+    symmetrise: Symmetrisation = "grow-diag-final-and"
+    eflomal_model: Literal[1, 2, 3] = 3
+    n_samplers: Annotated[Int, Ge(1)] = 2
+    rel_iterations: Annotated[float, Gt(0)] = 1.0
+    null_prior: Annotated[float, Interval(ge=0, le=1)] = 0.2
+    source_prefix_len: Annotated[Int, Ge(0)] = 0
+    target_prefix_len: Annotated[Int, Ge(0)] = 0
+    strip_marks: bool = True
+    max_corpus: Annotated[Int, Ge(0)] | None = None
 
 
 class EflomalAligner(Aligner):
@@ -117,33 +140,23 @@ class EflomalAligner(Aligner):
 
     name = "eflomal"
 
-    def __init__(self, corpus: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
-                 symmetrise: str = "grow-diag-final-and", eflomal_model: int = 3, n_samplers: int = 2,
-                 rel_iterations: float = 1.0, null_prior: float = 0.2, source_prefix_len: int = 0,
-                 target_prefix_len: int = 0, strip_marks: bool = True, max_corpus: int | None = None) -> None:
-        if symmetrise not in SYMMETRISATIONS:
-            raise XlnerError("E511", f"unknown symmetrisation {symmetrise!r}",
-                             hint=f"choose one of: {', '.join(SYMMETRISATIONS)}")
-        if eflomal_model not in (1, 2, 3):
-            raise XlnerError("E511", f"eflomal_model must be 1 (IBM1), 2 (+HMM) or 3 (+fertility), got {eflomal_model}")
+    def __init__(self, **params: Any) -> None:
+        p = EflomalParams(**params)
         try:
             import eflomal  # noqa: F401
         except ImportError as exc:
-            raise XlnerError("E514", "the eflomal aligner needs the PyPI package 'eflomal'",
-                             hint="pip install eflomal==2.0.0") from exc
+            raise XlnerError("E514") from exc
+        corpus = p.corpus
         corpus_key = None if corpus is None else (str(corpus) if isinstance(corpus, (str, os.PathLike))
                                                   else [str(c) for c in corpus])
-        super().__init__(corpus=corpus_key, symmetrise=symmetrise, eflomal_model=eflomal_model, n_samplers=n_samplers,
-                         rel_iterations=rel_iterations, null_prior=null_prior,
-                         source_prefix_len=source_prefix_len, target_prefix_len=target_prefix_len,
-                         strip_marks=strip_marks, max_corpus=max_corpus)
-        self.symmetrisation, self.strip_marks = symmetrise, strip_marks
-        self._options = dict(model=eflomal_model, n_samplers=n_samplers, rel_iterations=rel_iterations,
-                             null_prior=null_prior, source_prefix_len=source_prefix_len,
-                             target_prefix_len=target_prefix_len)
+        super().__init__(**{**fields_of(p), "corpus": corpus_key})
+        self.symmetrisation, self.strip_marks = p.symmetrise, p.strip_marks
+        self._options = dict(model=p.eflomal_model, n_samplers=p.n_samplers, rel_iterations=p.rel_iterations,
+                             null_prior=p.null_prior, source_prefix_len=p.source_prefix_len,
+                             target_prefix_len=p.target_prefix_len)
         self._corpus = read_parallel_corpus(corpus) if corpus is not None else ([], [])
-        if max_corpus is not None:
-            self._corpus = (self._corpus[0][:max_corpus], self._corpus[1][:max_corpus])
+        if p.max_corpus is not None:
+            self._corpus = (self._corpus[0][:p.max_corpus], self._corpus[1][:p.max_corpus])
 
     def _align(self, src: list[list[str]], tgt: list[list[str]]) -> list[Alignment]:
         from eflomal import Aligner as Eflomal
@@ -159,8 +172,7 @@ class EflomalAligner(Aligner):
                 Eflomal(**self._options).align(src_lines, tgt_lines, links_filename_fwd=fwd_path,
                                                links_filename_rev=rev_path, quiet=True)
             except Exception as exc:  # noqa: BLE001 - the binary's failures come as assorted errors
-                raise XlnerError("E514", f"eflomal failed on {len(src_lines)} sentence pairs: {exc}",
-                                 hint="check that the eflomal package installed its binary (pip install eflomal)") from exc
+                raise XlnerError("E527", n=len(src_lines), reason=str(exc)) from exc
             fwd_links = _read_links(fwd_path, len(src_lines))[skip:]
             rev_links = _read_links(rev_path, len(src_lines))[skip:]
         out = []

@@ -100,8 +100,7 @@ class Runner:
     def step_key(self, step: Step, column_keys: dict[str, str]) -> str:
         missing = [c for c in step.inputs.values() if c not in column_keys]
         if missing:
-            raise XlnerError("E707", f"step {step.name!r} needs columns {missing} that no earlier "
-                             "step produces", hint="check the order of the pipeline's steps")
+            raise XlnerError("E707", step=step.name, missing=missing)
         return fingerprint(
             "xlner-step", step.name, step.version, step.transform.__module__,
             step.transform.__qualname__, sorted(step.inputs.items()), sorted(step.outputs.items()),
@@ -171,16 +170,12 @@ class Runner:
         except XlnerError:
             raise
         except Exception as exc:  # a backend bug must not cost the user the finished shards
-            raise XlnerError(
-                "E704", f"step {step.name!r} failed on the batch starting at sentence {first_id}: "
-                f"{type(exc).__name__}: {exc}",
-                hint=f"finished work is kept in {self.cache.parts_dir(step.name, key)}; fix the "
-                     "cause and rerun the same command to resume") from exc
+            raise XlnerError("E704", step=step.name, first=first_id,
+                             reason=f"{type(exc).__name__}: {exc}",
+                             kept=self.cache.parts_dir(step.name, key)) from exc
         if result.num_rows != batch.num_rows:
-            raise XlnerError("E704", f"step {step.name!r} returned {result.num_rows} rows for "
-                             f"{batch.num_rows} sentences", hint="this is a bug in the step")
+            raise XlnerError("E769", step=step.name, n_rows=result.num_rows, n_sentences=batch.num_rows)
         missing = [c for c in step.outputs if c not in result.column_names]
         if missing:
-            raise XlnerError("E704", f"step {step.name!r} did not produce columns {missing}",
-                             hint="this is a bug in the step")
+            raise XlnerError("E770", step=step.name, missing=missing)
         return result

@@ -1,24 +1,130 @@
 """Profiles: named YAML configuration files that choose the pipeline's components.
 
-``offline`` (default) and ``paper`` ship inside the package (``xlner/profiles/*.yaml``); any other
-YAML file with the same keys can be given by path. ``--set key.sub=value`` overrides one key.
+``offline`` (default), ``offline-e5ner`` and ``paper`` ship inside the package
+(``xlner/profiles/*.yaml``); any other YAML file with the same keys can be given by path.
+``--set key.sub=value`` overrides one key (or a mapping ``{"key.sub": value}`` from Python).
+
+A profile is parsed once into typed sections (:class:`Profile`: :class:`Settings`, the
+``translator``/``tagger``/``aligner`` components, :class:`ProjectionSection`,
+:class:`RefineSection`, :class:`BackTranslationSection`). Every value is checked there, components'
+parameters by :mod:`xlner.registry`, so that a mistake is refused before any work with an error
+naming the profile file and key, or the ``--set`` override that wrote it. :func:`load_profile`
+returns the checked mapping as written (what the pipeline's cache keys are computed from).
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Mapping, Sequence
 
 import yaml
+from annotated_types import Ge, Interval, MinLen
 
+from xlner import registry
 from xlner.errors import XlnerError
+from xlner.registry import Int, Origin, check_params
+
+__all__ = ["DEFAULT_PROFILE", "Profile", "Settings", "ComponentSection", "ProjectionSection",
+           "RefineSection", "BackTranslationSection", "builtin_profiles", "profile_path",
+           "load_profile", "read_profile", "parse_profile", "apply_override", "component_params"]
 
 DEFAULT_PROFILE = "offline"
 COMPONENT_KEYS = ("translator", "tagger", "aligner")
 REQUIRED_KEYS = (*COMPONENT_KEYS, "projection")
+#: A projection "method" that is a refinement of translate-test, not a registered method.
+BACK_TRANSLATION = "back-translation"
 
+Positive = Annotated[Int, Ge(1)]
+Section = Mapping[str, Any]
+
+
+# --- typed sections -----------------------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class Settings:
+    """The profile's top-level keys (the sections are checked on their own)."""
+
+    name: str | None = None
+    description: str = ""
+    threads: Positive | None = None
+    shard_size: Positive | None = None
+    translate_shard_size: Positive | None = None
+    max_words: Positive | None = None
+    keep_similarity: bool = True
+    labels: Sequence[Annotated[str, MinLen(1)]] | None = None
+    translator: Section
+    tagger: Section
+    aligner: Section
+    projection: Section
+    refine: Section | None = None
+    back_translation: Section | None = None
+
+
+@dataclass(frozen=True)
+class ComponentSection:
+    """``name`` and its parameters as written (checked by the registry)."""
+
+    name: str
+    params: dict[str, Any]
+
+
+@dataclass(kw_only=True)
+class _Named:
+    name: Annotated[str, MinLen(1)]
+
+
+@dataclass(kw_only=True)
+class ProjectionSection:
+    """``method`` (a projection method, or ``back-translation``), its ``options`` and the
+    target-side ``target_scores`` (name -> weight) matching methods add."""
+
+    method: Annotated[str, MinLen(1)]
+    options: Section | None = None
+    target_scores: Mapping[str, float] | None = None
+
+
+@dataclass(kw_only=True)
+class RefineSection:
+    """Clean-ups of the English entities (:func:`xlner.pipeline.steps.refine_entities`)."""
+
+    trim_edges: bool = False
+    unknown_names: str | None = None
+    retype_unknown: Mapping[str, Mapping[str, str] | None] | None = None
+
+
+@dataclass(kw_only=True)
+class BackTranslationSection:
+    """Method ``back-translation`` (method.md §5): ``translator`` null = the forward one reversed."""
+
+    store: bool = False
+    translator: Section | None = None
+    method: Annotated[str, MinLen(1)] = "match-greedy"
+    min_ratio: Annotated[float, Interval(ge=0, lt=1)] = 0.5
+
+
+@dataclass
+class Profile:
+    """A checked profile: its typed sections and the mapping they were read from."""
+
+    path: str
+    settings: Settings
+    translator: ComponentSection
+    tagger: ComponentSection
+    aligner: ComponentSection
+    projection: ProjectionSection
+    refine: RefineSection
+    back_translation: BackTranslationSection
+    raw: dict[str, Any] = field(repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The mapping the pipeline reads (``load_profile``'s result), a copy."""
+        return copy.deepcopy(self.raw)
+
+
+# --- finding and reading --------------------------------------------------------------------------
 
 def builtin_profiles() -> dict[str, Path]:
     """Profile name -> file, for the profiles shipped with xlner."""
@@ -33,28 +139,43 @@ def profile_path(name_or_path: str) -> Path:
     path = Path(name_or_path).expanduser()
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return path
-    raise XlnerError("E701", f"unknown profile {name_or_path!r}",
-                     hint=f"use one of {', '.join(sorted(builtin))} or the path of a YAML file "
-                          "(`xlner pipeline profiles` lists them; copy one to start)")
+    raise XlnerError("E701", name=name_or_path, choices=", ".join(sorted(builtin)))
 
 
-def load_profile(name_or_path: str = DEFAULT_PROFILE, overrides: list[str] | None = None) -> dict:
-    """The profile as a dict, with ``overrides`` (``"aligner.layer=6"``) applied and checked."""
+def read_profile(name_or_path: str = DEFAULT_PROFILE,
+                 overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
+                 method: str | None = None) -> Profile:
+    """The profile, with ``overrides`` (``"aligner.layer=6"`` strings from the command line, or a
+    mapping ``{"aligner.layer": 6}``) applied, parsed and checked. ``method``: the projection method
+    the run will use instead of the profile's (``--method``): ``projection.options`` are checked
+    against it (an unknown name is left to the caller to refuse)."""
     path = profile_path(name_or_path)
     try:
         profile = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise XlnerError("E701", f"profile {path} is not valid YAML: {exc}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise XlnerError("E762", path=path, reason=exc) from exc
     if not isinstance(profile, dict):
-        raise XlnerError("E701", f"profile {path} must be a mapping of keys to values")
+        raise XlnerError("E763", path=path)
     profile = copy.deepcopy(profile)
     profile.setdefault("name", path.stem)
     profile["path"] = str(path)
-    for item in overrides or []:
-        apply_override(profile, item)
+    written: dict[str, str] = {}
+    if isinstance(overrides, Mapping):
+        for key, value in overrides.items():
+            set_key(profile, str(key), value, f"setting {key}={value!r}")
+            written[str(key)] = f"setting {key}={value!r}"
+    else:
+        for item in overrides or []:
+            written[apply_override(profile, item)] = f"--set {item}"
     profile = _expand_cache_paths(profile)
-    check_profile(profile)
-    return profile
+    return parse_profile(profile, overrides=written, method=method)
+
+
+def load_profile(name_or_path: str = DEFAULT_PROFILE,
+                 overrides: Sequence[str] | Mapping[str, Any] | None = None, *,
+                 method: str | None = None) -> dict:
+    """The profile as a dict, with ``overrides`` applied and everything checked (:func:`read_profile`)."""
+    return read_profile(name_or_path, overrides, method=method).raw
 
 
 def _expand_cache_paths(node: Any) -> Any:
@@ -71,49 +192,81 @@ def _expand_cache_paths(node: Any) -> Any:
     return node
 
 
-def apply_override(profile: dict, item: str) -> None:
-    """Set ``a.b.c=value`` in ``profile`` (value parsed as YAML: numbers, lists, null...)."""
+def apply_override(profile: dict, item: str) -> str:
+    """Set ``a.b.c=value`` in ``profile`` (value parsed as YAML: numbers, lists, null...); returns
+    the key it set."""
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
-        raise XlnerError("E711", f"cannot read the override {item!r}",
-                         hint="write it as key=value, e.g. --set aligner.layer=6")
+        raise XlnerError("E711", item=item)
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
-        raise XlnerError("E711", f"cannot read the value of override {item!r}: {exc}") from exc
+        raise XlnerError("E767", item=item, reason=exc) from exc
+    set_key(profile, key.strip(), value, f"--set {item}")
+    return key.strip()
+
+
+def set_key(profile: dict, key: str, value: Any, written: str) -> None:
+    """``profile[a][b][c] = value`` for ``key`` ``a.b.c``, creating sections on the way."""
     node = profile
-    parts = key.strip().split(".")
+    parts = key.split(".")
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise XlnerError("E711", f"override {item!r}: {part!r} is not a section of the profile")
+            raise XlnerError("E768", written=written, section=part)
         node = child
     node[parts[-1]] = value
 
 
-def check_profile(profile: dict) -> None:
-    where = profile.get("path", "profile")
-    for key in REQUIRED_KEYS:
-        section = profile.get(key)
-        if not isinstance(section, dict):
-            raise XlnerError("E701", f"profile {where} has no {key!r} section",
-                             hint="copy a built-in profile (`xlner pipeline profiles --show "
-                                  "offline`) and edit it")
-    for key in COMPONENT_KEYS:
-        if not profile[key].get("name"):
-            raise XlnerError("E701", f"profile {where}: {key}.name is missing")
-    if not profile["projection"].get("method"):
-        raise XlnerError("E701", f"profile {where}: projection.method is missing")
-    for key in ("threads", "shard_size", "translate_shard_size", "max_words"):
-        value = profile.get(key)
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise XlnerError("E701", f"profile {where}: {key} must be a positive integer, not {value!r}")
-    labels = profile.get("labels")
-    if labels is not None and not (isinstance(labels, list) and all(isinstance(x, str) for x in labels)):
-        raise XlnerError("E701", f"profile {where}: labels must be null or a list like [PER, ORG, LOC]")
+# --- checking -----------------------------------------------------------------------------------
+
+def parse_profile(profile: Mapping[str, Any], *, overrides: Mapping[str, str] | None = None,
+                  method: str | None = None) -> Profile:
+    """Check a profile mapping section by section and return its typed form. ``overrides``: dotted
+    key -> how it was written (``--set aligner.layer=6``), for messages; ``method``: see
+    :func:`read_profile`."""
+    path = str(profile.get("path") or "(settings)")
+    top = Origin(path=path, overrides=dict(overrides or {}))
+    given = {k: v for k, v in profile.items() if k != "path"}
+    settings: Settings = check_params("profile", Settings, given, top, "key")
+    components = {}
+    for kind, key in (("translator", "translator"), ("tagger", "tagger"), ("aligner", "aligner")):
+        components[key] = _component(kind, getattr(settings, key), top.child(key))
+    projection: ProjectionSection = check_params("section 'projection'", ProjectionSection,
+                                                 settings.projection, top.child("projection"), "key")
+    refine: RefineSection = check_params("section 'refine'", RefineSection, settings.refine or {},
+                                         top.child("refine"), "key")
+    bt: BackTranslationSection = check_params("section 'back_translation'", BackTranslationSection,
+                                              settings.back_translation or {},
+                                              top.child("back_translation"), "key")
+    if bt.translator is not None:
+        _component("translator", bt.translator, top.child("back_translation.translator"))
+    registry.lookup("projection", bt.method, top.child("back_translation"), name_key="method")
+    where = top.child("projection")
+    chosen = method or projection.method
+    if chosen != BACK_TRANSLATION and method is None:
+        registry.lookup("projection", chosen, where, name_key="method")
+    options_for = bt.method if chosen == BACK_TRANSLATION else chosen
+    if options_for in registry.names("projection"):
+        registry.validate("projection", options_for, projection.options or {}, where.child("options"))
+    return Profile(path, settings, components["translator"], components["tagger"],
+                   components["aligner"], projection, refine, bt, dict(profile))
 
 
-def component_params(section: dict[str, Any]) -> tuple[str, dict]:
+def _component(kind: str, section: Mapping[str, Any], origin: Origin) -> ComponentSection:
+    named: _Named = check_params(f"section {origin.key!r}", _Named, {"name": section.get("name")}
+                                 if "name" in section else {}, origin, "key")
+    name, params = component_params(section)
+    registry.validate(kind, named.name, params, origin)
+    return ComponentSection(name, params)
+
+
+def check_profile(profile: Mapping[str, Any]) -> None:
+    """Refuse a profile mapping with a mistake (see :func:`parse_profile`)."""
+    parse_profile(profile)
+
+
+def component_params(section: Mapping[str, Any]) -> tuple[str, dict]:
     """``{"name": "spacy", "model": ...}`` -> ``("spacy", {"model": ...})``."""
     params = {k: v for k, v in section.items() if k != "name"}
     return section["name"], params

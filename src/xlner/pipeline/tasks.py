@@ -26,11 +26,13 @@ import xlner
 from xlner.cache import StepCache, default_cache_dir, file_fingerprint, fingerprint
 from xlner.errors import XlnerError
 from xlner.pipeline import steps as S
+from xlner.pipeline.components import build_components
 from xlner.pipeline.framework import Components, Runner, Step, StepReport
 from xlner.pipeline.profiles import builtin_profiles, component_params, load_profile
 from xlner.pipeline.records import build_records, evaluate_records, reason_counts, write_training_set
 from xlner.runs import Run, load_run, write_run
 from xlner.threads import pin_threads
+from xlner.translate import UNAVAILABLE_CODES
 
 log = logging.getLogger("xlner.pipeline")
 
@@ -54,85 +56,6 @@ class Options:
     cache_dir: str | None = None   # that shared cache (default: $XLNER_CACHE/steps)
     progress: bool = True
     drop_incomplete: bool = False  # translate-train: leave out sentences with unprojected entities
-
-
-# --- components ------------------------------------------------------------------------------
-
-def _guarded(kind: str, name: str, params: dict, build: Callable[[], Any]) -> Callable[[], Any]:
-    def wrapped() -> Any:
-        try:
-            return build()
-        except XlnerError:
-            raise
-        except ImportError as exc:
-            raise XlnerError("E708", f"the {kind} {name!r} needs a package that is not installed: {exc}",
-                             hint="install it (./dev setup installs the offline defaults) or choose "
-                                  "another component in the profile") from exc
-        except Exception as exc:  # a model that is not there, a broken installation
-            raise XlnerError("E708", f"could not load the {kind} {name!r} with {params}: "
-                             f"{type(exc).__name__}: {exc}",
-                             hint="check that the model is installed or its path exists, or edit "
-                                  "the profile (`xlner pipeline profiles --show offline`)") from exc
-    return wrapped
-
-
-def build_components(profile: dict, src_lang: str, tgt_lang: str,
-                     back_translator: dict | None = None) -> Components:
-    """Component configs (what the cache keys see) and their lazy builders.
-
-    ``back_translator``: the translator section for ``tgt_lang -> src_lang`` (back-translation).
-    """
-    import xlner.text as text
-
-    t_name, t_params = component_params(profile["translator"])
-    # ``lang: auto`` in the tagger section: the language the English was translated from.
-    tagger_section = {k: (src_lang if k == "lang" and v == "auto" else v)
-                      for k, v in profile["tagger"].items()}
-    n_name, n_params = component_params(tagger_section)
-    a_name, a_params = component_params(profile["aligner"])
-
-    def translator() -> Any:
-        from xlner.translate import get_translator
-
-        return get_translator(t_name, src_lang, tgt_lang, **t_params)
-
-    def tagger() -> Any:
-        from xlner.ner import get_tagger
-
-        return get_tagger(n_name, **n_params)
-
-    def aligner() -> Any:
-        from xlner.align import get_aligner
-
-        return get_aligner(a_name, **a_params)
-
-    def projector() -> Any:
-        from xlner.project import project_batch
-
-        return project_batch
-
-    version = xlner.__version__
-    extra = {}
-    if back_translator is not None:
-        b_name, b_params = component_params(back_translator)
-
-        def back() -> Any:
-            from xlner.translate import get_translator
-
-            return get_translator(b_name, tgt_lang, src_lang, **b_params)
-
-        extra["back_translator"] = ({**back_translator, "src": tgt_lang, "tgt": src_lang},
-                                    _guarded("back-translator", b_name, b_params, back))
-    return Components({
-        **extra,
-        "text": ({"module": "xlner.text", "version": version}, lambda: text),
-        "translator": ({**profile["translator"], "src": src_lang, "tgt": tgt_lang},
-                       _guarded("translator", t_name, t_params, translator)),
-        "tagger": (tagger_section, _guarded("NER tagger", n_name, n_params, tagger)),
-        "aligner": (dict(profile["aligner"]), _guarded("aligner", a_name, a_params, aligner)),
-        "projector": ({"function": "xlner.project.project_batch", "version": version},
-                      _guarded("projection", "xlner.project", {}, projector)),
-    })
 
 
 # --- loading and checking the gold data --------------------------------------------------------
@@ -196,7 +119,7 @@ def check_sentences(sentences: list[Any], profile: dict, path: Path) -> None:
 
 def _profile(opts: Options, task: str = "translate-test") -> dict:
     """The profile with the command line's choices applied, checked before any work starts."""
-    profile = load_profile(opts.profile, list(opts.overrides))
+    profile = load_profile(opts.profile, list(opts.overrides), method=opts.method)
     if opts.method:
         profile["projection"]["method"] = opts.method
     if opts.labels:
@@ -298,7 +221,7 @@ def _back_translation_config(bt: dict, lang: str, status: str, error: XlnerError
     return out
 
 
-_UNAVAILABLE = ("E401", "E403", "E409")  # unknown language, no Apertium direction, no model
+_UNAVAILABLE = UNAVAILABLE_CODES  # unknown language, no Apertium direction, no model
 
 
 def _unavailable(exc: XlnerError, lang: str) -> XlnerError:

@@ -24,7 +24,6 @@ Run records (:class:`xlner.record.RunRecord`) are projected with ``project_recor
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -32,71 +31,16 @@ import numpy as np
 from xlner.datamodel import Alignment, ProjectionResult, Reason, Span, Unprojected
 from xlner.errors import XlnerError
 from xlner.project.batch import MAX_BATCH_ENTITIES, MAX_BATCH_TGT, match_items
-from xlner.project.heuristic import COLLISIONS, ORDERS, heuristic_project
-from xlner.project.matching import EXACT_SOLVERS, STOP_TOKENS, match_project, ngram_candidates
+from xlner.project.heuristic import heuristic_project
+from xlner.project.matching import match_project, ngram_candidates
+from xlner.project.params import DEFAULTS, METHODS, resolve_params
 from xlner.record import short_repr, check_pairs, check_span_range
 
 __all__ = ["METHODS", "DEFAULTS", "project", "project_batch", "ngram_candidates", "resolve_params",
            "BACK_TRANSLATION", "project_record", "project_records", "project_back_translation",
            "project_back_translations"]
 
-METHODS = ("heuristic", "largest-group", "match-greedy", "match-exact")
-
-_HEURISTIC = dict(merge_distance=1, min_length_ratio=0.8, top_k=0, only_i=False, order="input",
-                  collision="overwrite", drop_punctuation=False)
-_MATCHING = dict(max_candidate_length=0, min_score=0.0, weights=None, restrict_to_aligned=True,
-                 n_candidates=3, stop_tokens=tuple(sorted(STOP_TOKENS)), exact_solver="auto")
-
-#: Default parameters of each method (``target_labels`` is accepted by all of them).
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "heuristic": dict(_HEURISTIC),
-    "largest-group": dict(_HEURISTIC, min_length_ratio=0.0, top_k=1, collision="merge",
-                          drop_punctuation=True),
-    "match-greedy": dict(_MATCHING),
-    "match-exact": dict(_MATCHING),
-}
-
-
-def resolve_params(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The method's defaults overridden by ``params``; unknown names or bad values are refused."""
-    if method not in METHODS:
-        raise XlnerError("E200", method=method, methods=", ".join(METHODS))
-    allowed = DEFAULTS[method]
-    unknown = sorted(set(params) - set(allowed) - {"target_labels"})
-    if unknown:
-        raise XlnerError("E207", method=method, names=", ".join(unknown),
-                         parameters=", ".join([*sorted(allowed), "target_labels"]))
-    out = {**allowed, **{k: v for k, v in params.items() if k != "target_labels"}}
-    problems = []
-    # Coerce numbers here so that a bad value is one clear error, not a traceback later.
-    for name, kind, low in (("merge_distance", int, 0), ("top_k", int, 0), ("min_length_ratio", float, None),
-                            ("max_candidate_length", int, 0), ("n_candidates", int, 0),
-                            ("min_score", float, None)):
-        if name not in out:
-            continue
-        value = out[name]
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or (kind is int and value != int(value)):
-            problems.append(f"{name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
-            continue
-        out[name] = kind(value)
-        if low is not None and out[name] < low:
-            problems.append(f"{name} must be >= {low}" + (" (0 = unlimited)" if name == "max_candidate_length" else ""))
-    for name, choices in (("order", ORDERS), ("collision", COLLISIONS), ("exact_solver", EXACT_SOLVERS)):
-        if name in out and out[name] not in choices:
-            problems.append(f"{name} must be one of {', '.join(choices)}, got {out[name]!r}")
-    if "weights" in out and out["weights"] is not None:
-        w = out["weights"]
-        if not isinstance(w, Mapping) or not all(isinstance(k, str) and isinstance(v, numbers.Real)
-                                                 and not isinstance(v, bool) for k, v in w.items()):
-            problems.append(f"weights must map score names to numbers, got {w!r}")
-    if "stop_tokens" in out:
-        out["stop_tokens"] = frozenset(out["stop_tokens"] or ())
-    if target_labels := params.get("target_labels"):
-        if isinstance(target_labels, str):
-            problems.append("target_labels must be a collection of labels, not one string")
-    if problems:
-        raise XlnerError("E208", method=method, problems="; ".join(problems))
-    return out
+# The methods and their parameters are registered in xlner.registry by xlner.project.params.
 
 
 def _where(sid: object) -> str:
