@@ -3,8 +3,8 @@ translate-train silver data. Sentences and settings go to :mod:`xlner.pipeline` 
 
 Each run lives in ``EXP/pipeline/<task>__<key>`` and is reused when finished (after checking
 that it holds the experiment's sentences, E814); its steps are also cached across runs by the
-pipeline itself. The records' fields are read only in :func:`_tokens`, :func:`_entities` and
-:func:`projection_fields`.
+pipeline itself. The records' fields are read only in :func:`_tokens`, :func:`_entities`,
+:func:`_origin` and :func:`projection_fields`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def _tokens(record: Any, side: str) -> list[str]:
 
 def _entities(record: Any, which: str) -> list[dict]:
     return list(record[f"{which}_entities"])
+
+
+def _origin(record: Any) -> tuple[str, str]:
+    """A record's sentence id and where the sentence came from (``path:line``)."""
+    return str(record["id"]), str(record.get("source") or "")
 
 
 def projection_fields(record: Any) -> dict[str, Any]:
@@ -163,7 +168,8 @@ def translate_train_silver(lang: str, english: Sequence[Sentence], exp: Path, cf
             if tt.get("drop_incomplete"):
                 continue
         n_kept += len(spans)
-        silver.append(Sentence(f"translate-train-{lang}:{r['id']}", tokens, spans, r.get("source") or ""))
+        sid, source = _origin(r)
+        silver.append(Sentence(f"translate-train-{lang}:{sid}", tokens, spans, source))
     if not silver:
         raise XlnerError("E831", lang=lang, n_records=len(records), n_empty=n_empty, n_incomplete=n_incomplete)
     path = exp / "cache" / f"translate-train-{lang}.jsonl"
