@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from xlner.errors import XlnerError
-from xlner.experiment import _cell_name, degradation_figure, find_experiments, load_experiment
+from xlner.experiment import cell_name, degradation_figure, find_experiments, load_experiment
 from xlner.explorer import loading, ui
 
 PAGE = "experiments"
@@ -120,7 +120,7 @@ if rows:
     seeds = results[(results.method == cell.method) & (results.test_set == cell.test_set)]
     for _, r in seeds.iterrows():
         seed = None if r.isna()["seed"] else int(r["seed"])
-        run_dir = (Path(exp_path) / "runs" / _cell_name(r["method"], r["test_set"], seed)).resolve()
+        run_dir = (Path(exp_path) / "runs" / cell_name(r["method"], r["test_set"], seed)).resolve()
         run = by_path.get(run_dir)
         label = f"Errors of {r['method']} on {r['test_set']}, seed {seed} (F1 {100 * r['f1']:.1f})"
         if run is None:

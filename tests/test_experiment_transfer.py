@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from xlner.errors import XlnerError
-from xlner.experiment import (_spans_of, _teacher_dir, find_browser, load_config, load_experiment, load_spec,
-                              plan_methods, run_domain_shift, write_plots)
+from xlner.experiment import (find_browser, load_config, load_experiment, load_spec, plan_methods,
+                              run_domain_shift, spans_of, teacher_dir, write_plots)
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data"
 REPO = Path(__file__).parents[1]
@@ -86,7 +86,7 @@ def test_translate_train_end_to_end(transfer):
     # silver = the projections that passed min_score 0.5, on the translated tokens
     silver = [json.loads(line) for line in (exp / "cache" / "translate-train-es.jsonl").read_text().splitlines()]
     assert len(silver) == len([r for r in recs if r["tgt_tokens"]])
-    expected = [_spans_of([e for e in r["tgt_entities"] if e["score"] >= 0.5], ["PER", "ORG", "LOC"])[0]
+    expected = [spans_of([e for e in r["tgt_entities"] if e["score"] >= 0.5], ["PER", "ORG", "LOC"])[0]
                 for r in recs if r["tgt_tokens"]]
     for s, spans in zip(silver, expected):
         assert s["tokens"] and len(s["tokens"]) == len(s["tags"])
@@ -183,12 +183,12 @@ def test_translate_train_languages_must_have_a_translator(tmp_path):
     cfg = load_config(write_config(tmp_path, translate_train={"languages": ["swa"]}))
     with pytest.raises(XlnerError) as e:
         plan_methods(cfg)
-    assert e.value.code == "E811" and "cannot run for swa" in e.value.message
+    assert e.value.code == "E826" and "cannot run for swa" in e.value.message
     cfg = load_config(write_config(tmp_path, translate_train={"languages": ["es"]}))
     assert plan_methods(cfg).languages["translate-train"] == ["es"]
     with pytest.raises(XlnerError) as e:
         load_config(write_config(tmp_path, translate_train={"max_sentence": 10}))
-    assert e.value.code == "E809" and "max_sentence" in e.value.message and "max_sentences" in e.value.hint
+    assert e.value.code == "E821" and "max_sentence" in e.value.message and "max_sentences" in e.value.hint
 
 
 def test_shipped_spanish_masakhaner2_config_shares_the_teachers(tmp_path):
@@ -200,10 +200,10 @@ def test_shipped_spanish_masakhaner2_config_shares_the_teachers(tmp_path):
     train = load_spec(b.source_train, DATA, b.types)
     dev = load_spec(b.source_dev, DATA, b.types)
     labels = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
-    teacher_a = _teacher_dir(a, tmp_path / "a", "e5", train, dev, labels, 1)
-    assert _teacher_dir(b, tmp_path / "b", "e5", train, dev, labels, 1) == teacher_a
+    teacher_a = teacher_dir(a, tmp_path / "a", "e5", train, dev, labels, 1)
+    assert teacher_dir(b, tmp_path / "b", "e5", train, dev, labels, 1) == teacher_a
     b.teacher = {**b.teacher, "lr": 1e-4}  # a real change of the teacher is a different model
-    assert _teacher_dir(b, tmp_path / "b", "e5", train, dev, labels, 1) != teacher_a
+    assert teacher_dir(b, tmp_path / "b", "e5", train, dev, labels, 1) != teacher_a
     for spec in b.test_sets + list(b.unlabeled.values()):
         assert (DATA / spec.path).is_file(), spec.path
     plan = plan_methods(b)
@@ -275,15 +275,15 @@ def test_reused_pipeline_run_with_other_sentences_is_refused(tmp_path):
 
     from xlner.datamodel import Sentence
     from xlner.errors import XlnerError
-    from xlner.experiment import _checked_records
+    from xlner.experiment import checked_records
 
     sents = [Sentence("s1", ["Mikel", "etorri", "da"], []), Sentence("s2", ["Kaixo"], [])]
     same = SimpleNamespace(records=[{"tgt_tokens": s.tokens} for s in sents])
-    assert _checked_records(same, tmp_path, sents, "tgt_tokens", "translate-test run", "sentences") == same.records
+    assert checked_records(same, tmp_path, sents, "tgt", "translate-test run", "sentences") == same.records
     for records in ([{"tgt_tokens": ["Mikel", "etorri", "da"]}],                          # one missing
                     [{"tgt_tokens": ["Mikel", "etorri", "da"]}, {"tgt_tokens": ["Agur"]}]):  # other words
         with pytest.raises(XlnerError) as e:
-            _checked_records(SimpleNamespace(records=records), tmp_path, sents, "tgt_tokens",
-                             "translate-test run", "sentences")
+            checked_records(SimpleNamespace(records=records), tmp_path, sents, "tgt",
+                            "translate-test run", "sentences")
         assert e.value.code == "E814" and str(tmp_path) in e.value.message
         assert f"{len(records)} records for 2 sentences" in e.value.message

@@ -91,7 +91,7 @@ def test_selected_cell_links_to_its_errors(monkeypatch, tmp_path, exp_dir):
 def test_missing_experiment_is_explained(monkeypatch, tmp_path):
     at = _app(monkeypatch, tmp_path, tmp_path / "not-an-experiment").run()
     assert not at.exception
-    assert any("E812" in e.value for e in at.error)
+    assert any("E828" in e.value for e in at.error)
 
 
 def test_page_without_any_experiment_says_what_to_run(monkeypatch, tmp_path):

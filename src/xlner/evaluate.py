@@ -527,3 +527,53 @@ def mismatch_blocks(gold: Any, pred: Any, *, limit: int = 20, ignore_labels: Ite
                  for tok, gt, pt in zip(g.tokens, g_tags, p_tags)]
         blocks.append("\n".join(rows))
     return "\n\n".join(blocks)
+
+
+# --- per-sentence counts and resampled F1 (the experiment runner's statistics) ---------------------
+
+def type_counts(gold: Any, pred: Any, types: Sequence[str], *, mode: str = "default",
+                ignore_labels: Iterable[str] = ()) -> np.ndarray:
+    """``(n_sentences, 1 + len(types), 3)`` true positives, false positives, false negatives.
+
+    Column 0 counts every entity type together (the micro average), then one column per type in
+    ``types``. Entities are :func:`span_entities`, the ones every other score here uses.
+    """
+    _check_mode(mode)
+    gold, pred = _as_list(gold), _as_list(pred)
+    check_same_tokens(gold, pred)
+    ignore = frozenset(ignore_labels)
+    g_ents, p_ents = span_entities(gold, ignore), span_entities(pred, ignore)
+    columns = [_counts(g_ents, p_ents)]
+    for t in types:
+        columns.append(_counts([{e for e in s if e[0] == t} for s in g_ents],
+                               [{e for e in s if e[0] == t} for s in p_ents]))
+    return np.stack(columns, axis=1)
+
+
+def scores_from_counts(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Micro precision, recall and F1 from summed ``(..., 3)`` tp/fp/fn counts.
+
+    0 where undefined (seqeval's zero-division rule); F1 is the bootstrap's own definition.
+    """
+    sums = np.asarray(sums)
+    tp, fp, fn = sums[..., 0], sums[..., 1], sums[..., 2]
+    precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
+    recall = np.where(tp + fn > 0, tp / np.maximum(tp + fn, 1), 0.0)
+    return precision, recall, _f1(sums)
+
+
+def resampled_f1(counts: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Micro F1 under ``n_boot`` bootstrap resamples of the sentences (axis 0 of ``counts``).
+
+    ``counts`` is ``(n_sentences, ..., 3)`` (e.g. several systems or seeds stacked on axis 1); the
+    result is ``(n_boot, ...)``. The same ``seed`` draws the same resamples whatever the other
+    axes hold, so systems scored on one test set are paired.
+    """
+    return _f1(_resampled_sums(np.asarray(counts), n_boot, seed))
+
+
+def percentile_interval(samples: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
+    """The ``1 - alpha`` percentile interval of bootstrap ``samples``."""
+    _check_alpha(alpha)
+    low, high = np.quantile(samples, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)

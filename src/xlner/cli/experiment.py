@@ -47,7 +47,7 @@ def train(
     resume: bool = typer.Option(True, help="Reuse a finished run and continue an interrupted one."),
 ) -> None:
     """Fine-tune an encoder for word-level NER (first-sub-token labels), or distil a student."""
-    from xlner.experiment import read_sentences, restrict_types, strip_labels
+    from xlner.data import read_sentences, restrict_types, strip_labels
     from xlner.train import (TrainConfig, iob2_labels, model_labels, resolve_model_dir, soft_labels,
                              subsample, train_ner)
 
@@ -56,12 +56,12 @@ def train(
                       max_sentences=max_sentences, freeze_embeddings=freeze_embeddings, seed=seed,
                       patience=patience, eval_every=eval_every, num_threads=threads, device=device,
                       temperature=temperature)
-    sentences = restrict_types(read_sentences(train_file, fmt), type_list)
-    dev_sents = restrict_types(read_sentences(dev, fmt), type_list) if dev else None
+    sentences = restrict_types(read_sentences(train_file, format=fmt), type_list)
+    dev_sents = restrict_types(read_sentences(dev, format=fmt), type_list) if dev else None
     if teacher is not None:
         teacher_dir = resolve_model_dir(teacher)
         if not (teacher_dir / "config.json").exists():
-            raise XlnerError("E802", f"no trained model in {teacher}", hint="train the teacher first with xlner train")
+            raise XlnerError("E832", teacher=teacher)
         labels = model_labels(teacher_dir)
         text = subsample(strip_labels(sentences), max_sentences, seed)
         typer.echo(f"teacher {teacher_dir}: soft labels on {len(text)} sentences")

@@ -71,14 +71,14 @@ def _run(task: str, data: Path, lang: str, out: Path, profile: str, method: Opti
          labels: Optional[str], limit: Optional[int], data_format: str, overrides: list[str],
          shared_cache: bool, quiet: bool, drop_incomplete: bool = False) -> None:
     from xlner.paths import output_dir
-    from xlner.pipeline import Options, translate_test, translate_train
+    from xlner.pipeline import Options, parse_settings, translate_test, translate_train
 
     output_dir(out, option="--out")  # a file there, or a path that cannot be made: E700/E717
     _setup_logging()
     opts = Options(data=str(data), lang=lang, out=str(out), profile=profile, method=method,
                    labels=_labels(labels), limit=limit, data_format=data_format,
-                   overrides=tuple(overrides or ()), shared_cache=shared_cache, progress=not quiet,
-                   drop_incomplete=drop_incomplete)
+                   settings=parse_settings(overrides or ()), shared_cache=shared_cache,
+                   progress=not quiet, drop_incomplete=drop_incomplete)
     run = (translate_test if task == "translate-test" else translate_train)(opts)
     _summary(run)
 

@@ -3,11 +3,17 @@
 >>> from xlner.pipeline import Options, translate_test
 >>> run = translate_test(Options(data="val.jsonl", lang="eu", out="runs/eu"))  # doctest: +SKIP
 >>> run.metrics["overall"]["f1"]                                               # doctest: +SKIP
+
+Sentences already in memory and settings as a mapping go in directly::
+
+    translate_test(Options(sentences=sents, lang="eu", out="runs/eu",
+                           settings={"aligner": {"name": "identity"}}))
 """
 
 from xlner.pipeline.framework import Components, Runner, Step, StepReport
+from xlner.pipeline.options import Options, apply_settings, parse_settings
 from xlner.pipeline.profiles import builtin_profiles, load_profile
-from xlner.pipeline.tasks import Options, pin_threads, translate_test, translate_train
+from xlner.pipeline.tasks import pin_threads, translate_test, translate_train
 
-__all__ = ["Components", "Options", "Runner", "Step", "StepReport", "builtin_profiles",
-           "load_profile", "pin_threads", "translate_test", "translate_train"]
+__all__ = ["Components", "Options", "Runner", "Step", "StepReport", "apply_settings", "builtin_profiles",
+           "load_profile", "parse_settings", "pin_threads", "translate_test", "translate_train"]

@@ -14,9 +14,7 @@ Each arrow is a cached :class:`~xlner.pipeline.framework.Step`; the run director
 
 from __future__ import annotations
 
-import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -24,38 +22,20 @@ from typing import Any, Callable
 
 import xlner
 from xlner.cache import StepCache, default_cache_dir, file_fingerprint, fingerprint
-from xlner.errors import XlnerError
+from xlner.errors import XlnerError, warn
 from xlner.pipeline import steps as S
 from xlner.pipeline.components import build_components
 from xlner.pipeline.framework import Components, Runner, Step, StepReport
-from xlner.pipeline.profiles import builtin_profiles, component_params, load_profile
+from xlner.pipeline.options import Options, sentences_fingerprint
+from xlner.pipeline.profiles import builtin_profiles, load_profile
 from xlner.pipeline.records import build_records, evaluate_records, reason_counts, write_training_set
 from xlner.runs import Run, load_run, write_run
 from xlner.threads import pin_threads
 from xlner.translate import UNAVAILABLE_CODES
 
-log = logging.getLogger("xlner.pipeline")
-
 ENGLISH = "en"
 
 
-@dataclass
-class Options:
-    """Everything a task needs besides the profile (the CLI's arguments)."""
-
-    data: str
-    lang: str
-    out: str
-    profile: str = "offline"
-    method: str | None = None
-    labels: list[str] | None = None
-    limit: int | None = None
-    data_format: str = "auto"
-    overrides: tuple[str, ...] = ()
-    shared_cache: bool = True      # also look up / store step outputs in a cache shared by runs
-    cache_dir: str | None = None   # that shared cache (default: $XLNER_CACHE/steps)
-    progress: bool = True
-    drop_incomplete: bool = False  # translate-train: leave out sentences with unprojected entities
 
 
 # --- loading and checking the gold data --------------------------------------------------------
@@ -66,60 +46,69 @@ def check_lang(lang: str) -> str:
 
     code = (lang or "").strip().lower()
     if normalise_lang(code) == "eng":
-        raise XlnerError("E702", "the target language must not be English (--lang en)",
-                         hint="the English side is the source of entities; give the other language")
+        raise XlnerError("E702")
     return code
 
 
 def load_gold(opts: Options, profile: dict) -> tuple[list[Any], str, str]:
-    """The gold sentences (after --limit), the dataset name and the load fingerprint."""
-    path = Path(opts.data)
-    if not path.exists():
-        raise XlnerError("E713", f"data file {path} does not exist",
-                         hint="give --data the path of a CoNLL or JSON-lines file")
-    from xlner.data import read_dataset
+    """The gold sentences (after --limit), the dataset name and the load fingerprint.
 
-    dataset = read_dataset(str(path), format=opts.data_format, lang=opts.lang)
-    sentences = list(dataset.sentences)
+    Sentences given in ``opts.sentences`` are keyed by their content
+    (:func:`~xlner.pipeline.options.sentences_fingerprint`), a file by its bytes.
+    """
+    if opts.sentences is not None:
+        origin = opts.dataset or "sentences"
+        sentences = list(opts.sentences)
+        content_key = sentences_fingerprint(sentences)
+        name = origin
+    else:
+        path = Path(str(opts.data))
+        origin = str(path)
+        if not path.exists():
+            raise XlnerError("E713", path=path)
+        from xlner.data import read_dataset
+
+        dataset = read_dataset(str(path), format=opts.data_format, lang=opts.lang)
+        sentences = list(dataset.sentences)
+        content_key = file_fingerprint(path) if path.is_file() else str(path)
+        name = dataset.name or path.stem
     if opts.limit is not None:
         sentences = sentences[: opts.limit]
     if not sentences:
-        raise XlnerError("E709", f"{path} holds no sentences", hint="check the file and its --format")
-    check_sentences(sentences, profile, path)
-    key = fingerprint("gold", file_fingerprint(path) if path.is_file() else str(path),
-                      opts.data_format, opts.lang, opts.limit)
-    return sentences, dataset.name or path.stem, key
+        raise XlnerError("E709", origin=origin)
+    check_sentences(sentences, profile, origin)
+    key = fingerprint("gold", content_key, opts.data_format, opts.lang, opts.limit)
+    return sentences, name, key
 
 
-def _locate(sentence: Any, path: Path) -> str:
+def _locate(sentence: Any, origin: str) -> str:
     """``file:line (sentence ID)`` for messages."""
-    return f"{sentence.source or path} (sentence {sentence.id})"
+    return f"{sentence.source or origin} (sentence {sentence.id})"
 
 
-def check_sentences(sentences: list[Any], profile: dict, path: Path) -> None:
+def _listed(items: list[str], shown: int = 5) -> str:
+    return ", ".join(items[:shown]) + (" ..." if len(items) > shown else "")
+
+
+def check_sentences(sentences: list[Any], profile: dict, origin: str) -> None:
     """Empty sentences are kept (they get no entities) with a warning; over-long ones are refused."""
     empty = [s for s in sentences if not s.tokens]
     if empty:
-        shown = ", ".join(_locate(s, path) for s in empty[:5])
-        log.warning("warning[E709]: %d empty sentence(s) kept with no entities: %s%s",
-                    len(empty), shown, " ..." if len(empty) > 5 else "")
+        warn("E740", n=len(empty), sentences=_listed([_locate(s, origin) for s in empty]))
     limit = profile.get("max_words")
     if limit:
         long = [s for s in sentences if len(s.tokens) > limit]
         if long:
-            shown = ", ".join(f"{_locate(s, path)}: {len(s.tokens)} words"
-                              for s in long[:5])
-            raise XlnerError("E710", f"{len(long)} sentence(s) longer than max_words={limit}: {shown}",
-                             hint="split them, drop them from the data, or raise the limit with "
-                                  f"--set max_words={max(len(s.tokens) for s in long)} (the aligner "
-                                  "then handles inputs beyond its window in pieces)")
+            raise XlnerError("E710", n=len(long), limit=limit,
+                             sentences=_listed([f"{_locate(s, origin)}: {len(s.tokens)} words" for s in long]),
+                             longest=max(len(s.tokens) for s in long))
 
 
 # --- running ---------------------------------------------------------------------------------
 
 def _profile(opts: Options, task: str = "translate-test") -> dict:
     """The profile with the command line's choices applied, checked before any work starts."""
-    profile = load_profile(opts.profile, list(opts.overrides), method=opts.method)
+    profile = load_profile(opts.profile, opts.settings, method=opts.method)
     if opts.method:
         profile["projection"]["method"] = opts.method
     if opts.labels:
@@ -136,13 +125,10 @@ def check_method(method: str, task: str = "translate-test") -> None:
 
     if method == S.BACK_TRANSLATION:
         if task != "translate-test":
-            raise XlnerError("E711", f"{S.BACK_TRANSLATION} is a refinement of translate-test, "
-                             f"not a projection method of {task}",
-                             hint=f"choose one of {', '.join(METHODS)}")
+            raise XlnerError("E746", method=S.BACK_TRANSLATION, task=task, methods=", ".join(METHODS))
         return
     if method not in METHODS:
-        raise XlnerError("E711", f"unknown projection method {method!r}",
-                         hint=f"choose one of {', '.join((*METHODS, S.BACK_TRANSLATION))}")
+        raise XlnerError("E747", method=method, methods=", ".join((*METHODS, S.BACK_TRANSLATION)))
 
 
 # --- back-translation (method.md §5) -----------------------------------------------------------
@@ -151,7 +137,7 @@ BT_DEFAULTS = {"store": False, "translator": None, "method": "match-greedy", "mi
 
 
 def back_translation_settings(profile: dict) -> dict:
-    """The profile's ``back_translation`` section with defaults, checked (E701).
+    """The profile's ``back_translation`` section with defaults, checked (E748-E752).
 
     ``translator: null`` means the forward translator with the direction reversed (Apertium
     without ``*`` marks on unknown words: they would stick to the names in the back-translation).
@@ -161,27 +147,23 @@ def back_translation_settings(profile: dict) -> dict:
     where = profile.get("path", "profile")
     section = profile.get("back_translation")
     if section is not None and not isinstance(section, dict):
-        raise XlnerError("E701", f"profile {where}: back_translation must be a section of keys")
+        raise XlnerError("E748", profile=where)
     bt = {**BT_DEFAULTS, **(section or {})}
     unknown = sorted(set(bt) - set(BT_DEFAULTS))
     if unknown:
-        raise XlnerError("E701", f"profile {where}: unknown back_translation key(s) {unknown}",
-                         hint=f"known: {', '.join(BT_DEFAULTS)}")
+        raise XlnerError("E749", profile=where, keys=", ".join(unknown), known=", ".join(BT_DEFAULTS))
     if bt["method"] not in METHODS:
-        raise XlnerError("E701", f"profile {where}: back_translation.method must be one of "
-                         f"{', '.join(METHODS)}, not {bt['method']!r}")
+        raise XlnerError("E750", profile=where, methods=", ".join(METHODS), value=repr(bt["method"]))
     ratio = bt["min_ratio"]
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
-        raise XlnerError("E701", f"profile {where}: back_translation.min_ratio must be a number in "
-                         f"[0, 1), not {ratio!r}")
+        raise XlnerError("E751", profile=where, value=repr(ratio))
     translator = bt["translator"]
     if translator is None:
         translator = dict(profile["translator"])
         if translator.get("name") == "apertium":
             translator["mark_unknown"] = False
     if not isinstance(translator, dict) or not translator.get("name"):
-        raise XlnerError("E701", f"profile {where}: back_translation.translator must be null or a "
-                         "section with a name (like translator)")
+        raise XlnerError("E752", profile=where)
     bt["translator"] = dict(translator)
     bt["store"] = bool(bt["store"])
     return bt
@@ -225,8 +207,9 @@ _UNAVAILABLE = UNAVAILABLE_CODES  # unknown language, no Apertium direction, no 
 
 
 def _unavailable(exc: XlnerError, lang: str) -> XlnerError:
-    return XlnerError(exc.code, f"back-translation needs a translator from English into {lang!r} that "
-                      f"keeps [ ] markers: {exc.message}", hint=exc.hint)
+    """The translator's own error (``exc``, e.g. E403), said in terms of back-translation."""
+    return XlnerError("E754", lang=repr(lang), code=exc.code, reason=exc.message,
+                      translator_hint=exc.hint or "choose a back_translation.translator that covers it")
 
 
 def _runner(opts: Options, profile: dict, components: Components) -> Runner:
@@ -266,7 +249,8 @@ def _labels(profile: dict, gold: list[Any]) -> list[str]:
 
 
 def _config(task: str, opts: Options, profile: dict, dataset: str, labels: list[str]) -> dict:
-    return {"task": task, "lang": opts.lang, "data": str(opts.data), "dataset": dataset,
+    return {"task": task, "lang": opts.lang, "data": None if opts.data is None else str(opts.data),
+            "dataset": dataset,
             "profile": profile.get("name"), "profile_path": _user_profile_path(profile),
             "method": profile["projection"]["method"], "labels": labels, "limit": opts.limit,
             "components": {k: profile.get(k) for k in ("translator", "tagger", "refine", "aligner",
@@ -354,8 +338,7 @@ def _run_steps(task: str, opts: Options, gold_columns: list[str], build_steps: C
             if method == S.BACK_TRANSLATION or exc.code not in _UNAVAILABLE:
                 raise _unavailable(exc, opts.lang) if exc.code in _UNAVAILABLE else exc
             bt_status = _back_translation_config(bt, opts.lang, "unavailable", exc)
-            log.warning("warning[%s]: records are written without back-translation: %s",
-                        exc.code, _unavailable(exc, opts.lang).message)
+            warn("E753", code=exc.code, reason=_unavailable(exc, opts.lang).message)
     t0 = time.perf_counter()
     gold, dataset, gold_key = load_gold(opts, profile)
     labels = _labels(profile, gold)
@@ -379,8 +362,7 @@ def _run_steps(task: str, opts: Options, gold_columns: list[str], build_steps: C
                 if exc.code not in _UNAVAILABLE:
                     raise
                 bt_status = _back_translation_config(bt, opts.lang, "unavailable", exc)
-                log.warning("warning[%s]: records are written without back-translation: %s",
-                            exc.code, _unavailable(exc, opts.lang).message)
+                warn("E753", code=exc.code, reason=_unavailable(exc, opts.lang).message)
     records = build_records(table, opts.lang, method, labels, bt["method"])
     config = _config(task, opts, profile, dataset, labels)
     if bt_status is not None:

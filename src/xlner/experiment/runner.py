@@ -1,0 +1,180 @@
+"""Run (or resume) a whole experiment: plan, read data, build silver data and the encoder, then
+visit every method x seed x test set cell, and summarise.
+
+Every step is resumable: finished cells are skipped, trained models, teacher soft labels and
+pipeline runs (translate-test, translate-train) are reused, interrupted training continues from its
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from xlner.datamodel import Sentence
+from xlner.experiment.cells import cell_name, finished, write_cell
+from xlner.experiment.config import ExperimentConfig, load_config, load_spec, resolve_data_root
+from xlner.experiment.methods import METHODS, Context, Timer, TransferMethod
+from xlner.experiment.pipeline_runs import Silver, translate_train_silver
+from xlner.experiment.planning import MethodPlan, plan_methods
+
+
+def _quiet(msg: str) -> None:
+    pass
+
+
+def _check_training_options(cfg: ExperimentConfig) -> None:
+    """E801 on a misspelt training option, before hours of work."""
+    from xlner.train import TrainConfig
+
+    tt_student = {"batch_size": 16, **cfg.student, **(cfg.translate_train.get("student") or {})}
+    for options in (cfg.teacher, cfg.student, tt_student):
+        TrainConfig.from_dict(options)
+
+
+def _write_info(exp: Path, cfg: ExperimentConfig, root: Path, plan: MethodPlan) -> None:
+    from xlner.cache import atomic_write_text
+
+    info = {"name": cfg.name, "config": cfg.path, "data_root": str(root), "encoder": cfg.encoder,
+            "types": cfg.types, "seeds": cfg.seeds, "methods": cfg.methods, "n_boot": cfg.n_boot,
+            "in_domain": cfg.in_domain, "test_sets": [vars(t) for t in cfg.test_sets],
+            "unlabeled": {k: vars(v) for k, v in cfg.unlabeled.items()},
+            "source_train": vars(cfg.source_train), "teacher": cfg.teacher, "student": cfg.student,
+            "temperature": cfg.temperature, "projection": cfg.projection,
+            "translate_train": cfg.translate_train, "method_languages": plan.languages}
+    atomic_write_text(exp / "experiment.json", json.dumps(info, indent=1, default=str))
+
+
+def _record_sizes(exp: Path, train: Sequence[Sentence], dev: Sequence[Sentence] | None,
+                  tests: dict[str, Sequence[Sentence]], unlabeled: dict[str, Sequence[Sentence]]) -> None:
+    """Add the number of sentences actually read to experiment.json (the summary reports them)."""
+    from xlner.cache import atomic_write_text
+
+    path = exp / "experiment.json"
+    info = json.loads(path.read_text()) if path.exists() else {}
+    info["sizes"] = {"source_train": len(train), "source_dev": len(dev or ()),
+                     "test_sets": {k: len(v) for k, v in tests.items()},
+                     "unlabeled": {k: len(v) for k, v in unlabeled.items()}}
+    atomic_write_text(path, json.dumps(info, indent=1, default=str))
+
+
+def _trained(out_dir: Path) -> bool:
+    """Whether ``train_ner`` finished in ``out_dir`` (it reuses such a run without its data)."""
+    state = out_dir / "xlner_train.json"
+    try:
+        return bool(json.loads(state.read_text()).get("finished")) and (out_dir / "model" / "config.json").exists()
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
+def _silver(cfg: ExperimentConfig, exp: Path, plan: MethodPlan, train: list[Sentence], timer: Timer,
+            log: Callable[[str], None], progress: bool) -> dict[str, Silver]:
+    """Translate-train silver data: once per language, before any training (not per seed)."""
+    from xlner.train import subsample
+
+    silver: dict[str, Silver] = {}
+    english = subsample(train, cfg.translate_train.get("max_sentences"), 0)
+    for lang in plan.languages.get("translate-train", []):
+        if all(_trained(exp / "models" / f"translate-train-{lang}-s{seed}") for seed in cfg.seeds):
+            continue
+        t0 = time.time()
+        silver[lang] = translate_train_silver(lang, english, exp, cfg, progress=progress)
+        timer.add("translate-train/silver", time.time() - t0)
+        i = silver[lang].info
+        log(f"translate-train {lang}: {i['n_silver']} silver sentences from {i['n_english']} English ones, "
+            f"{i['n_silver_entities']} of {i['n_source_entities']} entities projected"
+            + (f" (min_score {i['min_score']})" if i["min_score"] is not None else "")
+            + f" ({time.time() - t0:.0f} s)")
+    return silver
+
+
+def _encoder_path(cfg: ExperimentConfig, exp: Path, train: list[Sentence], extra_text: list[list[str]]) -> str:
+    if cfg.encoder == "e5-small":
+        from xlner.encoder import ensure_e5_small
+
+        return str(ensure_e5_small())
+    if cfg.encoder == "tiny":  # random small BERT for tests and smoke runs
+        from xlner.train import build_tiny_encoder
+
+        return str(build_tiny_encoder([s.tokens for s in train] + extra_text, exp / "models" / "tiny-encoder"))
+    return cfg.encoder
+
+
+def prepare(cfg: ExperimentConfig, exp: Path, root: Path, plan: MethodPlan, *,
+            log: Callable[[str], None], progress: bool) -> Context:
+    """Read the data, build the translate-train silver data and the encoder: the methods' context."""
+    from xlner.data import strip_labels
+    from xlner.train import iob2_labels
+
+    timer = Timer(exp / "timings.json")
+    t = time.time()
+    train = load_spec(cfg.source_train, root, cfg.types)
+    dev = load_spec(cfg.source_dev, root, cfg.types) if cfg.source_dev else None
+    tests = {s.name: (s, load_spec(s, root, cfg.types)) for s in cfg.test_sets}
+    needs_text = set(plan.languages.get("teacher-student", [])) | set(plan.languages.get("projection-teacher", []))
+    unlabeled = {lang: strip_labels(load_spec(s, root, cfg.types)) for lang, s in cfg.unlabeled.items()
+                 if lang in needs_text}
+    timer.add("load_data", time.time() - t)
+    _record_sizes(exp, train, dev, {k: v[1] for k, v in tests.items()}, unlabeled)
+    log(f"data: {len(train)} source training sentences, "
+        + ", ".join(f"{k}: {len(v[1])}" for k, v in tests.items())
+        + "".join(f", unlabelled {k}: {len(v)}" for k, v in unlabeled.items()))
+    silver = _silver(cfg, exp, plan, train, timer, log, progress)
+    # a tiny encoder's vocabulary covers every text it will see
+    encoder = _encoder_path(cfg, exp, train, [s.tokens for u in unlabeled.values() for s in u]
+                            + [s.tokens for v in silver.values() for s in v.sentences])
+    return Context(cfg, exp, root, plan.languages, iob2_labels(cfg.types), train, dev, tests, unlabeled,
+                   silver, encoder, timer, log, progress)
+
+
+def run_method(ctx: Context, method: TransferMethod, seed: int | None) -> None:
+    """Every unfinished cell of ``method`` for ``seed``, one target language at a time."""
+    for language in method.languages:
+        todo = [(spec, gold) for spec, gold in ctx.tests.values() if spec.language == language
+                and not finished(ctx.exp / "runs" / cell_name(method.name, spec.name, seed))]
+        method.train(seed, language)
+        for spec, gold in todo:
+            t0 = time.time()
+            prediction = method.predict(seed, spec, gold)
+            metrics = write_cell(ctx.exp / "runs" / cell_name(method.name, spec.name, seed), gold, prediction,
+                                 method=method.name, test=spec, seed=seed, types=ctx.cfg.types)
+            ctx.timer.add(method.timing_key, time.time() - t0)
+            ctx.log(f"  {method.name}" + ("" if seed is None else f" seed {seed}")
+                    + f" on {spec.name}: F1 {100 * metrics['overall']['f1']:.1f}")
+
+
+def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path, *,
+                     data_root: str | Path | None = None, log: Callable[[str], None] | None = print,
+                     progress: bool = True) -> Path:
+    """Run (or resume) the whole experiment and write its outputs; returns ``out_dir``.
+
+    Before anything is trained or translated, :func:`plan_methods` decides which test languages
+    each method applies to (E811 for a method that applies to none) and training options are
+    checked (E801).
+    """
+    from xlner.experiment.summary import summarize
+
+    cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
+    say = log or _quiet
+    exp = Path(out_dir)
+    root = resolve_data_root(cfg, data_root)
+    plan = plan_methods(cfg)
+    _check_training_options(cfg)
+    exp.mkdir(parents=True, exist_ok=True)
+    _write_info(exp, cfg, root, plan)
+    for line in plan.lines():
+        say(line)
+    ctx = prepare(cfg, exp, root, plan, log=say, progress=progress)
+    methods = [cls(ctx) for name, cls in METHODS.items() if name in cfg.methods]
+    for seed in cfg.seeds:
+        if {"model-transfer", "teacher-student"} & set(cfg.methods):
+            ctx.teacher(seed)
+        for method in methods:
+            if method.seeded:
+                run_method(ctx, method, seed)
+    for method in methods:
+        if not method.seeded:
+            run_method(ctx, method, None)
+    return summarize(exp, cfg, log=log)

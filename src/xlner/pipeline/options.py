@@ -1,0 +1,107 @@
+"""What a pipeline task is given: its input (a data file or sentences) and its settings.
+
+``Options.settings`` maps profile keys to values, applied on top of the profile: a dotted key
+sets one value (``{"aligner.layer": 6}``), a plain key replaces a section
+(``{"aligner": {"name": "identity"}}``). The values are Python values, used as they are; only
+the command line reads ``--set key=value`` text, once, with :func:`parse_settings`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from xlner.datamodel import Sentence
+from xlner.errors import XlnerError
+
+
+@dataclass
+class Options:
+    """Everything a task needs besides the profile (the CLI's arguments).
+
+    The gold input is either ``data`` (a file the pipeline reads) or ``sentences`` (already read,
+    e.g. a subset an experiment chose); ``dataset`` names the latter in config.json.
+    """
+
+    lang: str
+    out: str
+    data: str | None = None
+    sentences: Sequence[Sentence] | None = None
+    dataset: str | None = None
+    profile: str = "offline"
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    method: str | None = None
+    labels: list[str] | None = None
+    limit: int | None = None
+    data_format: str = "auto"
+    shared_cache: bool = True      # also look up / store step outputs in a cache shared by runs
+    cache_dir: str | None = None   # that shared cache (default: $XLNER_CACHE/steps)
+    progress: bool = True
+    drop_incomplete: bool = False  # translate-train: leave out sentences with unprojected entities
+    # ``key=value`` texts as typed on a command line (scripts, tests): read once, into ``settings``
+    overrides: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.sentences is None):
+            raise XlnerError("E744")
+        if self.overrides:
+            self.settings = {**parse_settings(self.overrides), **self.settings}
+            self.overrides = ()
+
+
+def parse_settings(items: Iterable[str]) -> dict[str, Any]:
+    """``["aligner.layer=6", "labels=[PER, LOC]"]`` -> ``{"aligner.layer": 6, "labels": [...]}``.
+
+    Values are read as YAML (numbers, lists, null, quoted strings), as a user types them.
+    """
+    import yaml
+
+    settings: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise XlnerError("E741", item=item)
+        try:
+            settings[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise XlnerError("E742", item=item, reason=str(exc).splitlines()[0]) from None
+    return settings
+
+
+def apply_settings(profile: dict[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``profile`` with ``settings`` applied (dotted keys walk into sections)."""
+    out = copy.deepcopy(profile)
+    for key, value in settings.items():
+        parts = str(key).strip().split(".")
+        node = out
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise XlnerError("E743", key=key, part=part)
+            node = child
+        node[parts[-1]] = copy.deepcopy(value)
+    return out
+
+
+def sentences_fingerprint(sentences: Sequence[Sentence]) -> str:
+    """Digest of sentences as xlner's JSON lines (``{"id", "tokens", "tags"}``, IOB2).
+
+    It equals :func:`xlner.cache.file_fingerprint` of the same sentences written by
+    :func:`xlner.data.write_jsonl`, so that sentences given directly keep the step-cache keys
+    they had when callers wrote them to a file for the pipeline to read back.
+    """
+    from xlner.cache import FINGERPRINT_CHARS
+    from xlner.tagging import TagError, spans_to_tags
+
+    h = hashlib.sha256()
+    for s in sentences:
+        try:
+            tags = spans_to_tags(s.spans, len(s.tokens), "iob2")
+        except TagError as exc:
+            raise XlnerError("E745", id=s.id, reason=str(exc)) from None
+        h.update((json.dumps({"id": s.id, "tokens": s.tokens, "tags": tags}, ensure_ascii=False)
+                  + "\n").encode("utf-8"))
+    return h.hexdigest()[:FINGERPRINT_CHARS]
