@@ -157,9 +157,19 @@ class Candidate:
     start: int
     end: int
     score: float
+    # What the score is made of when it fuses several scores (raw, unweighted values such as
+    # {"align": 0.8, "ner": 0.6}) and where the candidate came from ("ngram" or "ner").
+    components: dict[str, float] | None = None
+    origin: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "start": self.start, "end": self.end, "score": float(self.score)}
+        out: dict[str, Any] = {"source": self.source, "start": self.start, "end": self.end,
+                               "score": float(self.score)}
+        if self.components is not None:
+            out["components"] = {k: float(v) for k, v in self.components.items()}
+        if self.origin is not None:
+            out["origin"] = self.origin
+        return out
 
 
 @dataclass
