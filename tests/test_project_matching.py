@@ -218,7 +218,7 @@ def test_extra_scores_array_callable_and_weights():
     with pytest.raises(XlnerError) as e:
         project("match-greedy", words(1), words(3, "t"), ents, al, tgt_candidates=cands,
                 extra_scores={"ner": np.zeros((1, 3))})
-    assert e.value.code == "E205"
+    assert e.value.code == "E291" and "(1, 3)" in e.value.message
     with pytest.raises(XlnerError) as e:
         project("match-greedy", words(1), words(3, "t"), ents, al, tgt_candidates=cands,
                 extra_scores={"ner": np.array([[np.nan, 1.0]])})
@@ -226,7 +226,7 @@ def test_extra_scores_array_callable_and_weights():
     with pytest.raises(XlnerError) as e:
         project("match-greedy", words(1), words(3, "t"), ents, al, tgt_candidates=cands,
                 extra_scores={"ner": ner}, weights={"nmt": 1.0})
-    assert e.value.code == "E203" and "nmt" in e.value.message
+    assert e.value.code == "E290" and "nmt" in e.value.message
 
 
 def test_heuristic_methods_refuse_candidates():

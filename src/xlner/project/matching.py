@@ -297,13 +297,9 @@ def _extra_matrix(name: str, value: ExtraScore, rows: np.ndarray, n_entities: in
     arr = value(*call_args) if callable(value) else value
     arr = np.asarray(arr, dtype=np.float64)
     if arr.shape == (n_entities, n_cols) and not np.isfinite(arr).all():
-        raise XlnerError("E205", f"extra score {name!r} holds NaN or infinite values",
-                         hint="use 0 (or a low score) for candidates the score says nothing about")
+        raise XlnerError("E205", name=name)
     if arr.shape != (n_entities, n_cols):
-        raise XlnerError("E205", f"extra score {name!r} has shape {arr.shape}, expected "
-                         f"({n_entities}, {n_cols}) = (source entities, candidates)",
-                         hint="columns follow tgt_candidates as given, or ngram_candidates(tgt_tokens, "
-                              "max_candidate_length) when no candidate list is given")
+        raise XlnerError("E291", name=name, shape=arr.shape, expected=(n_entities, n_cols))
     return arr[np.ix_(rows, cand_cols)]
 
 
@@ -324,19 +320,22 @@ def match_project(
     n_candidates: int = 3,
     stop_tokens: frozenset[str] = STOP_TOKENS,
     exact_solver: str = "auto",
+    candidate_origins: list[str] | None = None,
 ) -> tuple[list[ProjectedEntity], dict[int, Reason], list[Candidate]]:
     """Score candidates for the ``active`` source entities and solve the matching.
 
     Returns projected entities, a reason for each active entity left unprojected and the top
     ``n_candidates`` scored candidates per entity (for inspection). Arguments are validated by
-    :func:`xlner.project.project`.
+    :func:`xlner.project.project`. When extra scores are fused in, each listed candidate keeps
+    its raw (unweighted) score components (``{"align": dice, name: value, ...}``);
+    ``candidate_origins`` (one per ``tgt_candidates`` entry, e.g. ``"ngram"``/``"ner"``) is
+    copied onto the listed candidates.
     """
     weights = dict(weights or {})
     extra_scores = dict(extra_scores or {})
     unknown = sorted(set(weights) - {"align"} - set(extra_scores)) if extra_scores else []
     if unknown:
-        raise XlnerError("E203", f"weights name scores that are not given: {', '.join(unknown)}",
-                         hint=f"extra scores given: {', '.join(sorted(extra_scores))}; 'align' is the Dice score")
+        raise XlnerError("E290", names=", ".join(unknown), given=", ".join(sorted(extra_scores)))
     rows = np.asarray(active, dtype=np.int64)
     ent_starts = np.fromiter((src_entities[i].start for i in active), dtype=np.int64, count=len(active))
     ent_ends = np.fromiter((src_entities[i].end for i in active), dtype=np.int64, count=len(active))
@@ -369,15 +368,16 @@ def match_project(
                 cand_cols = np.arange(n_cols)
 
     ent_lengths = ent_ends - ent_starts
-    fused = dice_scores(counts, ent_lengths, starts, ends)
+    dice = dice_scores(counts, ent_lengths, starts, ends)
+    components = {"align": dice}
     w_align = float(weights.get("align", 1.0))
-    if w_align != 1.0:
-        fused *= w_align
+    fused = dice * w_align if w_align != 1.0 else dice.copy()
     if extra_scores:
         call_args = (src_tokens, tgt_tokens, src_entities, np.stack([starts, ends], axis=1))
         for name, value in extra_scores.items():
-            fused += float(weights.get(name, 1.0)) * _extra_matrix(
-                name, value, rows, len(src_entities), cand_cols, n_cols, call_args)
+            components[name] = _extra_matrix(name, value, rows, len(src_entities), cand_cols, n_cols,
+                                             call_args)
+            fused += float(weights.get(name, 1.0)) * components[name]
 
     if solver == "greedy":
         picks = greedy_match(fused, starts, ends, min_score)
@@ -409,5 +409,9 @@ def match_project(
             for c in top[r]:
                 v = fused[r, c]
                 if v > min_score:
-                    candidates.append(Candidate(source, int(starts[c]), int(ends[c]), float(v)))
+                    parts = ({name: float(m[r, c]) for name, m in components.items()}
+                             if extra_scores else None)
+                    origin = None if candidate_origins is None else candidate_origins[int(cand_cols[c])]
+                    candidates.append(Candidate(source, int(starts[c]), int(ends[c]), float(v),
+                                                parts, origin))
     return projected, reasons, candidates
