@@ -3,7 +3,8 @@
     .venv/bin/python scripts/screenshots.py [--runs DIR] [--out docs/screenshots]
 
 Without ``--runs`` the app shows what it finds by itself (the embedded demo under assets/demo/runs,
-plus ``$XLNER_RUNS``). Starts its own ``streamlit run app.py`` on a free port and stops it after.
+plus ``$XLNER_RUNS``). Starts the app as ``./dev explore`` does, on a free port, and stops it after
+(the checkout must be set up: ``./dev setup``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 
 from xlner.explorer import browser as app_browser
-from xlner.explorer.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_app
+from xlner.explorer.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,8 +77,7 @@ def main() -> None:
                 print(out / f"{name}.png")
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_app(proc)
 
 
 if __name__ == "__main__":
