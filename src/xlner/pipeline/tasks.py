@@ -36,6 +36,7 @@ from xlner.threads import pin_threads
 log = logging.getLogger("xlner.pipeline")
 
 ENGLISH = "en"
+TEXT_FORMAT = "text"  # --format text: plain sentences without gold (scored with no F1)
 
 
 @dataclass
@@ -155,9 +156,12 @@ def load_gold(opts: Options, profile: dict) -> tuple[list[Any], str, str]:
     if not path.exists():
         raise XlnerError("E713", f"data file {path} does not exist",
                          hint="give --data the path of a CoNLL or JSON-lines file")
-    from xlner.data import read_dataset
+    from xlner.data import read_dataset, read_plain_text
 
-    dataset = read_dataset(str(path), format=opts.data_format, lang=opts.lang)
+    if opts.data_format == TEXT_FORMAT:  # one sentence per line, no gold
+        dataset = read_plain_text(path, lang=opts.lang)
+    else:
+        dataset = read_dataset(str(path), format=opts.data_format, lang=opts.lang)
     sentences = list(dataset.sentences)
     if opts.limit is not None:
         sentences = sentences[: opts.limit]
@@ -484,11 +488,24 @@ def translate_test(opts: Options) -> Run:
         "translate-test", opts, ["id", "source", "tgt_tokens", "gold_entities"], steps,
         opts.lang, ENGLISH)
     t1 = time.perf_counter()
-    metrics = evaluate_records(records, config["labels"])
+    if opts.data_format == TEXT_FORMAT:
+        for record in records:
+            record["gold_entities"] = None  # unknown, not empty: nothing is scored against it
+        metrics = no_gold_metrics(records)
+    else:
+        metrics = evaluate_records(records, config["labels"])
     metrics.update(_timings(reports, len(records),
                             {"load": load_seconds, "evaluate": time.perf_counter() - t1}))
     write_run(opts.out, config, metrics, records)
     return load_run(opts.out)
+
+
+def no_gold_metrics(records: list[dict]) -> dict[str, Any]:
+    """metrics.json of a translate-test run without gold: counts only, no F1 (``"gold": false``)."""
+    return {"gold": False, "n_sentences": len(records),
+            "n_source_entities": sum(len(r["src_entities"]) for r in records),
+            "n_projected_entities": sum(len(r["tgt_entities"]) for r in records),
+            "unprojected_reasons": _reason_counts(records)}
 
 
 def translate_train(opts: Options) -> Run:
