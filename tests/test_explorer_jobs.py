@@ -129,11 +129,16 @@ def test_typed_input_is_checked_before_anything_starts(tmp_path):
                                                                               ["Madrilera", "joan", "da", "."]]
 
 
+def fresh(text: str) -> str:
+    """A sentence no earlier run has cached (the pipeline's shared step cache would load no model)."""
+    return f"{text.rstrip('.')} {time.time_ns() % 10**9} aldiz."
+
+
 @pytest.mark.slow
 @needs_apertium
 def test_the_worker_keeps_its_models_loaded_between_typed_sentences(tmp_path):
     try:
-        first = jobs.start_typed_job(runs_root=tmp_path, text="Bilboko alkatea Madrilera joan da.", lang="eu",
+        first = jobs.start_typed_job(runs_root=tmp_path, text=fresh("Bilboko alkatea Madrilera joan da."), lang="eu",
                                      profile="offline", method="match-greedy", name="first")
         status = jobs.wait(tmp_path, first, timeout=300)
         assert status.state == "finished", status.message
@@ -142,8 +147,8 @@ def test_the_worker_keeps_its_models_loaded_between_typed_sentences(tmp_path):
         loaded = dict(state["loaded"])
         assert {k.split()[0] for k in loaded} == {"translator", "tagger", "aligner"}
         t = time.perf_counter()
-        second = jobs.start_typed_job(runs_root=tmp_path, text="Miren Etxeberria Gasteizen bizi da.\n"
-                                      "Athleticek Realari irabazi dio.", lang="eu", profile="offline",
+        second = jobs.start_typed_job(runs_root=tmp_path, text=fresh("Miren Etxeberria Gasteizen bizi da.") + "\n"
+                                      + fresh("Athleticek Realari irabazi dio."), lang="eu", profile="offline",
                                       method="match-greedy", name="second")
         status = jobs.wait(tmp_path, second, timeout=120, poll=0.1)
         seconds = time.perf_counter() - t

@@ -201,7 +201,7 @@ def start_job(*, runs_root: Path, data: str | None, lang: str, profile: str, met
 
 # --- the long-lived worker (typed sentences) ----------------------------------------------------
 
-_WORKER: dict[str, subprocess.Popen] = {}  # jobs root -> the worker this server started
+_WORKER: dict[str, subprocess.Popen] = {}  # jobs root -> the worker this server started (one at a time)
 _WORKER_LOCK = threading.Lock()  # Streamlit runs each session's script in its own thread
 
 
@@ -210,22 +210,34 @@ def _worker_alive(root: Path) -> subprocess.Popen | None:
     return proc if proc is not None and proc.poll() is None else None
 
 
+def _close(proc: subprocess.Popen) -> None:
+    if proc.stdin is not None and not proc.stdin.closed:
+        try:
+            proc.stdin.close()  # the worker ends after the request it is answering
+        except OSError:
+            pass
+
+
 def ensure_worker(runs_root: Path, *, warm: dict[str, str] | None = None) -> subprocess.Popen:
     """The app's pipeline worker for ``runs_root``, started now if it is not running.
 
-    ``warm`` (``{"lang", "profile"}``) asks a newly started worker to load those models at once,
-    so that the first typed sentence does not wait for them.
+    One worker per server: a worker started for another runs folder is told to end. ``warm``
+    (``{"lang", "profile"}``) asks a newly started worker to load those models at once, so that the
+    first typed sentence does not wait for them.
     """
     root = jobs_root(runs_root)
     with _WORKER_LOCK:
         proc = _worker_alive(root)
         if proc is not None:
             return proc
+        for other in [k for k in _WORKER if k != str(root)]:
+            _close(_WORKER.pop(other))
         root.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONUNBUFFERED": "1", "TQDM_MININTERVAL": "0.5"}
         with open(root / "worker.log", "ab") as log:
-            # Same process group as the server: it stops with it (and its stdin closes when it does).
+            # Same process group as the server: it stops with it; it also ends when its stdin closes
+            # or its parent is gone (xlner.explorer.worker).
             proc = subprocess.Popen([sys.executable, "-m", "xlner.explorer.worker", str(root)], stdin=subprocess.PIPE,
                                     stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(root))
         _WORKER[str(root)] = proc
@@ -246,8 +258,7 @@ def stop_worker(runs_root: Path, timeout: float = 30) -> None:
         proc = _WORKER.pop(str(jobs_root(runs_root)), None)
     if proc is None:
         return
-    if proc.stdin is not None:
-        proc.stdin.close()
+    _close(proc)
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:

@@ -152,9 +152,24 @@ def serve(root: Path, lines: Any) -> None:
         write_state(root)
 
 
+def _exit_with_parent() -> None:
+    """End at once when the process that started the worker is gone, even while loading a model
+    (stdin only reports it between requests)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def main() -> None:
     root = Path(sys.argv[1])
     root.mkdir(parents=True, exist_ok=True)
+    _exit_with_parent()
     serve(root, sys.stdin)
 
 
