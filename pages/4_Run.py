@@ -136,13 +136,23 @@ def _announce(status: jobs.JobStatus) -> None:
         st.toast(f"Run {status.id} {status.state}", icon="✅" if status.state == "finished" else "⚠️")
 
 
-@st.fragment(run_every=1.0)
-def _live(job_id: str) -> None:
-    """Polls the running job once a second; reruns the page when it ends (then nothing polls)."""
+def _poll(job_id: str) -> None:
     status = jobs.job_status(runs_root, job_id)
     if status.done:
         st.rerun(scope="app")
     _show(status, top=True)
+
+
+@st.fragment(run_every=0.25)
+def _live_typed(job_id: str) -> None:
+    """A typed sentence takes seconds: polled four times a second, so its result shows at once."""
+    _poll(job_id)
+
+
+@st.fragment(run_every=1.0)
+def _live(job_id: str) -> None:
+    """Polls a dataset job once a second; the page reruns when it ends (then nothing polls)."""
+    _poll(job_id)
 
 
 # --- the top of the page: what was just started ---------------------------------------------------
@@ -159,11 +169,11 @@ with top:
         else:
             if current.state == "running":
                 ss.setdefault(f"{PAGE}_told", set()).discard(focus)
-                _live(focus)
+                (_live_typed if current.meta.get("worker") else _live)(focus)
             else:
-                _show(current, top=True)
                 if current.id in ss.get(f"{PAGE}_watching", set()):
                     _announce(current)
+                _show(current, top=True)
             ss.setdefault(f"{PAGE}_watching", set()).add(focus)
 
 # --- the form -------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ The app starts it lazily (:func:`xlner.explorer.jobs.ensure_worker`) as
       warnings, the ``error[E###]`` of a failure) and then ``rc`` (exit status) into ``job_dir``:
       the same files a detached ``xlner pipeline`` job writes, so the page reads both alike;
   ``{"warm": {"lang": ..., "profile": ...}}``
-      load that profile's translator, English NER and aligner now, before the first job asks.
+      load that profile's translator, English NER and aligner now, before the first job asks (by
+      running the pipeline once on a throw-away sentence, so each model's first call is done too).
 
 Models are built once per configuration and kept (the translator, tagger and aligner factories
 are memoised in this process only), so a typed sentence after the first costs only the pipeline's
@@ -88,13 +89,18 @@ def write_state(root: Path, busy: str | None = None) -> None:
 
 
 def warm(lang: str, profile_name: str) -> None:
-    """Build the profile's translator (``lang`` -> English), English NER and aligner now."""
-    from xlner.pipeline.profiles import load_profile
-    from xlner.pipeline.tasks import ENGLISH, build_components
+    """Run the profile's whole pipeline once on a throw-away sentence: loads the translator, English
+    NER and aligner, and lets each do its lazy first-call set-up (spaCy's took 12 s under load)."""
+    import tempfile
 
-    components = build_components(load_profile(profile_name), lang, ENGLISH)
-    for name in ("translator", "tagger", "aligner"):
-        components.get(name)
+    from xlner.pipeline import Options, translate_test
+
+    with tempfile.TemporaryDirectory(prefix="xlner-warm-") as tmp:
+        data = Path(tmp) / "warm.txt"
+        data.write_text("1 2 3 .\n", encoding="utf-8")
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            translate_test(Options(data=str(data), lang=lang, out=str(Path(tmp) / "run"), profile=profile_name,
+                                   data_format="text", shared_cache=False, progress=False))
 
 
 def run_job(request: dict[str, Any]) -> int:
