@@ -133,7 +133,8 @@ def _announce(status: jobs.JobStatus) -> None:
     told = ss.setdefault(f"{PAGE}_told", set())
     if status.done and status.id not in told:
         told.add(status.id)
-        st.toast(f"Run {status.id} {status.state}", icon="✅" if status.state == "finished" else "⚠️")
+        st.toast(f"Run {status.id} {status.state}",
+                 icon=":material/check_circle:" if status.state == "finished" else ":material/error:")
 
 
 def _poll(job_id: str) -> None:
