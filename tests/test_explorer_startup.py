@@ -8,6 +8,8 @@ The idle test runs first, before the Run page starts the worker (whose model loa
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,12 +18,32 @@ import pytest
 from xlner.explorer.browser import (CHROMIUM, CHROMIUM_ARGS, cpu_seconds, free_port, settle, setup_problem,
                                     start_app, stop_app)
 
-pytestmark = [
+ROOT = Path(__file__).resolve().parents[1]
+in_browser = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
     # ./dev test sets the checkout up before it runs the tests; a test never installs anything itself.
     pytest.mark.skipif(setup_problem() is not None, reason=f"./dev explore would set up first: {setup_problem()}"),
 ]
+
+
+def browser_test(test):
+    for mark in reversed(in_browser):
+        test = mark(test)
+    return test
+
+
+def test_the_projects_own_config_turns_the_file_watcher_off():
+    """What Streamlit reads when ./dev explore starts it (from the repository root), without a browser."""
+    code = ("import streamlit.config as c; c.get_config_options(force_reparse=True); "
+            "o = c._config_options['server.fileWatcherType']; print(o.value, o.where_defined, sep='|')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")})
+    value, where = done.stdout.strip().splitlines()[-1].split("|")
+    assert value == "none" and Path(where) == ROOT / ".streamlit" / "config.toml"
+    assert 'cd "$(dirname "$0")"' in (ROOT / "dev").read_text()  # ./dev explore starts it from the root
+
+
 IDLE_SECONDS = 20
 WARM_LIMIT_SECONDS = 5.0
 
@@ -59,6 +81,7 @@ def page(browser):
     context.close()
 
 
+@browser_test
 def test_an_idle_tab_costs_the_server_almost_no_cpu(app, page):
     page.goto(f"{app['url']}/Sentences")
     settle(page)
@@ -83,6 +106,7 @@ def type_and_start(page, text: str) -> float:
     return time.perf_counter() - t
 
 
+@browser_test
 def test_a_typed_sentence_is_projected_within_seconds_on_a_warm_app(app, page):
     page.goto(f"{app['url']}/Run")
     settle(page)
