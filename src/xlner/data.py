@@ -592,9 +592,9 @@ def read_plain_text(path: str | Path, *, lang: str | None = None, name: str | No
 
     Sentence ids are ``FILE:LINE`` (file name and 1-based line number), ``source`` is ``path:line``.
     Blank lines hold no sentence and are passed over (the line numbers of the others stay those of
-    the file). The sentences' ``spans`` are empty because nothing is known, not because there are no
-    entities: callers must treat the dataset as unlabelled (``--format text`` runs are scored with
-    no F1). Unreadable, empty or non-UTF-8 files give the same errors as the other formats.
+    the file). The sentences' ``spans`` are None: nothing is known about their entities (not "no
+    entities"), so a run on them has no gold and no F1. Unreadable, empty or non-UTF-8 files give
+    the same errors as the other formats.
     """
     from xlner.text import split_words
 
@@ -604,7 +604,7 @@ def read_plain_text(path: str | Path, *, lang: str | None = None, name: str | No
     for lineno, line in enumerate(text.splitlines(), start=1):
         words = split_words(line)
         if words:
-            sentences.append(Sentence(f"{path.name}:{lineno}", words, [], f"{path}:{lineno}"))
+            sentences.append(Sentence(f"{path.name}:{lineno}", words, None, f"{path}:{lineno}"))  # type: ignore[arg-type]
     ds = Dataset(name or f"{path.parent.name}/{path.stem}", lang or _guess_lang(path) or "und", sentences, str(path))
     ds.scheme = "none"
     return ds

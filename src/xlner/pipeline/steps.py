@@ -51,12 +51,14 @@ def _span_rows(spans: list[Span], scores: list[float] | None = None) -> list[dic
 
 
 def gold_table(sentences: list[Any]) -> pa.Table:
-    """The first table of a run, from :class:`xlner.datamodel.Sentence` objects."""
+    """The first table of a run, from :class:`xlner.datamodel.Sentence` objects (``spans`` None:
+    the sentence has no gold)."""
     return pa.table({
         "id": [s.id for s in sentences],
         "source": [s.source for s in sentences],
         "tokens": [list(s.tokens) for s in sentences],
-        "entities": [_span_rows(list(s.spans)) for s in sentences],
+        # a sentence without gold (spans None: typed or plain-text input) keeps None, not []
+        "entities": [None if s.spans is None else _span_rows(list(s.spans)) for s in sentences],
     }, schema=GOLD_SCHEMA)
 
 

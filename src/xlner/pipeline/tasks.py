@@ -344,7 +344,7 @@ def _timings(reports: list[StepReport], n: int, extra: dict[str, float]) -> dict
 def _labels(profile: dict, gold: list[Any]) -> list[str]:
     if profile.get("labels"):
         return list(profile["labels"])
-    return sorted({s.label for sent in gold for s in sent.spans})
+    return sorted({s.label for sent in gold for s in sent.spans or []})  # spans None: no gold
 
 
 def _config(task: str, opts: Options, profile: dict, dataset: str, labels: list[str]) -> dict:
