@@ -3,6 +3,7 @@ counts of the demo runs adding up to the evaluation's categories."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,6 @@ import pytest
 from xlner.attribution import ERRORS, STAGES, attribute, attribute_record, same_word, span_ref, stage_counts
 from xlner.datamodel import ProjectedEntity, Span
 from xlner.evaluate import evaluate
-from xlner.runs import read_records
 
 DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs"
 
@@ -159,11 +159,17 @@ def test_same_word_allows_case_endings_but_not_short_prefixes():
     assert not same_word("Bilbo", "Bill") and not same_word("etorri", "eta") and not same_word(",", ",")
 
 
+def demo_records(run: str) -> list[dict]:
+    """The run's records.jsonl objects as written (docs/run-format.md)."""
+    text = (DEMO / run / "records.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 @pytest.mark.parametrize("run", ["eu-match-greedy", "es-heuristic"])
 def test_every_error_of_a_demo_run_gets_one_stage_and_the_counts_match_the_evaluation(run):
     from xlner.datamodel import Sentence
 
-    records = read_records(DEMO / run / "records.jsonl")
+    records = demo_records(run)
     found = [a for r in records for a in attribute_record(r)]
     table = stage_counts(found)
     gold = [Sentence(r["id"], r["tgt_tokens"], [Span.from_dict(s) for s in r["gold_entities"]]) for r in records]
@@ -175,3 +181,10 @@ def test_every_error_of_a_demo_run_gets_one_stage_and_the_counts_match_the_evalu
     assert sum(table["total"].values()) == len(found) > 0
     assert set(table) == {*ERRORS, "total"} and all(set(row) == set(STAGES) for row in table.values())
     assert all(a.stage in STAGES and a.why for a in found)
+
+
+def test_a_typed_run_record_gets_the_same_attributions_as_its_json():
+    record = pytest.importorskip("xlner.record", reason="the typed run record (xlner.record) is not in this checkout")
+    for n, obj in enumerate(demo_records("eu-heuristic"), start=1):
+        typed = record.RunRecord.from_json(obj, path="eu-heuristic/records.jsonl", line=n)
+        assert attribute_record(typed) == attribute_record(obj), obj["id"]

@@ -16,8 +16,8 @@ up to what ``xlner evaluate`` reports.
 
 Everything here is a pure function of plain values: spans are anything with ``start``, ``end``,
 ``label`` (attributes or mapping keys, end exclusive), links are ``(english_index, target_index)``
-pairs. :func:`attribute` takes the fields one by one (the typed run record passes its own);
-:func:`attribute_record` reads today's records.jsonl objects.
+pairs. :func:`attribute` takes the fields one by one; :func:`attribute_record` takes a typed run record
+or a records.jsonl object.
 """
 
 from __future__ import annotations
@@ -298,9 +298,15 @@ def attribute(*, gold: Sequence[Any] | None, tgt_tokens: Sequence[str], src_toke
     return out
 
 
-def attribute_record(record: Mapping[str, Any]) -> list[Attribution]:
-    """:func:`attribute` over one records.jsonl object (docs/run-format.md); a record whose
-    ``gold_entities`` is ``None`` (no gold) gives no errors."""
+def attribute_record(record: Any) -> list[Attribution]:
+    """:func:`attribute` over one run record: a typed record (``gold``, ``alignment.pairs``,
+    ``projection.projected`` / ``.unprojected``) or a records.jsonl object (docs/run-format.md).
+    A record without gold (``None``) gives no errors."""
+    if not isinstance(record, Mapping):
+        return attribute(gold=record.gold, tgt_tokens=record.tgt_tokens, src_tokens=record.src_tokens,
+                         src_entities=record.src_entities, links=record.alignment.pairs,
+                         projected=record.projection.projected, unprojected=record.projection.unprojected,
+                         src_unknown=record.src_unknown)
     return attribute(gold=record.get("gold_entities"), tgt_tokens=record["tgt_tokens"],
                      src_tokens=record["src_tokens"], src_entities=record["src_entities"],
                      links=record.get("alignment") or [], projected=record["tgt_entities"],
