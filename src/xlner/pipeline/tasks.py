@@ -488,24 +488,11 @@ def translate_test(opts: Options) -> Run:
         "translate-test", opts, ["id", "source", "tgt_tokens", "gold_entities"], steps,
         opts.lang, ENGLISH)
     t1 = time.perf_counter()
-    if opts.data_format == TEXT_FORMAT:
-        for record in records:
-            record["gold_entities"] = None  # unknown, not empty: nothing is scored against it
-        metrics = no_gold_metrics(records)
-    else:
-        metrics = evaluate_records(records, config["labels"])
+    metrics = evaluate_records(records, config["labels"])
     metrics.update(_timings(reports, len(records),
                             {"load": load_seconds, "evaluate": time.perf_counter() - t1}))
     write_run(opts.out, config, metrics, records)
     return load_run(opts.out)
-
-
-def no_gold_metrics(records: list[dict]) -> dict[str, Any]:
-    """metrics.json of a translate-test run without gold: counts only, no F1 (``"gold": false``)."""
-    return {"gold": False, "n_sentences": len(records),
-            "n_source_entities": sum(len(r["src_entities"]) for r in records),
-            "n_projected_entities": sum(len(r["tgt_entities"]) for r in records),
-            "unprojected_reasons": _reason_counts(records)}
 
 
 def translate_train(opts: Options) -> Run:
@@ -540,8 +527,8 @@ def _records(table: pa.Table, lang: str, method: str, labels: list[str],
         records.append({
             "id": row["id"], "lang": lang, "source": row["source"],
             "tgt_tokens": row["tgt_tokens"],
-            "gold_entities": [e for e in _strip_score(row.get("gold_entities") or [])
-                              if e["label"] in keep],
+            "gold_entities": None if row.get("gold_entities") is None else  # None: the sentence has no gold
+            [e for e in _strip_score(row["gold_entities"]) if e["label"] in keep],
             "translation": row["translation"],
             "src_tokens": row["src_tokens"], "src_unknown": row.get("src_unknown"),
             "src_entities": row["src_entities"],
@@ -571,6 +558,11 @@ def evaluate_records(records: list[dict], labels: list[str]) -> dict[str, Any]:
     """metrics.json content (without timings) for translate-test records."""
     from xlner.evaluate import bootstrap_f1_ci, evaluate
 
+    if records and all(r["gold_entities"] is None for r in records):  # plain text: no gold, so no F1
+        return {"gold": False, "labels": labels, "n_sentences": len(records),
+                "n_source_entities": sum(len(r["src_entities"]) for r in records),
+                "n_projected_entities": sum(len(r["tgt_entities"]) for r in records),
+                "unprojected_reasons": _reason_counts(records)}
     gold = _sentences(records, "gold_entities")
     pred = _sentences(records, "tgt_entities")
     metrics = evaluate(gold, pred, mode="default").to_dict()
