@@ -122,11 +122,17 @@ def translator_languages(profile: str) -> dict[str, str] | None:
 
 
 def _short_code(iso3: str) -> str:
-    """``eus`` -> ``eu`` (the code the demo and the data use), else the ISO 639-3 code."""
-    from xlner import translate
+    """``eus`` -> ``eu`` (the code the demo and the data use) for the languages named above, else
+    the ISO 639-3 code (which the pipeline accepts as well)."""
+    from xlner.translate import normalise_lang
 
-    short = getattr(translate, "_ISO1", {})  # ISO 639-3 -> 639-1, kept private by xlner.translate
-    return str(short.get(iso3, iso3))
+    short = {}
+    for code in LANGUAGE_NAMES:
+        try:
+            short[normalise_lang(code)] = code
+        except XlnerError:
+            continue
+    return short.get(iso3, iso3)
 
 
 def check_typed_input(text: str, lang: str, profile: str) -> list[list[str]]:
