@@ -3,7 +3,8 @@
     .venv/bin/python scripts/screenshots.py [--runs DIR] [--out docs/screenshots]
 
 Without ``--runs`` the app shows what it finds by itself (the embedded demo under assets/demo/runs,
-plus ``$XLNER_RUNS``). Starts its own ``streamlit run app.py`` on a free port and stops it after.
+plus ``$XLNER_RUNS``). Starts the app as ``./dev explore`` does, on a free port, and stops it after
+(the checkout must be set up: ``./dev setup``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 
 from xlner.explorer import browser as app_browser
-from xlner.explorer.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_app
+from xlner.explorer.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,6 +29,14 @@ def _lines_view(page) -> None:
     page.get_by_text("Lines", exact=True).click()
 
 
+def _typed_sentence(page) -> None:
+    """A typed Basque sentence projected by the app's worker (the first run loads its models)."""
+    page.get_by_role("textbox", name="Sentences in the target language").fill(
+        "Miren Etxeberria Eusko Jaurlaritzako bozeramaileak Gasteizen hitz egin du.")
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.wait_for_selector(".xl-typed-projection", timeout=300000)
+
+
 # (file name, page path, an action before the shot)
 SHOTS = [
     ("0_home", "", None),
@@ -35,7 +44,7 @@ SHOTS = [
     ("2_sentences", "Sentences?{deep}", None),
     ("2b_sentences_lines", "Sentences?{deep}", _lines_view),
     ("3_errors", "Errors", None),
-    ("4_run", "Run", None),
+    ("4_run", "Run", _typed_sentence),
     ("5_corrections", "Corrections?{deep}", None),
     # the back-translation refinement needs an English->target translator: the Spanish demo has one
     ("2c_sentences_back_translation", "Sentences?dataset=demo/es&sentence=demo-es:3&method=back-translation", None),
@@ -49,6 +58,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--deep", default="dataset=demo/eu&sentence=demo-eu:0&method=match-greedy",
                     help="query string for the sentence pages")
+    ap.add_argument("--only", help="take only these shots, comma-separated names (e.g. 4_run)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -65,7 +75,10 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 2200})
+            wanted = set(args.only.split(",")) if args.only else None
             for name, path, action in SHOTS:
+                if wanted is not None and name not in wanted:
+                    continue
                 page.goto(f"http://127.0.0.1:{port}/{path.format(deep=args.deep)}")
                 settle(page)
                 if action is not None:
@@ -76,8 +89,7 @@ def main() -> None:
                 print(out / f"{name}.png")
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_app(proc)
 
 
 if __name__ == "__main__":

@@ -285,52 +285,60 @@ def test_selecting_an_error_opens_its_sentence(env):
 
 # --- Run ----------------------------------------------------------------------------------------
 
-def test_run_page_refuses_bad_input_with_the_backend_message(env):
+def test_run_page_refuses_bad_input_before_starting_and_says_it_at_the_top(env):
     at = ok(open_page("pages/4_Run.py"))
-    at.text_input(key="run_lang").input("eu")
+    assert at.radio(key="run_mode").value == "Typed sentence" and at.selectbox(key="run_lang").value == "eu"
+    assert "sw" not in at.selectbox(key="run_lang").options  # only installed translator pairs
+    at.text_area(key="run_text").input("   ")
     at.button[0].click()  # the form's submit button
     at.run()
-    assert any("E907" in e.value and "data file" in e.value for e in at.error)
-    at.radio(key="run_mode").set_value("Custom sentence").run()
-    at.text_input(key="run_lang").input("eu")
-    at.text_area(key="run_text").input("   ")
+    assert "E907" in at.error[0].value and "empty" in at.error[0].value  # the first box on the page
+    at.text_area(key="run_text").input("Bilbo " * 300)
     at.button[0].click()
     at.run()
-    assert any("E907" in e.value and "empty" in e.value for e in at.error)
+    assert "E786" in at.error[0].value and "250" in at.error[0].value and "--set" not in at.error[0].value
+    at.radio(key="run_mode").set_value("Dataset file").run()
+    at.selectbox(key="run_file_lang").set_value("eu")
+    at.button[0].click()
+    at.run()
+    assert "E784" in at.error[0].value and "does not exist" in at.error[0].value
+    assert jobs.list_jobs(loading.user_runs_root()) == []
 
 
 def test_run_page_shows_a_failed_pipeline_with_its_message(env, tmp_path):
     bad = tmp_path / "bad.conll"
     bad.write_text("Bilbo B-LOC\nda O O O\n\n", encoding="utf-8")  # a malformed line: the reader refuses it
     at = ok(open_page("pages/4_Run.py"))
+    at.radio(key="run_mode").set_value("Dataset file").run()
     at.text_input(key="run_path").input(str(bad))
-    at.text_input(key="run_lang").input("eu")
+    at.selectbox(key="run_file_lang").set_value("eu")
     at.text_input(key="run_name").input("bad-input")
     at.button[0].click()
     at.run()
-    assert any("Started run" in s.value for s in at.success)
+    assert at.query_params["job"] == ["bad-input"] or at.query_params["job"] == "bad-input"
     status = jobs.wait(loading.user_runs_root(), "bad-input", timeout=120)
     assert status.state == "failed" and "error[" in status.message
     ok(at.run())
-    assert any("failed" in e.value and "error[" in e.value for e in at.error)
+    assert "failed" in at.error[0].value and "error\\[E1" in at.error[0].value  # at the top, as prose
 
 
 @pytest.mark.slow
 def test_run_page_runs_a_typed_sentence_and_it_appears_everywhere(env):
     at = ok(open_page("pages/4_Run.py"))
-    at.radio(key="run_mode").set_value("Custom sentence").run()
     at.text_area(key="run_text").input("Miren Etxeberria Gasteizen bizi da eta Eusko Jaurlaritzan lan egiten du.")
-    at.text_input(key="run_lang").input("eu")
     at.text_input(key="run_name").input("typed-eu")
     at.button[0].click()
     at.run()
-    status = jobs.wait(loading.user_runs_root(), "typed-eu", timeout=400)
-    assert status.state == "finished", status.message
-    ok(at.run())
-    assert any("Finished" in s.value for s in at.success)
-    at = ok(open_page("pages/2_Sentences.py", run="typed-eu"))
-    assert at.selectbox(key="sentences_run").value == "typed-eu"
-    assert "Etxeberria" in at.html[0].value
+    try:
+        status = jobs.wait(loading.user_runs_root(), "typed-eu", timeout=400)
+        assert status.state == "finished", status.message
+        ok(at.run())
+        assert "finished" in at.success[0].value
+        at = ok(open_page("pages/2_Sentences.py", run="typed-eu"))
+        assert at.selectbox(key="sentences_run").value == "typed-eu"
+        assert "Etxeberria" in at.html[0].value
+    finally:
+        jobs.stop_worker(loading.user_runs_root())
 
 
 # --- Corrections --------------------------------------------------------------------------------
@@ -388,6 +396,7 @@ def test_run_page_on_a_known_data_file_guesses_the_language_and_limits(env):
 
     known = str(ROOT.parent / "shared" / "data" / "conll02-es" / "test.txt")
     at = ok(open_page("pages/4_Run.py"))
+    at.radio(key="run_mode").set_value("Dataset file").run()
     assert known in at.selectbox(key="run_known").options
     at.selectbox(key="run_known").set_value(known)
     at.number_input(key="run_limit").set_value(3)

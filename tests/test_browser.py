@@ -1,4 +1,4 @@
-"""End to end in a real browser: Debian's chromium driven by Playwright, against `streamlit run app.py`.
+"""End to end in a real browser: Debian's chromium driven by Playwright, against the app as `./dev explore` starts it.
 
 Follows a deep link, steps through sentences with the keyboard and the buttons (timing each switch),
 switches projection method, filters errors and opens one, saves a correction, reloads and finds it.
@@ -17,7 +17,7 @@ import pytest
 
 from explorer_runs import needs_components, shared_runs
 from xlner.explorer import loading
-from xlner.explorer.browser import CHROMIUM, CHROMIUM_ARGS, free_port, settle, start_app, stop_app
+from xlner.explorer.browser import CHROMIUM, CHROMIUM_ARGS, free_port, settle, setup_problem, start_app, stop_app
 from xlner.explorer.corrections import CorrectionStore
 from xlner.explorer.diff import compare_spans
 
@@ -27,6 +27,8 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
     pytest.mark.skipif(needs_components() is not None, reason=str(needs_components())),
+    # ./dev test sets the checkout up before it runs the tests; a test never installs anything itself.
+    pytest.mark.skipif(setup_problem() is not None, reason=f"./dev explore would set up first: {setup_problem()}"),
 ]
 
 

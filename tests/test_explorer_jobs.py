@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,108 @@ def test_known_data_files_and_language_guess():
     assert jobs.guess_lang(DATA / "conll02-es" / "dev.txt") == "es"
     assert jobs.guess_lang("/somewhere/else.txt") == ""
     assert jobs.profile_names()[0] == "offline"
+
+
+# --- typed sentences and the long-lived worker --------------------------------------------------
+
+needs_apertium = pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium is not installed")
+
+
+@needs_apertium
+def test_languages_come_from_the_installed_translator_pairs():
+    langs = jobs.translator_languages("offline")
+    assert langs["eu"] == "Apertium eu-en" and langs["es"] == "Apertium spa-eng"
+    assert "en" not in langs and "sw" not in langs
+
+
+@needs_apertium
+def test_typed_input_is_checked_before_anything_starts(tmp_path):
+    with pytest.raises(XlnerError) as e:
+        jobs.start_typed_job(runs_root=tmp_path, text="Habari za asubuhi", lang="sw", profile="offline",
+                             method="match-greedy")
+    assert e.value.code == "E785" and "eu" in e.value.hint and "--set" not in e.value.render()
+    limit = jobs.profile_settings("offline")["max_words"]
+    with pytest.raises(XlnerError) as e:
+        jobs.start_typed_job(runs_root=tmp_path, text="Bilbo " * (limit + 1), lang="eu", profile="offline",
+                             method="match-greedy")
+    assert e.value.code == "E786" and str(limit + 1) in e.value.message and "--set" not in e.value.render()
+    for text, code in (("  \n ", "E907"), ("", "E907")):
+        with pytest.raises(XlnerError) as e:
+            jobs.start_typed_job(runs_root=tmp_path, text=text, lang="eu", profile="offline", method="match-greedy")
+        assert e.value.code == code
+    with pytest.raises(XlnerError) as e:
+        jobs.start_typed_job(runs_root=tmp_path, text="Bilbo", lang=" ", profile="offline", method="match-greedy")
+    assert e.value.code == "E782"
+    assert jobs.list_jobs(tmp_path) == [] and not (tmp_path / ".jobs").exists()
+    assert jobs.typed_sentences("Bilboko alkatea.\n\nMadrilera joan da.") == [["Bilboko", "alkatea", "."],
+                                                                              ["Madrilera", "joan", "da", "."]]
+
+
+def fresh(text: str) -> str:
+    """A sentence no earlier run has cached (the pipeline's shared step cache would load no model)."""
+    return f"{text.rstrip('.')} {time.time_ns() % 10**9} aldiz."
+
+
+@pytest.mark.slow
+@needs_apertium
+def test_the_worker_keeps_its_models_loaded_between_typed_sentences(tmp_path):
+    try:
+        first = jobs.start_typed_job(runs_root=tmp_path, text=fresh("Bilboko alkatea Madrilera joan da."), lang="eu",
+                                     profile="offline", method="match-greedy", name="first")
+        status = jobs.wait(tmp_path, first, timeout=300)
+        assert status.state == "finished", status.message
+        state = jobs.worker_state(tmp_path)
+        assert state is not None and state["busy"] is None
+        loaded = dict(state["loaded"])
+        assert {k.split()[0] for k in loaded} == {"translator", "tagger", "aligner"}
+        t = time.perf_counter()
+        second = jobs.start_typed_job(runs_root=tmp_path, text=fresh("Miren Etxeberria Gasteizen bizi da.") + "\n"
+                                      + fresh("Athleticek Realari irabazi dio."), lang="eu", profile="offline",
+                                      method="match-greedy", name="second")
+        status = jobs.wait(tmp_path, second, timeout=120, poll=0.1)
+        seconds = time.perf_counter() - t
+        assert status.state == "finished", status.message
+        assert jobs.worker_state(tmp_path)["loaded"] == loaded  # nothing was loaded again
+        metrics = json.loads((status.run_dir / "metrics.json").read_text(encoding="utf-8"))
+        assert sum(metrics["model_load_seconds"].values()) < 0.5 and metrics["gold"] is False
+        records = [json.loads(x) for x in (status.run_dir / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert [r["id"] for r in records] == ["input.txt:1", "input.txt:2"]
+        assert all(r["gold_entities"] is None for r in records) and any(r["tgt_entities"] for r in records)
+        print(f"\nsecond typed job with a warm worker: {seconds:.1f} s (first load: {sum(loaded.values()):.1f} s)")
+    finally:
+        jobs.stop_worker(tmp_path)
+    assert jobs.worker_state(tmp_path) is None
+
+
+@pytest.mark.slow
+@needs_apertium
+def test_a_failing_typed_job_reports_its_error_and_the_worker_serves_on(tmp_path):
+    try:
+        jobs.ensure_worker(tmp_path)
+        job = jobs.start_typed_job(runs_root=tmp_path, text="Bilbo polita da.", lang="eu", profile="offline",
+                                   method="no-such-method", name="bad-method")
+        status = jobs.wait(tmp_path, job, timeout=120)
+        assert status.state == "failed" and status.message.startswith("error[E711]")
+        pid = jobs.worker_state(tmp_path)["pid"]
+        job = jobs.start_typed_job(runs_root=tmp_path, text="Bilbo polita da.", lang="eu", profile="offline",
+                                   method="match-greedy", name="good")
+        assert jobs.wait(tmp_path, job, timeout=300).state == "finished"
+        assert jobs.worker_state(tmp_path)["pid"] == pid  # the same worker
+    finally:
+        jobs.stop_worker(tmp_path)
+
+
+@needs_apertium
+def test_a_worker_that_died_is_started_again_for_the_next_job(tmp_path):
+    try:
+        old = jobs.ensure_worker(tmp_path)
+        old.kill()
+        old.wait(10)
+        # A method the pipeline refuses before loading any model: the job fails fast, in a new worker.
+        job = jobs.start_typed_job(runs_root=tmp_path, text="Bilbo polita da.", lang="eu", profile="offline",
+                                   method="no-such-method", name="after-crash")
+        status = jobs.wait(tmp_path, job, timeout=120)
+        assert status.state == "failed" and status.message.startswith("error[E711]")
+        assert status.meta["pid"] != old.pid and jobs.worker_state(tmp_path)["pid"] == status.meta["pid"]
+    finally:
+        jobs.stop_worker(tmp_path)

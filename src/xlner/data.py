@@ -582,3 +582,28 @@ def read_sentences(spec: str | Path, *, format: str = "auto") -> list[Sentence]:
     if format == "wnut16":
         return read_wnut16(spec)
     return list(read_dataset(spec, format=format).sentences)
+
+
+# --- plain text, no gold (appended: the explorer's typed sentences and unlabelled files) -----------
+
+def read_plain_text(path: str | Path, *, lang: str | None = None, name: str | None = None) -> Dataset:
+    """One sentence per line, words split by :func:`xlner.text.split_words`; there is no gold.
+
+    Sentence ids are ``FILE:LINE`` (file name and 1-based line number), ``source`` is ``path:line``.
+    Blank lines hold no sentence and are passed over (the line numbers of the others stay those of
+    the file). The sentences' ``spans`` are None: nothing is known about their entities (not "no
+    entities"), so a run on them has no gold and no F1. Unreadable, empty or non-UTF-8 files give
+    the same errors as the other formats.
+    """
+    from xlner.text import split_words
+
+    path = Path(path)
+    text = _read_text(path)
+    sentences = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        words = split_words(line)
+        if words:
+            sentences.append(Sentence(f"{path.name}:{lineno}", words, None, f"{path}:{lineno}"))  # type: ignore[arg-type]
+    ds = Dataset(name or f"{path.parent.name}/{path.stem}", lang or _guess_lang(path) or "und", sentences, str(path))
+    ds.scheme = "none"
+    return ds

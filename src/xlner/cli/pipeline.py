@@ -44,7 +44,10 @@ def _summary(run) -> None:
     m = run.metrics
     secs = m.get("seconds", {})
     typer.echo(f"run written to {run.path}  ({m.get('n_sentences')} sentences)")
-    if "overall" in m and not m["overall"].get("support"):
+    if m.get("gold") is False:
+        typer.echo(f"no gold: F1 not computed; {m.get('n_projected_entities')} entities projected from "
+                   f"{m.get('n_source_entities')} English ones")
+    elif "overall" in m and not m["overall"].get("support"):
         typer.echo(f"P/R/F1 {UNDEFINED}  proj_ratio {m.get('proj_ratio', 0):.2f}")
     elif "overall" in m:
         o = m["overall"]
@@ -92,7 +95,8 @@ _METHOD = typer.Option(None, "--method", help="projection method, or back-transl
 _LABELS = typer.Option(None, "--labels", help="entity types to keep, e.g. PER,ORG,LOC "
                        "(default: those of the gold data)")
 _LIMIT = typer.Option(None, "--limit", min=1, help="use only the first N sentences")
-_FORMAT = typer.Option("auto", "--format", help="data format: auto, conll, jsonl, panx")
+_FORMAT = typer.Option("auto", "--format", help="data format: auto, conll, jsonl, panx, or text "
+                       "(translate-test: one sentence per line, no gold, so no F1)")
 _SET = typer.Option(None, "--set", help="override a profile key, e.g. --set aligner.layer=6 "
                     "(repeatable)")
 _SHARED = typer.Option(True, "--shared-cache/--no-shared-cache",
@@ -122,6 +126,10 @@ def translate_train_cmd(data: Path = _DATA, lang: str = _LANG, out: Path = _OUT,
                             help="leave out sentences with an entity that could not be projected"),
                         ) -> None:
     """English gold -> target translation with projected labels (train.conll + train.jsonl)."""
+    if data_format == "text":
+        from xlner.errors import XlnerError
+
+        raise XlnerError("E780", path=str(data))
     _run("translate-train", data, lang, out, profile, method, labels, limit, data_format,
          overrides or [], shared_cache, quiet, drop_incomplete)
 

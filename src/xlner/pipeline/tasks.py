@@ -34,6 +34,7 @@ from xlner.threads import pin_threads
 from xlner.translate import UNAVAILABLE_CODES
 
 ENGLISH = "en"
+TEXT_FORMAT = "text"  # --format text: plain sentences without gold (scored with no F1)
 
 
 
@@ -66,9 +67,12 @@ def load_gold(opts: Options, profile: dict) -> tuple[list[Any], str, str]:
         origin = str(path)
         if not path.exists():
             raise XlnerError("E713", path=path)
-        from xlner.data import read_dataset
+        from xlner.data import read_dataset, read_plain_text
 
-        dataset = read_dataset(str(path), format=opts.data_format, lang=opts.lang)
+        if opts.data_format == TEXT_FORMAT:  # one sentence per line, no gold
+            dataset = read_plain_text(path, lang=opts.lang)
+        else:
+            dataset = read_dataset(str(path), format=opts.data_format, lang=opts.lang)
         sentences = list(dataset.sentences)
         content_key = file_fingerprint(path) if path.is_file() else str(path)
         name = dataset.name or path.stem
@@ -245,7 +249,7 @@ def _timings(reports: list[StepReport], n: int, extra: dict[str, float]) -> dict
 def _labels(profile: dict, gold: list[Any]) -> list[str]:
     if profile.get("labels"):
         return list(profile["labels"])
-    return sorted({s.label for sent in gold for s in sent.spans})
+    return sorted({s.label for sent in gold for s in sent.spans or []})  # spans None: no gold
 
 
 def _config(task: str, opts: Options, profile: dict, dataset: str, labels: list[str]) -> dict:
