@@ -21,7 +21,7 @@ REC = {"id": "val:7", "tgt_tokens": ["Ana", "Lopez", "Bilbon", "bizi", "da", "Os
 REC2 = {"id": "val:8", "tgt_tokens": ["Kaixo"], "tgt_entities": []}
 
 
-def test_decisions_apply_latest_wins_and_history_is_kept(tmp_path):
+def test_decisions_apply_each_annotators_latest_wins_and_history_is_kept(tmp_path):
     store = CorrectionStore(tmp_path / "c.sqlite")
     e0, e1, e2 = (entity_key(p) for p in REC["tgt_entities"])
     store.record(run="r", sentence="val:7", entity=e0, action="fix", annotator="ane",
@@ -29,7 +29,7 @@ def test_decisions_apply_latest_wins_and_history_is_kept(tmp_path):
     store.record(run="r", sentence="val:7", entity=e1, action="fix", annotator="ane",
                  span={"start": 2, "end": 3, "label": "LOC"}, n_tokens=6)
     store.record(run="r", sentence="val:7", entity=e2, action="accept", annotator="ane", span=REC["tgt_entities"][2])
-    store.record(run="r", sentence="val:7", entity=e2, action="reject", annotator="jon")  # changes their mind
+    store.record(run="r", sentence="val:7", entity=e2, action="reject", annotator="ane")  # changes her mind
     store.record(run="r", sentence="val:7", entity="new-5-6-ORG", action="add", annotator="jon",
                  span={"start": 5, "end": 6, "label": "ORG"}, n_tokens=6)
     latest = store.latest("r")
@@ -38,7 +38,7 @@ def test_decisions_apply_latest_wins_and_history_is_kept(tmp_path):
                                             {"start": 5, "end": 6, "label": "ORG"}]
     history = store.history("r", "val:7")
     assert [h["action"] for h in history] == ["fix", "fix", "accept", "reject", "add"]
-    assert [h["annotator"] for h in history][-2:] == ["jon", "jon"] and all(h["created"] for h in history)
+    assert [h["annotator"] for h in history][-2:] == ["ane", "jon"] and all(h["created"] for h in history)
     assert store.history("other") == []
 
 
@@ -83,21 +83,22 @@ def test_bad_decisions_are_refused_with_the_sentence(tmp_path, kwargs, words):
     store = CorrectionStore(tmp_path / "c.sqlite")
     with pytest.raises(XlnerError) as e:
         store.record(run="r", sentence="val:7", entity="0-1-PER", annotator="ane", n_tokens=6, **kwargs)
-    assert e.value.code == "E905" and words in e.value.message and "val:7" in e.value.message
+    assert e.value.code.startswith("E95") and words in e.value.message and "val:7" in e.value.message
     assert store.history() == []
 
 
 def test_a_decision_needs_a_name(tmp_path):
-    with pytest.raises(XlnerError, match="annotator"):
+    with pytest.raises(XlnerError, match="annotator") as e:
         CorrectionStore(tmp_path / "c.sqlite").record(run="r", sentence="1", entity="e", action="reject",
                                                       annotator="  ")
+    assert e.value.code == "E905" and "?annotator=" in (e.value.hint or "")
 
 
 def test_unwritable_database_is_a_clear_error(tmp_path):
     (tmp_path / "dir.sqlite").mkdir()
     with pytest.raises(XlnerError) as e:
         CorrectionStore(tmp_path / "dir.sqlite")
-    assert e.value.code == "E905" and "XLNER_CORRECTIONS_DB" in (e.value.hint or "")
+    assert e.value.code == "E950" and "XLNER_CORRECTIONS_DB" in (e.value.hint or "")
 
 
 def test_exports_round_trip_and_respect_review_state(tmp_path):
