@@ -135,14 +135,14 @@ def decide(entity: str, action: str, span: dict[str, Any] | None = None, *, adva
     target = sentence or sid
     n = len(recs[index[target]]["tgt_tokens"])
     try:
-        store.record(run=run.key, sentence=target, entity=entity, action=action, annotator=who, span=span,
-                     n_tokens=n, role=role)
+        row = store.record(run=run.key, sentence=target, entity=entity, action=action, annotator=who, span=span,
+                           n_tokens=n, role=role)
     except XlnerError as exc:
         st.session_state["corrections_msg"] = f"error[{exc.code}]: {exc.message}" + (
             f" (hint: {exc.hint})" if exc.hint else "")
         return False
     st.session_state["corrections_msg"] = (f"Saved: {action} {entity} in {target}"
-                                           + (" (adjudication)." if role == "adjudicate" else "."))
+                                           + (" (adjudication)" if role == "adjudicate" else "") + f" · #{row}")
     st.session_state.pop(f"{PAGE}_fix", None)
     if advance:
         now_mine = {*mine, (target, entity)}
@@ -203,25 +203,25 @@ if span := getattr(picked, "span", None):
     st.rerun()
 
 # --- one key per decision on the current entity -------------------------------------------------------
-bar = st.columns([1, 1, 1, 1, 1.4, 1, 1, 3])
-bar[0].button("✓ A", key=f"{PAGE}_key_a", shortcut="A", on_click=act, args=("accept",),
-              help="accept the current entity and go to the next undecided")
-bar[1].button("✗ X", key=f"{PAGE}_key_x", shortcut="X", on_click=act, args=("reject",),
-              help="reject the current entity and go to the next undecided")
-bar[2].button("✎ F", key=f"{PAGE}_key_f", shortcut="F", on_click=act, args=("fix",),
-              help="fix the current entity: click its new first and last token, then press 1-9 for its type")
-bar[3].button("⏭ Space", key=f"{PAGE}_key_skip", shortcut="Space", on_click=act, args=("skip",),
-              help="skip: leave it undecided and go to the next undecided")
-bar[4].button("Next undecided", key=f"{PAGE}_next_open", shortcut="U",
-              on_click=lambda: _go(next_undecided(items, mine, after=(sid, current) if current else None)))
-bar[5].button("◀ Prev", key=f"{PAGE}_prev", on_click=ui.step_selection, args=(skey, ids, -1), shortcut="P")
-bar[6].button("Next ▶", key=f"{PAGE}_next", on_click=ui.step_selection, args=(skey, ids, 1), shortcut="N")
+bar = st.container(horizontal=True)
+bar.button("✓", key=f"{PAGE}_key_a", shortcut="A", on_click=act, args=("accept",),
+           help="accept the current entity and go to the next undecided")
+bar.button("✗", key=f"{PAGE}_key_x", shortcut="X", on_click=act, args=("reject",),
+           help="reject the current entity and go to the next undecided")
+bar.button("✎", key=f"{PAGE}_key_f", shortcut="F", on_click=act, args=("fix",),
+           help="fix the current entity: click its new first and last token, then press 1-9 for its type")
+bar.button("⏭", key=f"{PAGE}_key_skip", shortcut="Space", on_click=act, args=("skip",),
+           help="skip: leave it undecided and go to the next undecided")
+bar.button("Next undecided", key=f"{PAGE}_next_open", shortcut="U",
+           on_click=lambda: _go(next_undecided(items, mine, after=(sid, current) if current else None)))
+bar.button("◀ Previous", key=f"{PAGE}_prev", on_click=ui.step_selection, args=(skey, ids, -1), shortcut="P")
+bar.button("Next ▶", key=f"{PAGE}_next", on_click=ui.step_selection, args=(skey, ids, 1), shortcut="N")
 if fixing:
-    bar[7].info(f"Fixing **{' '.join(tokens[projected[fixing]['start']:projected[fixing]['end']])}**: click the "
-                "new first token, then the last, then press its type's number.")
+    st.info(f"Fixing **{' '.join(tokens[projected[fixing]['start']:projected[fixing]['end']])}**: click the "
+            "new first token, then the last, then press its type's number.")
 else:
-    bar[7].caption("A accept · X reject · F fix · Space skip · U next undecided · P/N sentence · "
-                   "click tokens + 1–9 to add or adjust a span")
+    st.caption("**A** accept · **X** reject · **F** fix · **Space** skip — each moves to the next undecided · "
+               "**U** next undecided · **P/N** sentence · click tokens, then **1–9**, to add or adjust a span")
 
 # --- the projected entities of this sentence, each with every annotator's decision -------------------
 st.subheader("Projected entities")
