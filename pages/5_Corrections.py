@@ -83,6 +83,11 @@ items = queue_items(recs, ids)
 
 skey, ikey = f"{PAGE}_sid", f"{PAGE}_item"
 wanted = st.session_state.get("sel_sentence")
+if st.session_state.get(f"{PAGE}_order_seen", order) != order:  # a new order starts at its first undecided
+    first_open = next_undecided(items, mine)
+    wanted = first_open[0] if first_open else ids[0]
+    fresh = True
+st.session_state[f"{PAGE}_order_seen"] = order
 if wanted in index and wanted not in ids:  # a deep link always opens its sentence
     ids = [wanted, *ids]
 if fresh or st.session_state.get(skey) not in ids:
