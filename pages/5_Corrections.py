@@ -8,6 +8,8 @@ adjudicator settles; agreement per pair; exports for training.
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import pandas as pd
@@ -139,6 +141,12 @@ def decide(entity: str, action: str, span: dict[str, Any] | None = None, *, adva
     """Store one decision (committed before this returns); optionally move to the next undecided."""
     target = sentence or sid
     n = len(recs[index[target]]["tgt_tokens"])
+    # A rerun that interrupts the run a key press started can replay that press's callback; the same
+    # decision from this session within a second is that replay, not a second decision.
+    request = (run.key, target, entity, action, json.dumps(span, sort_keys=True, default=int), role)
+    last = st.session_state.get(f"{PAGE}_last_request")
+    if last is not None and last[0] == request and time.monotonic() - last[1] < 1.0:
+        return True
     try:
         row = store.record(run=run.key, sentence=target, entity=entity, action=action, annotator=who, span=span,
                            n_tokens=n, role=role)
@@ -146,6 +154,7 @@ def decide(entity: str, action: str, span: dict[str, Any] | None = None, *, adva
         st.session_state["corrections_msg"] = f"error[{exc.code}]: {exc.message}" + (
             f" (hint: {exc.hint})" if exc.hint else "")
         return False
+    st.session_state[f"{PAGE}_last_request"] = (request, time.monotonic())
     st.session_state["corrections_msg"] = (f"Saved: {action} {entity} in {target}"
                                            + (" (adjudication)" if role == "adjudicate" else "") + f" · #{row}")
     st.session_state.pop(f"{PAGE}_fix", None)
@@ -359,10 +368,11 @@ if sentences is not None:
                f"spaCy: `xlner corrections export {store.path} --run RUN_DIR --format hf|spacy -o OUT`")
     c1, c2 = st.columns(2)
     stem = run.key.replace("/", "_")
-    c1.download_button("CoNLL (token TAG)", to_conll(sentences) if sentences else "",
+    # the files are built when a button is pressed, not on every rerun (every key press reruns the page)
+    c1.download_button("CoNLL (token TAG)", (lambda: to_conll(sentences)) if sentences else "",
                        file_name=f"{stem}.corrected.conll", mime="text/plain", disabled=not sentences,
                        key=f"{PAGE}_dl_conll")
-    c2.download_button("JSON lines (tokens, tags)", to_jsonl(sentences) if sentences else "",
+    c2.download_button("JSON lines (tokens, tags)", (lambda: to_jsonl(sentences)) if sentences else "",
                        file_name=f"{stem}.corrected.jsonl", mime="application/json", disabled=not sentences,
                        key=f"{PAGE}_dl_jsonl")
 

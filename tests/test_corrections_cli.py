@@ -184,3 +184,20 @@ def test_an_old_store_opened_by_the_cli_is_upgraded(tmp_path):
     res = cli("corrections", "conflicts", db)
     assert res.exit_code == 0 and "1 conflicts" in res.output and "ane: accept" in res.output
     assert CorrectionStore(db).version == SCHEMA_VERSION
+
+
+def test_xlner_train_takes_the_conll_export_as_is(annotated, tmp_path):
+    """The loop's train step for real: the corrected export trains a (tiny, built here) encoder."""
+    pytest.importorskip("torch")
+    from xlner.experiment import read_sentences
+    from xlner.train import build_tiny_encoder
+
+    db, _ = annotated
+    out = tmp_path / "corrected.conll"
+    assert cli("corrections", "export", db, "--run", RUN, "--annotator", "careful", "-o", out).exit_code == 0
+    sentences = read_sentences(out)
+    encoder = build_tiny_encoder([s.tokens for s in sentences], tmp_path / "tiny")
+    res = cli("train", "--train", out, "--dev", out, "--model", encoder, "--out", tmp_path / "model",
+              "--epochs", "1", "--batch-size", "8", "--threads", "1", "--device", "cpu")
+    assert res.exit_code == 0, res.output
+    assert "best dev F1" in res.output and (tmp_path / "model").is_dir()
