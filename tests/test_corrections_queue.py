@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
@@ -57,6 +59,14 @@ def test_kappa_matches_scikit_learn_and_is_undefined_without_variation():
     a = ["keep", "keep", "reject", "keep", "reject", "reject", "keep"]
     b = ["keep", "reject", "reject", "keep", "reject", "keep", "keep"]
     assert cohen_kappa(a, b) == pytest.approx(cohen_kappa_score(a, b))
+    rng = random.Random(0)
+    for _ in range(50):  # scikit-learn as the oracle, on random keep/reject/fix sequences
+        n = rng.randint(2, 40)
+        x = [rng.choice(["keep", "reject", "fix"]) for _ in range(n)]
+        y = [rng.choice(["keep", "reject", "fix"]) for _ in range(n)]
+        want = cohen_kappa_score(x, y)
+        got = cohen_kappa(x, y)
+        assert (got is None and (want != want or x == y)) or got == pytest.approx(want)
     assert cohen_kappa(["keep"] * 4, ["keep"] * 4) is None
     assert cohen_kappa([], []) is None
 
