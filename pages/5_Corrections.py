@@ -126,6 +126,41 @@ st.progress(done / total if total else 1.0,
                  f"{final_done} final · {len(open_conflicts)} open conflicts"
                  + (" · your assigned sentences only" if allowed is not None else ""))
 
+
+
+def describe(d: dict[str, Any]) -> str:
+    fix = f" → {d['label']} [{d['start']}–{d['end']})" if d["action"] == "fix" else ""
+    return f"{d['action']}{fix} by {d['annotator']}"
+
+
+# Other annotators' decisions appear within seconds: a fragment polls the store's change counter and
+# lists what others decided on this sentence since the page was drawn. It reruns only itself while you
+# annotate (a server-side rerun of the whole page racing a key press could drop that press), and the
+# whole page once you have been idle for a few seconds.
+st.session_state[f"{PAGE}_seen"] = seen = store.change_counter()
+st.session_state[f"{PAGE}_drawn_at"] = time.monotonic()
+
+
+@st.fragment(run_every=2)
+def _live() -> None:
+    if store.change_counter() == seen:
+        return
+    fresh_rows = [d for d in store.history(run.key) if d["id"] > seen and d["annotator"] != who]
+    if not fresh_rows:
+        return
+    # this sentence's first, then the latest elsewhere in the run
+    shown_rows = ([d for d in fresh_rows if d["sentence"] == sid] + [d for d in fresh_rows if d["sentence"] != sid])[:6]
+    n_open = len(conflicts(store.history(run.key), include_resolved=False))
+    st.caption(f"🔴 Live: {len(fresh_rows)} new decisions by others in this run · open conflicts now: {n_open}"
+               + "".join(f"  \n{d['sentence']} · {d['entity']}: {describe(d)}"
+                         + (" (adjudication)" if d["role"] == "adjudicate" else "") + f" at {d['created'][11:23]}"
+                         for d in shown_rows))
+    if time.monotonic() - st.session_state.get(f"{PAGE}_drawn_at", 0.0) > 6:
+        st.rerun(scope="app")  # idle: redraw everything with the new decisions
+
+
+_live()
+
 rec = recs[index[sid]]
 tokens = rec["tgt_tokens"]
 projected = {entity_key(p): p for p in rec.get("tgt_entities") or []}
@@ -146,6 +181,7 @@ def decide(entity: str, action: str, span: dict[str, Any] | None = None, *, adva
     request = (run.key, target, entity, action, json.dumps(span, sort_keys=True, default=int), role)
     last = st.session_state.get(f"{PAGE}_last_request")
     if last is not None and last[0] == request and time.monotonic() - last[1] < 1.0:
+        st.session_state["corrections_msg"] = last[2]  # the interrupted run may have eaten the first message
         return True
     try:
         row = store.record(run=run.key, sentence=target, entity=entity, action=action, annotator=who, span=span,
@@ -154,9 +190,9 @@ def decide(entity: str, action: str, span: dict[str, Any] | None = None, *, adva
         st.session_state["corrections_msg"] = f"error[{exc.code}]: {exc.message}" + (
             f" (hint: {exc.hint})" if exc.hint else "")
         return False
-    st.session_state[f"{PAGE}_last_request"] = (request, time.monotonic())
     st.session_state["corrections_msg"] = (f"Saved: {action} {entity} in {target}"
                                            + (" (adjudication)" if role == "adjudicate" else "") + f" · #{row}")
+    st.session_state[f"{PAGE}_last_request"] = (request, time.monotonic(), st.session_state["corrections_msg"])
     st.session_state.pop(f"{PAGE}_fix", None)
     if advance:
         now_mine = {*mine, (target, entity)}
@@ -245,10 +281,6 @@ per = by_annotator(rows)
 for k, p in enumerate(rec.get("tgt_entities") or []):
     key = entity_key(p)
     said = {name: st_[(sid, key)] for name, st_ in per.items() if (sid, key) in st_}
-
-    def describe(d: dict[str, Any]) -> str:
-        fix = f" → {d['label']} [{d['start']}–{d['end']})" if d["action"] == "fix" else ""
-        return f"{d['action']}{fix} by {d['annotator']}"
 
     state = " · ".join(describe(d) for d in said.values()) or "undecided"
     fin = finals.get((sid, key))
@@ -376,14 +408,4 @@ if sentences is not None:
                        file_name=f"{stem}.corrected.jsonl", mime="application/json", disabled=not sentences,
                        key=f"{PAGE}_dl_jsonl")
 
-# --- other annotators' decisions appear within seconds: poll the store's change counter ------------------
-st.session_state[f"{PAGE}_seen"] = store.change_counter()
-
-
-@st.fragment(run_every=2)
-def _watch() -> None:
-    if store.change_counter() != st.session_state.get(f"{PAGE}_seen"):
-        st.rerun(scope="app")
-
-
-_watch()
+st.session_state[f"{PAGE}_drawn_at"] = time.monotonic()  # idleness counts from the end of this run

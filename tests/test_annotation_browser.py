@@ -296,8 +296,9 @@ def test_conflict_between_two_annotators_is_listed_and_adjudicated(server, annot
     rows = CorrectionStore(server["db"]).history("eu-heuristic")
     a, j = rows[-2:]
     assert a["entity"] == j["entity"] and a["created"] != j["created"]  # milliseconds tell them apart
-    for page in (ane, jon):  # each sees the other's decision as a conflict, without reloading
-        wait_text(page, "Conflicts (1 open)")
+    # each sees the other's decision and the conflict within seconds, without touching the page
+    assert wait_text(ane, "reject by jon") < 8 and wait_text(ane, "open conflicts now: 1") < 8
+    assert "Conflicts (1 open)" in body(jon)  # jon saved last: his own page already counts it
     mikel = annotators(server["url"], "mikel", run="eu-heuristic", sentence=rec["id"])
     mikel.get_by_role("tab", name="Conflicts (1 open)").click()
     assert "accept" in body(mikel) and "by ane" in body(mikel) and "by jon" in body(mikel)
@@ -306,7 +307,8 @@ def test_conflict_between_two_annotators_is_listed_and_adjudicated(server, annot
     adj = [d for d in CorrectionStore(server["db"]).history("eu-heuristic") if d["role"] == "adjudicate"]
     assert [(d["annotator"], d["action"], d["entity"]) for d in adj] == [("mikel", "reject", a["entity"])]
     assert "final: reject by mikel (adjudicated)" in body(mikel)
-    assert wait_text(ane, "Conflicts (0 open)") < 8  # ane's tab learns of it by itself
+    assert wait_text(ane, "reject by mikel (adjudication)") < 8  # ane's tab learns of it by itself
+    assert wait_text(ane, "Conflicts (0 open)", timeout=20) < 20  # and redraws the page once idle
     mikel.get_by_role("tab", name="Agreement").click()
     assert "xlner corrections agreement" in body(mikel)
 
