@@ -9,6 +9,7 @@ adjudicator settles; agreement per pair; exports for training.
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -23,7 +24,7 @@ from xlner.corrections.resolve import annotator_view, by_annotator, conflicts, f
 from xlner.corrections.store import added_key
 from xlner.errors import XlnerError
 from xlner.explorer import ui
-from xlner.explorer.components import span_picker
+from xlner.explorer.components import pending_command, span_picker
 from xlner.explorer.corrections import (CorrectionStore, corrected_sentences, corrected_spans, default_db_path,
                                         entity_key, to_conll, to_jsonl)
 from xlner.explorer.figures import label_colour, text_direction, token_rows_html
@@ -61,8 +62,8 @@ def _keep_name() -> None:
     st.session_state["annotator_name"] = st.session_state["annotator"].strip()
 
 
-who = st.sidebar.text_input("Your name (stored with each decision)", key="annotator", on_change=_keep_name,
-                            help="Remembered in the page address (?annotator=) and in this browser.").strip()
+who = st.sidebar.text_input("Your name (stored with each decision)", key="annotator", on_change=_keep_name).strip()
+st.sidebar.caption("Remembered in the page address (`?annotator=`) and in this browser.")
 
 top = st.columns([4, 3, 3])
 run = ui.run_picker(all_runs, PAGE, fresh, where=top[0])
@@ -94,12 +95,16 @@ if wanted in index and wanted not in ids:  # a deep link always opens its senten
     ids = [wanted, *ids]
 if fresh or st.session_state.get(skey) not in ids:
     st.session_state[skey] = wanted if wanted in ids else ids[0]
+if (goto := st.session_state.pop(f"{PAGE}_goto", None)) is not None and goto[0] in ids:
+    st.session_state[skey], st.session_state[ikey] = goto
+    st.session_state[f"{PAGE}_item_sid"] = goto[0]
 
 
 def _go(item: tuple[str, str] | None) -> None:
-    """Make ``item`` current (and its sentence the shown one)."""
+    """Make ``item`` current (and its sentence the shown one) from the next run on (widget keys can
+    only be set before their widget exists)."""
     if item is not None:
-        st.session_state[skey], st.session_state[ikey] = item
+        st.session_state[f"{PAGE}_goto"] = item
     st.session_state.pop(f"{PAGE}_fix", None)
 
 
@@ -133,6 +138,15 @@ def describe(d: dict[str, Any]) -> str:
     return f"{d['action']}{fix} by {d['annotator']}"
 
 
+def _command() -> dict[str, Any] | None:
+    """A decision key pressed in this browser and not handled yet (see the picker's COMMAND_KEYS)."""
+    try:
+        state = st.session_state[f"{PAGE}_picker"]
+    except (KeyError, AttributeError):
+        return None
+    return pending_command(state, st.session_state.get(f"{PAGE}_cmd_done"))
+
+
 # Other annotators' decisions appear within seconds: a fragment polls the store's change counter and
 # lists what others decided on this sentence since the page was drawn. It reruns only itself while you
 # annotate (a server-side rerun of the whole page racing a key press could drop that press), and the
@@ -141,8 +155,13 @@ st.session_state[f"{PAGE}_seen"] = seen = store.change_counter()
 st.session_state[f"{PAGE}_drawn_at"] = time.monotonic()
 
 
-@st.fragment(run_every=2)
+POLL_SECONDS = float(os.environ.get("XLNER_CORRECTIONS_POLL", "2"))  # 0: no live updates
+
+
+@st.fragment(run_every=POLL_SECONDS or None)
 def _live() -> None:
+    if _command() is not None:  # a key press whose page run a fragment run swallowed: run it now
+        st.rerun(scope="app")
     if store.change_counter() == seen:
         return
     fresh_rows = [d for d in store.history(run.key) if d["id"] > seen and d["annotator"] != who]
@@ -158,8 +177,6 @@ def _live() -> None:
     if time.monotonic() - st.session_state.get(f"{PAGE}_drawn_at", 0.0) > 6:
         st.rerun(scope="app")  # idle: redraw everything with the new decisions
 
-
-_live()
 
 rec = recs[index[sid]]
 tokens = rec["tgt_tokens"]
@@ -217,6 +234,16 @@ def act(action: str) -> None:
         decide(current, action, projected[current] if action == "accept" else None, advance=True)
 
 
+if (cmd := _command()) is not None:
+    st.session_state[f"{PAGE}_cmd_done"] = (str(cmd.get("token")), int(cmd["seq"]))
+    if cmd.get("command") == "next":
+        _go(next_undecided(items, mine, after=(sid, current) if current else None))
+    elif cmd.get("command") in ("accept", "reject", "fix", "skip"):
+        act(str(cmd["command"]))
+    st.rerun()
+
+_live()  # after the pending key is handled: the fragment must not see it (it would rerun the page forever)
+
 # --- the sentence: gold vs corrected, and the span picker (the current entity outlined) ---------------
 view = corrected_spans(rec, mine if who else finals)  # without a name: the final decisions
 st.html(token_rows_html(tokens, rec.get("gold_entities") or [], view, projected_name="corrected"))
@@ -254,15 +281,15 @@ if span := getattr(picked, "span", None):
 
 # --- one key per decision on the current entity -------------------------------------------------------
 bar = st.container(horizontal=True)
-bar.button("✓", key=f"{PAGE}_key_a", shortcut="A", on_click=act, args=("accept",),
+bar.button("✓ A", key=f"{PAGE}_key_a", on_click=act, args=("accept",),
            help="accept the current entity and go to the next undecided")
-bar.button("✗", key=f"{PAGE}_key_x", shortcut="X", on_click=act, args=("reject",),
+bar.button("✗ X", key=f"{PAGE}_key_x", on_click=act, args=("reject",),
            help="reject the current entity and go to the next undecided")
-bar.button("✎", key=f"{PAGE}_key_f", shortcut="F", on_click=act, args=("fix",),
+bar.button("✎ F", key=f"{PAGE}_key_f", on_click=act, args=("fix",),
            help="fix the current entity: click its new first and last token, then press 1-9 for its type")
-bar.button("⏭", key=f"{PAGE}_key_skip", shortcut="Space", on_click=act, args=("skip",),
+bar.button("⏭ Space", key=f"{PAGE}_key_skip", on_click=act, args=("skip",),
            help="skip: leave it undecided and go to the next undecided")
-bar.button("Next undecided", key=f"{PAGE}_next_open", shortcut="U",
+bar.button("Next undecided · U", key=f"{PAGE}_next_open",
            on_click=lambda: _go(next_undecided(items, mine, after=(sid, current) if current else None)))
 bar.button("◀ Previous", key=f"{PAGE}_prev", on_click=ui.step_selection, args=(skey, ids, -1), shortcut="P")
 bar.button("Next ▶", key=f"{PAGE}_next", on_click=ui.step_selection, args=(skey, ids, 1), shortcut="N")

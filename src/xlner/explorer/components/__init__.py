@@ -33,11 +33,24 @@ def span_picker(*, tokens: list[str], spans: list[dict[str, Any]], labels: list[
 
     Returns the component result: ``.span`` is ``{start, end, label, target}`` in the run where
     the annotator finished a span, ``.remembered`` the name this browser stored, when the page has
-    none. ``nonce`` changes to clear a pending selection (after a save, on another sentence)."""
+    none; the *state* ``command`` is ``{token, seq, command}`` for the last decision key pressed
+    (accept, reject, fix, skip, next), see :func:`pending_command`. ``nonce`` changes to clear a pending selection (after a save, on another sentence)."""
     data = {"tokens": tokens, "spans": spans, "labels": labels, "colours": colours, "dir": direction,
             "annotator": annotator, "nonce": nonce, "target": target, "target_text": target_text}
-    return _span_picker()(key=key, data=data, on_span_change=_noop, on_remembered_change=_noop)
+    return _span_picker()(key=key, data=data, on_span_change=_noop, on_remembered_change=_noop,
+                          on_command_change=_noop)
 
 
 def _noop() -> None:
     """Trigger values are read from the result; the callbacks only declare them."""
+
+
+def pending_command(state: Any, done: tuple[str, int] | None) -> dict[str, Any] | None:
+    """The picker's last decision key if this session has not handled it yet (``done`` is the
+    ``(token, seq)`` handled last; a new token is a new page load)."""
+    cmd = state.get("command") if hasattr(state, "get") else None
+    if not isinstance(cmd, dict) or "seq" not in cmd:
+        return None
+    if done is not None and done[0] == cmd.get("token") and int(cmd["seq"]) <= done[1]:
+        return None
+    return cmd

@@ -6,9 +6,15 @@
 // Also remembers the annotator's name in this browser (localStorage) across reloads and sessions.
 const STATE = new WeakMap();
 const NAME_KEY = "xlner.annotator";
+// Decision keys travel as a *state* value with a sequence number, not as a button click: a state
+// value survives a concurrent fragment rerun (which can swallow a click), and the page handles each
+// sequence number once.
+const COMMAND_KEYS = { a: "accept", x: "reject", f: "fix", " ": "skip", u: "next" };
+const TOKEN = Math.random().toString(36).slice(2);
+let SEQ = 0;
 
 export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
+  const { data, parentElement, setTriggerValue, setStateValue } = component;
   if (!data) return;
   let st = STATE.get(parentElement);
   if (!st || st.nonce !== data.nonce) {
@@ -171,6 +177,14 @@ export default function (component) {
     const tag = (ev.target && ev.target.tagName) || "";
     if (tag === "INPUT" || tag === "TEXTAREA" || (ev.target && ev.target.isContentEditable)) return;
     if (ev.key === "Escape" && st.lo !== null) { clear(); return; }
+    const command = COMMAND_KEYS[(ev.key || "").toLowerCase()];
+    if (command && st.lo === null && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      SEQ += 1;
+      setStateValue("command", { token: TOKEN, seq: SEQ, command });
+      return;
+    }
     if (st.lo === null) return;
     const k = Number(ev.key);
     if (Number.isInteger(k) && k >= 1 && k <= labels.length) {
