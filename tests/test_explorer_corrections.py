@@ -23,7 +23,7 @@ REC = RunRecord.from_json(REC_JSON)
 REC2 = RunRecord.from_json({"id": "val:8", "tgt_tokens": ["Kaixo"], "tgt_entities": []})
 
 
-def test_decisions_apply_latest_wins_and_history_is_kept(tmp_path):
+def test_decisions_apply_each_annotators_latest_wins_and_history_is_kept(tmp_path):
     store = CorrectionStore(tmp_path / "c.sqlite")
     e0, e1, e2 = (entity_key(p) for p in REC_JSON["tgt_entities"])
     store.record(run="r", sentence="val:7", entity=e0, action="fix", annotator="ane",
@@ -31,14 +31,14 @@ def test_decisions_apply_latest_wins_and_history_is_kept(tmp_path):
     store.record(run="r", sentence="val:7", entity=e1, action="fix", annotator="ane",
                  span={"start": 2, "end": 3, "label": "LOC"}, n_tokens=6)
     store.record(run="r", sentence="val:7", entity=e2, action="accept", annotator="ane", span=REC_JSON["tgt_entities"][2])
-    store.record(run="r", sentence="val:7", entity=e2, action="reject", annotator="jon")  # changes their mind
+    store.record(run="r", sentence="val:7", entity=e2, action="reject", annotator="ane")  # changes her mind
     store.record(run="r", sentence="val:7", entity="new-5-6-ORG", action="add", annotator="jon",
                  span={"start": 5, "end": 6, "label": "ORG"}, n_tokens=6)
     latest = store.latest("r")
     assert corrected_spans(REC, latest) == [Span(0, 2, "PER"), Span(2, 3, "LOC"), Span(5, 6, "ORG")]
     history = store.history("r", "val:7")
     assert [h["action"] for h in history] == ["fix", "fix", "accept", "reject", "add"]
-    assert [h["annotator"] for h in history][-2:] == ["jon", "jon"] and all(h["created"] for h in history)
+    assert [h["annotator"] for h in history][-2:] == ["ane", "jon"] and all(h["created"] for h in history)
     assert store.history("other") == []
 
 
@@ -83,21 +83,22 @@ def test_bad_decisions_are_refused_with_the_sentence(tmp_path, kwargs, words):
     store = CorrectionStore(tmp_path / "c.sqlite")
     with pytest.raises(XlnerError) as e:
         store.record(run="r", sentence="val:7", entity="0-1-PER", annotator="ane", n_tokens=6, **kwargs)
-    assert e.value.code == "E905" and words in e.value.message and "val:7" in e.value.message
+    assert e.value.code.startswith("E95") and words in e.value.message and "val:7" in e.value.message
     assert store.history() == []
 
 
 def test_a_decision_needs_a_name(tmp_path):
-    with pytest.raises(XlnerError, match="annotator"):
+    with pytest.raises(XlnerError, match="annotator") as e:
         CorrectionStore(tmp_path / "c.sqlite").record(run="r", sentence="1", entity="e", action="reject",
                                                       annotator="  ")
+    assert e.value.code == "E905" and "?annotator=" in (e.value.hint or "")
 
 
 def test_unwritable_database_is_a_clear_error(tmp_path):
     (tmp_path / "dir.sqlite").mkdir()
     with pytest.raises(XlnerError) as e:
         CorrectionStore(tmp_path / "dir.sqlite")
-    assert e.value.code == "E905" and "XLNER_CORRECTIONS_DB" in (e.value.hint or "")
+    assert e.value.code == "E950" and "XLNER_CORRECTIONS_DB" in (e.value.hint or "")
 
 
 def test_exports_round_trip_and_respect_review_state(tmp_path):
@@ -127,3 +128,109 @@ def test_overlapping_corrections_block_the_export(tmp_path):
     with pytest.raises(XlnerError) as e:
         corrected_sentences([REC], store.latest("r"), reviewed_only=False)
     assert e.value.code == "E913" and "val:7" in e.value.message
+
+
+# --- the Corrections page through Streamlit's AppTest (the embedded demo runs) ---------------------
+
+from pathlib import Path  # noqa: E402
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "assets" / "demo" / "runs"
+RUN = "es-match-greedy"
+
+
+@pytest.fixture
+def page_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("XLNER_DEMO_RUNS", str(DEMO))
+    monkeypatch.setenv("XLNER_RUNS", str(tmp_path / "none"))
+    monkeypatch.setenv("XLNER_USER_RUNS", str(tmp_path / "user-runs"))
+    monkeypatch.setenv("XLNER_CORRECTIONS_DB", str(tmp_path / "corrections.sqlite"))
+    from xlner.explorer.loading import load_run_records
+
+    return CorrectionStore(tmp_path / "corrections.sqlite"), load_run_records(DEMO / RUN)
+
+
+def corrections_page(**query: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "5_Corrections.py"), default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def press(at: AppTest, key: str) -> AppTest:
+    at.button(key=f"corrections_key_{key}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_one_key_decisions_advance_to_the_next_undecided_across_sentences(page_env):
+    store, recs = page_env
+    with_ents = [r for r in recs if r["tgt_entities"]]
+    first = with_ents[0]
+    at = corrections_page(run=RUN, sentence=first["id"], annotator="ane")  # the name comes from the URL
+    assert at.sidebar.text_input(key="annotator").value == "ane"
+    assert at.session_state["corrections_item"] == entity_key(sorted(
+        first["tgt_entities"], key=lambda p: (p["start"], p["end"]))[0])
+    n = len(first["tgt_entities"])
+    for _ in range(n - 1):
+        press(at, "a")
+        assert at.selectbox(key="corrections_sid").value == first["id"]
+    press(at, "x")  # the sentence's last entity: the queue moves on to the next sentence
+    assert at.selectbox(key="corrections_sid").value == with_ents[1]["id"]
+    assert at.query_params["sentence"] == with_ents[1]["id"] and at.query_params["annotator"] == "ane"
+    rows = store.history(RUN)
+    assert [d["action"] for d in rows] == ["accept"] * (n - 1) + ["reject"]
+    assert all(d["annotator"] == "ane" for d in rows)
+    # skip leaves the entity undecided and moves on; the progress counts decisions only
+    press(at, "skip")
+    assert len(store.history(RUN)) == n
+    total = sum(len(r["tgt_entities"]) for r in with_ents)
+    assert f"**{n} of {total}** entities reviewed by ane" in at.get("progress")[0].proto.text
+    body = " ".join(m.value for m in at.markdown)
+    assert "▶" in body  # the current entity is marked
+
+
+def test_fix_key_then_a_picked_span_saves_a_fix_of_the_current_entity(page_env):
+    store, recs = page_env
+    rec = next(r for r in recs if r["tgt_entities"])
+    at = corrections_page(run=RUN, sentence=rec["id"], annotator="ane")
+    current = at.session_state["corrections_item"]
+    press(at, "f")
+    assert at.session_state["corrections_fix"] == current
+    assert any("Fixing" in i.value for i in at.info)
+
+
+def test_other_annotators_decisions_show_as_conflicts_and_adjudication_settles_them(page_env):
+    store, recs = page_env
+    rec = next(r for r in recs if r["tgt_entities"])
+    p = rec["tgt_entities"][0]
+    store.record(run=RUN, sentence=rec["id"], entity=entity_key(p), action="accept", annotator="ane", span=p)
+    store.record(run=RUN, sentence=rec["id"], entity=entity_key(p), action="reject", annotator="jon")
+    at = corrections_page(run=RUN, sentence=rec["id"], annotator="mikel")
+    body = " ".join(m.value for m in at.markdown)
+    assert "accept by ane" in body and "reject by jon" in body and "conflict" in body
+    assert any("Conflicts (1 open)" in t.label for t in at.tabs)
+    [agreement_table] = [d.value for d in at.dataframe if "annotators" in d.value.columns]
+    assert list(agreement_table["annotators"]) == ["ane / jon"]
+    at.button(key="adj_0_1").click().run()  # choose jon's decision
+    final_rows = [d for d in store.history(RUN) if d["role"] == "adjudicate"]
+    assert [(d["annotator"], d["action"]) for d in final_rows] == [("mikel", "reject")]
+    assert any("Conflicts (0 open)" in t.label for t in at.tabs)
+    assert "final: reject by mikel (adjudicated)" in " ".join(m.value for m in at.markdown)
+
+
+def test_assigned_ranges_limit_the_queue(page_env):
+    store, recs = page_env
+    with_ents = [i for i, r in enumerate(recs) if r["tgt_entities"]]
+    lo, hi = with_ents[2], with_ents[4] + 1
+    store.assign(run=RUN, annotator="ane", first=lo, last=hi)
+    at = corrections_page(run=RUN, annotator="ane")
+    shown = [o.split(" — ")[0] for o in at.selectbox(key="corrections_sid").options]
+    assert shown == [recs[i]["id"] for i in with_ents if lo <= i < hi]
+    assert "assigned sentences only" in at.get("progress")[0].proto.text
+    other = corrections_page(run=RUN, annotator="jon")
+    assert len(other.selectbox(key="corrections_sid").options) == len(with_ents)
