@@ -20,7 +20,6 @@ from pathlib import Path
 
 def main() -> None:
     import fusion_study as fs
-    from xlner.pipeline.steps import _projection_input, _projection_setup
     from xlner.project import project_batch
 
     ap = argparse.ArgumentParser()
@@ -31,10 +30,9 @@ def main() -> None:
     args = ap.parse_args()
     data = fs.load_set(args.run, args.model, args.cache)
     cfg = fs.FusedConfig("ngram+ner", 0.5, 1.0, "ner", True, 1.0)
-    options, target_scores = _projection_setup("match-greedy", {"method": "match-greedy",
-                                                                "target_scores": {"capitalization": 1.0}})
+    options = {"weights": {"capitalization": 1.0}}
     rows = [r for r in data.records if r["tgt_tokens"]]
-    inputs = [_projection_input(r, target_scores) for r in rows]
+    inputs = fs.ngram_matching_inputs(rows)
     times: dict[str, list[float]] = {"ngram": [], "fused": []}
     for _ in range(args.repeats):
         for name, fn in (("ngram", lambda: project_batch("match-greedy", inputs, **options)),
