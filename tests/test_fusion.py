@@ -18,6 +18,7 @@ from xlner.ner import iob_columns
 from xlner.project.ensemble import EnsembleRule, ensemble, naive_union, span_type_scores
 from xlner.project.fusion import (aligned_gate, fused_project, fusion_candidates, ner_score_matrix,
                                   ner_span_scores)
+from xlner.project.matching import ngram_candidates
 
 COLUMNS = iob_columns(["PER", "LOC"])  # O, B-PER, I-PER, B-LOC, I-LOC
 PROBS = np.array([[0.10, 0.80, 0.00, 0.10, 0.00],
@@ -65,11 +66,12 @@ def test_candidates_from_ngrams_ner_spans_or_both():
     toks = ["Jon", "Smith", "etorri", "!", "da"]
     ner = [Span(0, 2, "PER"), Span(3, 5, "LOC")]
     cands, origins = fusion_candidates(toks, ner, "ner")
-    assert [(c.start, c.end) for c in cands] == [(0, 2), (3, 5)] and origins == ["ner", "ner"]
+    assert cands.tolist() == [[0, 2], [3, 5]] and origins == ["ner", "ner"]
     cands, origins = fusion_candidates(toks, ner, "ngram", max_length=2)
-    assert (3, 4) not in [(c.start, c.end) for c in cands] and set(origins) == {"ngram"}
+    assert cands.tolist() == ngram_candidates(toks, 2).tolist() and set(origins) == {"ngram"}
+    assert [3, 4] not in cands.tolist()
     cands, origins = fusion_candidates(toks, ner, "ngram+ner", max_length=2)
-    pos = [(c.start, c.end) for c in cands]
+    pos = [tuple(c) for c in cands.tolist()]
     assert pos == sorted(pos) and origins[pos.index((0, 2))] == "ner"
     assert origins[pos.index((3, 5))] == "ner"  # an NER span is a candidate even across a "!"
     with pytest.raises(XlnerError) as e:
@@ -121,7 +123,7 @@ def test_nmt_scores_and_label_filter_and_bad_input():
     ents = [Span(0, 2, "PER"), Span(2, 3, "MISC")]
     cands, _ = fusion_candidates(TGT, [], "ngram")
     nmt = np.zeros((2, len(cands)))
-    nmt[0, [(c.start, c.end) for c in cands].index((1, 2))] = 2.0
+    nmt[0, cands.tolist().index([1, 2])] = 2.0
     res = fused_project(SRC, TGT, ents, [(0, 0)], candidates="ngram", nmt_scores=nmt,
                         weights={"align": 1.0, "nmt": 1.0}, target_labels=["PER"])
     assert [(p.span.start, p.span.end) for p in res.projected] == [(1, 2)]

@@ -67,6 +67,14 @@ def test_lexicon_entries_plurals_phrases_and_sentence_initial_case():
     assert fp["name"] == "lexicon" and fp["entries"] == len(lex) and fp["path"] == str(INDEX)
 
 
+def test_bad_texts_are_refused():
+    t = LexiconTranslator("sw", "en")
+    for texts, ids in (("Habari", None), (["Habari", 3], None), (["Habari"], ["a", "b"])):
+        with pytest.raises(XlnerError) as e:
+            t.translate(texts, ids)
+        assert e.value.code == "E484"
+
+
 def test_missing_or_broken_dictionary_is_named(tmp_path):
     with pytest.raises(XlnerError) as e:
         LexiconTranslator("yo", "en")

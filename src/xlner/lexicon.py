@@ -172,9 +172,10 @@ class LexiconTranslator:
         return out
 
     def translate(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[str]:
-        from xlner.translate import _check_texts
-
-        texts = _check_texts(texts, ids)
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts) or \
+                (ids is not None and len(ids) != len(texts)):
+            raise XlnerError("E484", n_texts=1 if isinstance(texts, str) else len(texts),
+                             n_ids="no" if ids is None else len(ids))
         return [detokenize(self.translate_words(split_words(t))) if t.strip() else "" for t in texts]
 
     def fingerprint(self) -> dict[str, Any]:

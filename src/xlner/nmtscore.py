@@ -53,9 +53,12 @@ class NMTScorer:
             return
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        from xlner.translate import _resolve_device, from_pretrained
+        import torch
 
-        self.device = _resolve_device(self.device)
+        from xlner.translate import from_pretrained
+
+        if self.device in (None, "auto"):
+            self.device = "cuda" if torch.cuda.is_available() else "cpu"
         try:
             self._tok = from_pretrained(AutoTokenizer, self.model, revision=self.revision,
                                         local_files_only=self.local_files_only)

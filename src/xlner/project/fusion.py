@@ -114,24 +114,25 @@ def ner_score_matrix(entities: Sequence[Span], probs: np.ndarray, columns: Seque
 
 def fusion_candidates(tgt_tokens: Sequence[str], ner_spans: Sequence[Span], source: str = "ngram+ner", *,
                       max_length: int = 10, stop_tokens: frozenset[str] = STOP_TOKENS
-                      ) -> tuple[list[Span], list[str]]:
-    """Candidate spans (label ``""``) ordered by start then end, and the origin of each.
+                      ) -> tuple[np.ndarray, list[str]]:
+    """Candidate ``[start, end)`` pairs as an ``(n, 2)`` array ordered by start then end, and the
+    origin of each.
 
     ``ngram``: every n-gram up to ``max_length`` words without a stop token; ``ner``: the target
     NER model's spans (no sub-ranges, method.md §4b); ``ngram+ner``: both. A span that is both an
-    n-gram and an NER span has origin ``ner``.
+    n-gram and an NER span has origin ``ner``. Arrays, not Span objects: this runs per sentence.
     """
     if source not in CANDIDATE_SOURCES:
         raise XlnerError("E295", source=source, sources=", ".join(CANDIDATE_SOURCES))
-    found: dict[tuple[int, int], str] = {}
-    if source != "ner":
-        for s, e in ngram_candidates(list(tgt_tokens), max_length, stop_tokens).tolist():
-            found[(s, e)] = "ngram"
-    if source != "ngram":
-        for sp in ner_spans:
-            found[(sp.start, sp.end)] = "ner"
-    keys = sorted(found)
-    return [Span(s, e, "") for s, e in keys], [found[k] for k in keys]
+    width = len(tgt_tokens) + 1
+    ner = np.array([(sp.start, sp.end) for sp in ner_spans], dtype=np.int64).reshape(-1, 2)
+    parts = [ner] if source == "ner" else [ngram_candidates(list(tgt_tokens), max_length, stop_tokens)]
+    if source == "ngram+ner":
+        parts.append(ner)
+    keys = np.unique(np.concatenate([p[:, 0] * width + p[:, 1] for p in parts]))
+    cands = np.stack([keys // width, keys % width], axis=1)
+    is_ner = np.isin(keys, ner[:, 0] * width + ner[:, 1]) if source != "ngram" else np.zeros(len(keys), bool)
+    return cands, ["ner" if x else "ngram" for x in is_ner]
 
 
 def fused_project(
@@ -186,11 +187,10 @@ def fused_project(
     active = [i for i, k in enumerate(keep) if k]
     dropped = [Unprojected(i, Reason.LABEL_NOT_IN_TARGET) for i, k in enumerate(keep) if not k]
     cands, origins = fusion_candidates(tgt_tokens, tgt_spans, candidates, max_length=max_candidate_length)
-    if not active or not cands:
+    if not active or not len(cands):
         return ProjectionResult(unprojected=sorted(
             [Unprojected(i, Reason.NO_CANDIDATE) for i in active] + dropped, key=lambda u: u.source))
-    starts = np.array([c.start for c in cands])
-    ends = np.array([c.end for c in cands])
+    starts, ends = cands[:, 0], cands[:, 1]
     extra: dict[str, Any] = dict(extra_scores or {})
     if weights.get("ner", 0.0) and tgt_probs is not None:
         ner = ner_score_matrix(src_entities, tgt_probs, tgt_columns, starts, ends, variant=ner_variant,

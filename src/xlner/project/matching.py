@@ -311,7 +311,7 @@ def match_project(
     links: np.ndarray,
     *,
     solver: str = "greedy",
-    tgt_candidates: list[Span] | None = None,
+    tgt_candidates: list[Span] | np.ndarray | None = None,
     extra_scores: Mapping[str, ExtraScore] | None = None,
     weights: Mapping[str, float] | None = None,
     max_candidate_length: int = 0,
@@ -329,7 +329,8 @@ def match_project(
     :func:`xlner.project.project`. When extra scores are fused in, each listed candidate keeps
     its raw (unweighted) score components (``{"align": dice, name: value, ...}``);
     ``candidate_origins`` (one per ``tgt_candidates`` entry, e.g. ``"ngram"``/``"ner"``) is
-    copied onto the listed candidates.
+    copied onto the listed candidates. ``tgt_candidates`` may also be an ``(n, 2)`` array of
+    start/end pairs already ordered by start, then end (no Span objects per candidate).
     """
     weights = dict(weights or {})
     extra_scores = dict(extra_scores or {})
@@ -341,7 +342,11 @@ def match_project(
     ent_ends = np.fromiter((src_entities[i].end for i in active), dtype=np.int64, count=len(active))
     counts = entity_link_counts(links, ent_starts, ent_ends)
 
-    if tgt_candidates is not None:
+    if isinstance(tgt_candidates, np.ndarray):  # (n, 2) start/end pairs already in start, end order
+        n_cols = len(tgt_candidates)
+        cand_cols = np.arange(n_cols)
+        starts, ends = tgt_candidates[:, 0].astype(np.int64), tgt_candidates[:, 1].astype(np.int64)
+    elif tgt_candidates is not None:
         n_cols = len(tgt_candidates)
         order = sorted(range(n_cols), key=lambda j: (tgt_candidates[j].start, tgt_candidates[j].end))
         cand_cols = np.asarray(order, dtype=np.int64)
