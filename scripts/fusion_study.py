@@ -43,12 +43,9 @@ TYPES = ("PER", "ORG", "LOC")
 
 
 def _capitalization_score():
-    """The offline profile's target-side capitalisation score (the record refactoring on main moved
-    it from xlner.pipeline.steps to xlner.project.records; this script runs on either)."""
-    try:
-        from xlner.project.records import capitalization_score
-    except ImportError:
-        from xlner.pipeline.steps import capitalization_score
+    """The offline profile's target-side capitalisation score."""
+    from xlner.project.records import capitalization_score
+
     return capitalization_score
 
 
