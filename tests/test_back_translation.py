@@ -195,7 +195,7 @@ def test_missing_english_to_basque_translator(tmp_path):
     # As the method: refused before any work, naming the direction and where to get one.
     with pytest.raises(XlnerError) as err:
         translate_test(_opts(tmp_path, data, "eu", "bt", method=BACK_TRANSLATION))
-    assert err.value.code == "E403" and "English into 'eu'" in err.value.message
+    assert err.value.code == "E754" and "English into 'eu'" in err.value.message
     assert "apertium-eu-en translates eus->eng only" in err.value.message
     assert "paper profile" in err.value.hint
     assert not (tmp_path / "bt" / "steps").exists()
@@ -212,7 +212,7 @@ def test_back_translation_options_are_checked(tmp_path):
                "back_translation": {"method": "telepathy"}}
     with pytest.raises(XlnerError) as err:
         back_translation_settings(profile)
-    assert err.value.code == "E701" and "back_translation.method" in err.value.message
+    assert err.value.code == "E750" and "back_translation.method" in err.value.message
     profile["back_translation"] = {"min_ratio": 1.5}
     with pytest.raises(XlnerError) as err:
         back_translation_settings(profile)
@@ -227,7 +227,7 @@ def test_back_translation_options_are_checked(tmp_path):
     with pytest.raises(XlnerError) as err:
         translate_train(Options(data=str(DEMO / "es.jsonl"), lang="es", out=str(tmp_path / "t"),
                                 method=BACK_TRANSLATION))
-    assert err.value.code == "E711" and "refinement of translate-test" in err.value.message
+    assert err.value.code == "E746" and "refinement of translate-test" in err.value.message
 
 
 # --- the explorer: stored back-translation re-projected, no translator ----------------------------

@@ -86,7 +86,7 @@ def test_conflicts_list_both_decisions_and_adjudication_settles_them(annotated, 
 
 
 def test_exports_after_adjudication_equal_the_gold_standard(annotated, tmp_path):
-    from xlner.experiment import read_sentences
+    from xlner.data import read_sentences
 
     db, records = annotated
     adjudicated = tmp_path / "adj.sqlite"
@@ -189,7 +189,7 @@ def test_an_old_store_opened_by_the_cli_is_upgraded(tmp_path):
 def test_xlner_train_takes_the_conll_export_as_is(annotated, tmp_path):
     """The loop's train step for real: the corrected export trains a (tiny, built here) encoder."""
     pytest.importorskip("torch")
-    from xlner.experiment import read_sentences
+    from xlner.data import read_sentences
     from xlner.train import build_tiny_encoder
 
     db, _ = annotated

@@ -321,7 +321,7 @@ def test_reproject_refuses_unknown_method_with_sentence():
                                "alignment": [[0, 0]], "method": "match-greedy"})
     with pytest.raises(XlnerError) as e:
         reproject(rec, "no-such-method")
-    assert e.value.code == "E200"
+    assert e.value.code == "E760"
     with pytest.raises(XlnerError) as e:
         reproject(RunRecord("s10", ["a"], [], method="x"), "heuristic")
     assert e.value.code == "E906" and "s10" in e.value.message

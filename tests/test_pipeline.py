@@ -277,5 +277,5 @@ def test_settings_are_values_and_the_command_line_text_is_read_once():
 def test_bad_settings_are_refused_before_any_work(tmp_path):
     with pytest.raises(XlnerError) as err:
         translate_test(_opts(tmp_path, _demo_subset(tmp_path), settings={"aligner": {"layer": 3}}))
-    assert err.value.code == "E701" and "aligner.name" in err.value.message
+    assert err.value.code == "E761" and "section 'aligner': needs key name" in err.value.message
     assert not (tmp_path / "run").exists()
