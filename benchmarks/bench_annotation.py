@@ -101,6 +101,8 @@ def drive_after(page, plan) -> None:
             else:
                 page.keyboard.press("f")
                 settle(page, quiet=QUIET)
+                # as an annotator does: point only once the picker says which entity it fixes
+                page.locator('[data-testid="span-picker-bar"]', has_text="Fixing").wait_for(timeout=30000)
                 toks = page.locator(".xsp-tok")
                 toks.nth(d["span"]["start"]).click()
                 toks.nth(d["span"]["end"] - 1).click()
@@ -141,6 +143,12 @@ def measure(root: Path, plan, name: str) -> dict:
                                                       if d["span"] else (None, None, None)))
               for rec, ds in plan for d in ds]
     n = len(wanted)
+    for got, want in zip(stored, wanted):  # say where a page and the script part ways
+        if got != want:
+            print(f"{name}: stored {got} where the script decided {want}")
+            break
+    if len(stored) != n:
+        print(f"{name}: {len(stored)} decisions stored, the script made {n}")
     return {"app": name, "page": "one-key queue" if new_page else "buttons + number fields", "decisions": n,
             "seconds": round(elapsed, 1), "per_minute": round(n / elapsed * 60, 1),
             "store_matches_script": stored == wanted}

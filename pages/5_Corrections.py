@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
@@ -147,34 +148,35 @@ def _command() -> dict[str, Any] | None:
     return pending_command(state, st.session_state.get(f"{PAGE}_cmd_done"))
 
 
-# Other annotators' decisions appear within seconds: a fragment polls the store's change counter and
-# lists what others decided on this sentence since the page was drawn. It reruns only itself while you
-# annotate (a server-side rerun of the whole page racing a key press could drop that press), and the
-# whole page once you have been idle for a few seconds.
+# Other annotators' decisions appear within seconds: a fragment polls the store and lists what others
+# decided in this run in the last two minutes (this sentence first). It reruns only itself while you
+# annotate, and the whole page when something changed and you have been idle for a few seconds.
 st.session_state[f"{PAGE}_seen"] = seen = store.change_counter()
 st.session_state[f"{PAGE}_drawn_at"] = time.monotonic()
 
-
 POLL_SECONDS = float(os.environ.get("XLNER_CORRECTIONS_POLL", "2"))  # 0: no live updates
+RECENT_SECONDS = 120
+
+
+def _age(d: dict[str, Any]) -> float:
+    return (datetime.now(timezone.utc) - datetime.fromisoformat(d["created"])).total_seconds()
 
 
 @st.fragment(run_every=POLL_SECONDS or None)
 def _live() -> None:
     if _command() is not None:  # a key press whose page run a fragment run swallowed: run it now
         st.rerun(scope="app")
-    if store.change_counter() == seen:
-        return
-    fresh_rows = [d for d in store.history(run.key) if d["id"] > seen and d["annotator"] != who]
-    if not fresh_rows:
-        return
-    # this sentence's first, then the latest elsewhere in the run
-    shown_rows = ([d for d in fresh_rows if d["sentence"] == sid] + [d for d in fresh_rows if d["sentence"] != sid])[:6]
-    n_open = len(conflicts(store.history(run.key), include_resolved=False))
-    st.caption(f"🔴 Live: {len(fresh_rows)} new decisions by others in this run · open conflicts now: {n_open}"
-               + "".join(f"  \n{d['sentence']} · {d['entity']}: {describe(d)}"
-                         + (" (adjudication)" if d["role"] == "adjudicate" else "") + f" at {d['created'][11:23]}"
-                         for d in shown_rows))
-    if time.monotonic() - st.session_state.get(f"{PAGE}_drawn_at", 0.0) > 6:
+    recent = [d for d in store.history(run.key) if d["annotator"] != who and _age(d) < RECENT_SECONDS]
+    if recent:
+        recent.reverse()  # newest first; this sentence's before the rest
+        shown_rows = ([d for d in recent if d["sentence"] == sid] + [d for d in recent if d["sentence"] != sid])[:6]
+        n_open = len(conflicts(store.history(run.key), include_resolved=False))
+        st.caption(f"🔴 Live: {len(recent)} decisions by others in this run in the last {RECENT_SECONDS // 60} "
+                   f"minutes · open conflicts now: {n_open}"
+                   + "".join(f"  \n{d['sentence']} · {d['entity']}: {describe(d)}"
+                             + (" (adjudication)" if d["role"] == "adjudicate" else "")
+                             + f" at {d['created'][11:23]}" for d in shown_rows))
+    if store.change_counter() != seen and time.monotonic() - st.session_state.get(f"{PAGE}_drawn_at", 0.0) > 6:
         st.rerun(scope="app")  # idle: redraw everything with the new decisions
 
 
@@ -264,7 +266,7 @@ shown += [{"start": d["start"], "end": d["end"], "label": d["label"], "key": e, 
 fixing = st.session_state.get(f"{PAGE}_fix")
 picked = span_picker(tokens=tokens, spans=shown, labels=labels, colours={lab: label_colour(lab) for lab in labels},
                      direction=text_direction(tokens), annotator=who, key=f"{PAGE}_picker",
-                     nonce=f"{run.key}|{sid}|{len(rows)}|{fixing}", target=fixing,
+                     nonce=f"{run.key}|{sid}|{fixing}", target=fixing,
                      target_text=" ".join(tokens[projected[fixing]["start"]:projected[fixing]["end"]])
                      if fixing in projected else "")
 if getattr(picked, "remembered", None) and not who:
