@@ -41,9 +41,9 @@ RTL = ["زار", "محمد", "القاهرة", "مع", "سارة", "يوم", "ا
 def _ui_run(folder: Path) -> None:
     words = [t for r in load_run_records(DEMO / RUN) for t in r["tgt_tokens"]][:100]
     recs = [{"id": "rtl:1", "lang": "ar", "tgt_tokens": RTL, "gold_entities": [{"start": 1, "end": 2, "label": "PER"}],
-             "tgt_entities": [{"start": 1, "end": 2, "label": "PER", "score": 0.9}]},
+             "tgt_entities": [{"start": 1, "end": 2, "label": "PER", "score": 0.9, "source": -1}]},
             {"id": "long:1", "lang": "es", "tgt_tokens": words, "gold_entities": [],
-             "tgt_entities": [{"start": 0, "end": 2, "label": "PER", "score": 0.5}]}]
+             "tgt_entities": [{"start": 0, "end": 2, "label": "PER", "score": 0.5, "source": -1}]}]
     run = folder / "ui-run"
     run.mkdir(parents=True)
     (run / "records.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), "utf-8")
@@ -395,7 +395,12 @@ def test_four_annotators_saving_500_decisions_at_once_keep_every_one(server):
                 await b.close()
 
     start = time.time()
-    acks = asyncio.run(main())
+    # In a thread of its own: the sync Playwright of the other tests leaves an event loop running in
+    # this one, and asyncio.run refuses to start a second loop there.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        acks = pool.submit(asyncio.run, main()).result()
     elapsed = time.time() - start
     store = CorrectionStore(server["db"])
     rows = [d for d in store.history() if d["annotator"] in names]
