@@ -124,7 +124,7 @@ if rows:
         run = by_path.get(run_dir)
         label = f"Errors of {r['method']} on {r['test_set']}, seed {seed} (F1 {100 * r['f1']:.1f})"
         if run is None:
-            st.warning(f"error[E813]: run folder {run_dir} is missing; re-run the experiment to recreate it.")
+            st.warning(XlnerError("E813", folder=run_dir).render())
         else:
             st.page_link("pages/3_Errors.py", label=label, icon="🐞", query_params={"run": run.key})
 
