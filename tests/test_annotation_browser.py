@@ -70,16 +70,6 @@ def server(tmp_path_factory):
     stop_app(proc)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def annotators(browser):
     """``open(name, **query)`` -> a page in a context of its own; contexts are closed afterwards."""

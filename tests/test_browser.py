@@ -17,7 +17,7 @@ import pytest
 
 from explorer_runs import needs_components, shared_runs
 from xlner.explorer import loading
-from xlner.explorer.browser import CHROMIUM, CHROMIUM_ARGS, free_port, settle, setup_problem, start_app, stop_app
+from xlner.explorer.browser import CHROMIUM, free_port, settle, setup_problem, start_app, stop_app
 from xlner.explorer.corrections import CorrectionStore
 from xlner.explorer.diff import compare_spans
 
@@ -47,16 +47,6 @@ def server(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     yield {"url": url, "runs": runs, "db": tmp / "corrections.sqlite"}
     stop_app(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

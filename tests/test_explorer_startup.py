@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from xlner.explorer.browser import (CHROMIUM, CHROMIUM_ARGS, cpu_seconds, free_port, settle, setup_problem,
+from xlner.explorer.browser import (CHROMIUM, cpu_seconds, free_port, settle, setup_problem,
                                     start_app, stop_app)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,16 +61,6 @@ def app(tmp_path_factory):
         pytest.fail(str(exc))
     yield {"url": f"http://127.0.0.1:{port}", "pid": proc.pid, "runs": tmp / "user-runs"}
     stop_app(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from xlner.errors import XlnerError, where
 if TYPE_CHECKING:  # xlner.data imports this module lazily; translators import it without the readers
     from xlner.data import TaggedSentence
 
-__all__ = ["parse_hub_spec", "hub_split_to_records", "read_hub_records", "hub_reachable", "from_pretrained"]
+__all__ = ["parse_hub_spec", "hub_split_to_records", "read_hub_records", "hub_reachable", "from_pretrained",
+           "load_seq2seq"]
 
 
 def parse_hub_spec(spec: str) -> tuple[str, str | None, str]:
@@ -125,3 +126,13 @@ def from_pretrained(loader: Any, model: str, *, revision: str | None, local_file
             raise OSError(f"{model!r} is neither a local folder nor in the Hugging Face cache, "
                           "and the model hub cannot be reached") from None
         return loader.from_pretrained(model, revision=revision)
+
+
+def load_seq2seq(model: str, *, revision: str | None, local_files_only: bool) -> tuple[Any, Any]:
+    """``(tokenizer, model)`` of a seq2seq model (translators, NMT scores) through
+    :func:`from_pretrained`; raises OSError/ValueError, which callers turn into their own code."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    tokenizer = from_pretrained(AutoTokenizer, model, revision=revision, local_files_only=local_files_only)
+    network = from_pretrained(AutoModelForSeq2SeqLM, model, revision=revision, local_files_only=local_files_only)
+    return tokenizer, network

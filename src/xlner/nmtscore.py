@@ -51,19 +51,13 @@ class NMTScorer:
     def _load(self) -> None:
         if self._model is not None:
             return
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        from xlner.devices import resolve_device
+        from xlner.hub import load_seq2seq
 
-        import torch
-
-        from xlner.translate import from_pretrained
-
-        if self.device in (None, "auto"):
-            self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = resolve_device(self.device)
         try:
-            self._tok = from_pretrained(AutoTokenizer, self.model, revision=self.revision,
-                                        local_files_only=self.local_files_only)
-            self._model = from_pretrained(AutoModelForSeq2SeqLM, self.model, revision=self.revision,
-                                          local_files_only=self.local_files_only)
+            self._tok, self._model = load_seq2seq(self.model, revision=self.revision,
+                                                  local_files_only=self.local_files_only)
         except (OSError, ValueError) as exc:
             raise XlnerError("E482", model=self.model, reason=str(exc).splitlines()[0][:300]) from None
         self._model.to(self.device).eval()

@@ -11,7 +11,7 @@ from annotated_types import Ge
 
 from xlner.devices import resolve_device
 from xlner.errors import XlnerError
-from xlner.hub import from_pretrained
+from xlner.hub import load_seq2seq
 from xlner.registry import Int, PathText
 from xlner.translate.base import check_texts, label
 from xlner.translate.languages import ISO1, nllb_code, normalise_lang
@@ -75,13 +75,9 @@ class HFTranslator(HFTranslatorParams):
     def _load(self) -> None:
         if self._model is not None:
             return
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
         try:
-            self._tok = from_pretrained(AutoTokenizer, self.model, revision=self.revision,
-                                        local_files_only=self.local_files_only)
-            self._model = from_pretrained(AutoModelForSeq2SeqLM, self.model, revision=self.revision,
-                                          local_files_only=self.local_files_only)
+            self._tok, self._model = load_seq2seq(self.model, revision=self.revision,
+                                                  local_files_only=self.local_files_only)
         except (OSError, ValueError) as exc:
             raise XlnerError("E409", model=self.model, reason=str(exc).splitlines()[0][:300]) from None
         self._model.to(self.device).eval()
