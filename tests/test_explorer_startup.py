@@ -84,16 +84,37 @@ def test_an_idle_tab_costs_the_server_almost_no_cpu(app, page):
     assert used < 2.0
 
 
-def type_and_start(page, text: str) -> float:
+def _what_happened(page, runs: Path) -> str:
+    """The page's text and the worker's and jobs' logs: what a timeout in CI must tell."""
+    jobs_dir = runs / ".jobs"
+    logs = [f"--- {p.relative_to(runs)} ---\n{p.read_text(errors='replace')[-3000:]}"
+            for p in sorted(jobs_dir.glob("**/*")) if p.is_file() and p.suffix in {".log", ".txt", ".json", ""}]
+    return (f"URL {page.url}\n--- page ---\n{page.locator('body').inner_text()[-3000:]}\n" + "\n".join(logs))
+
+
+def type_and_start(page, text: str, runs: Path) -> float:
     """Type ``text``, press Start; seconds until its projection (its third-last word, unique) is on screen
-    at the top of the page."""
-    page.get_by_role("textbox", name="Sentences in the target language").fill(text)
+    at the top of the page. A failed job or a timeout fails with the page and the logs."""
+    box = page.get_by_role("textbox", name="Sentences in the target language")
+    box.fill(text)
+    box.press("Tab")  # blur: the form holds the typed value before Start is pressed
+    assert box.input_value() == text
     t = time.perf_counter()
     page.get_by_role("button", name="Start", exact=True).click()
-    page.wait_for_function("""w => [...document.querySelectorAll('.xl-typed-projection .xl-typed')]
-                              .some(d => d.innerText.includes(w))""", arg=text.split()[-3], timeout=240000,
-                           polling=50)
-    return time.perf_counter() - t
+    word = text.split()[-3]
+    try:
+        page.wait_for_function("""w => [...document.querySelectorAll('.xl-typed-projection .xl-typed')]
+                                  .some(d => d.innerText.includes(w))
+                                  || [...document.querySelectorAll('[data-testid=stAlert]')]
+                                  .some(d => d.innerText.includes(' failed') || d.innerText.includes(' stopped'))""",
+                               arg=word, timeout=240000, polling=50)
+    except Exception as exc:  # playwright's TimeoutError
+        pytest.fail(f"no projection of {text!r} on screen after 240 s ({type(exc).__name__})\n"
+                    + _what_happened(page, runs))
+    took = time.perf_counter() - t
+    shown = page.locator(".xl-typed-projection .xl-typed").filter(has_text=word).count()
+    assert shown == 1, f"the job for {text!r} did not finish\n" + _what_happened(page, runs)
+    return took
 
 
 @browser_test
@@ -105,7 +126,7 @@ def test_a_typed_sentence_is_projected_within_seconds_on_a_warm_app(app, page):
     language = page.get_by_label("Language (installed translators into English)")
     assert language.input_value() == "eu — Basque · Apertium eu-en"  # the translator to be used is shown
     stamp = time.time_ns() % 10**9  # a sentence no earlier run cached (a cached run loads no model)
-    first = type_and_start(page, f"Bilboko alkatea Madrilera joan da {stamp} aldiz .")
+    first = type_and_start(page, f"Bilboko alkatea Madrilera joan da {stamp} aldiz .", app["runs"])
     page.wait_for_selector("[data-testid=stToast]", timeout=5000)  # a notice that the run ended
     settle(page)
     top = page.locator("[data-testid=stAlert]").first.inner_text()
@@ -114,7 +135,8 @@ def test_a_typed_sentence_is_projected_within_seconds_on_a_warm_app(app, page):
     marks = page.locator(".xl-typed-projection .xl-typed").first.locator("mark")
     assert marks.count() >= 1  # Bilbao / Madrid projected onto the Basque words, with their labels
     assert "Models loaded" in page.locator("body").inner_text()
-    warm = [type_and_start(page, f"Miren Etxeberria Gasteizen bizi da {stamp + k} urtez .") for k in (1, 2)]
+    warm = [type_and_start(page, f"Miren Etxeberria Gasteizen bizi da {stamp + k} urtez .", app["runs"])
+            for k in (1, 2)]
     print(f"\ntyped sentence, Start -> projection on screen: first run {first:.1f} s, warm {warm[0]:.1f} s, "
           f"{warm[1]:.1f} s")
     assert max(warm) < WARM_LIMIT_SECONDS
