@@ -31,7 +31,8 @@ report and its table), :mod:`~xlner.evaluate.resampling` (bootstrap) and :mod:`~
 
 from __future__ import annotations
 
-from xlner.evaluate.files import check_label_names, evaluate_files, mismatch_blocks, unpredicted_types
+from xlner.evaluate.files import (check_label_names, check_run_labels, evaluate_files, mismatch_blocks,
+                                 unpredicted_types)
 from xlner.evaluate.report import CATEGORIES, MODES, UNDEFINED, EvalReport
 from xlner.evaluate.resampling import (PairedDiff, _f1, _resampled_sums, bootstrap_f1_ci,
                                        paired_bootstrap_diff, percentile_interval, resampled_f1,
@@ -41,7 +42,7 @@ from xlner.evaluate.scoring import (check_same_tokens, evaluate, evaluate_tags, 
                                     sentence_proj_ratios, span_entities, type_counts)
 
 __all__ = ["CATEGORIES", "MODES", "UNDEFINED", "EvalReport", "PairedDiff", "bootstrap_f1_ci",
-           "check_label_names", "check_same_tokens", "evaluate", "evaluate_files", "evaluate_tags",
+           "check_label_names", "check_run_labels", "check_same_tokens", "evaluate", "evaluate_files", "evaluate_tags",
            "mismatch_blocks", "paired_bootstrap_diff", "percentile_interval", "proj_ratio",
            "resampled_f1", "scores_from_counts", "sentence_categories", "sentence_counts",
            "sentence_entities", "sentence_proj_ratios", "span_entities", "type_counts",

@@ -24,6 +24,42 @@ def check_label_names(names: Iterable[str], present: Iterable[str], *, option: s
     return wanted
 
 
+def check_run_labels(names: Iterable[str], *, gold_types: set[str] | None, scored_types: set[str] | None,
+                     n_scored: int, tagger_types: Iterable[str] | None, limit: int | None = None,
+                     option: str = "--labels") -> list[str]:
+    """The types a run keeps (``--labels``, or the profile's ``labels``), in upper case, checked.
+
+    - ``gold_types``: the types of the whole gold input (before ``--limit``), None when there is no
+      gold (plain text) or the gold has no entity at all (unlabelled text); ``scored_types``: the
+      types of the ``n_scored`` sentences the run scores; ``tagger_types``: what the English tagger
+      can emit (None when no tagger takes part, as in translate-train).
+    - A name that neither the gold nor the tagger has is a mistake (a typo, another tag set): E313.
+    - A gold type the tagger cannot emit can never be projected (recall 0): warning E315.
+    - A type with no gold entity in the scored sentences (absent from a ``--limit`` subset, or only
+      the tagger's): its projections can only be spurious: warning E314.
+    """
+    wanted = list(dict.fromkeys(n.strip().upper() for n in names if n.strip()))
+    gold = set(gold_types or ())
+    tagger = None if tagger_types is None else set(tagger_types)
+    unknown = [n for n in wanted if n not in gold and (tagger is None or n not in tagger)]
+    if unknown:
+        raise XlnerError("E313", option=option, unknown=", ".join(unknown),
+                         gold=", ".join(sorted(gold)) or "none",
+                         tagger="not used" if tagger is None else ", ".join(sorted(tagger)) or "none")
+    if tagger is not None:
+        cannot = [n for n in wanted if n not in tagger]
+        if cannot:
+            warn("E315", option=option, types=", ".join(cannot), tagger=", ".join(sorted(tagger)))
+    if gold_types is not None and scored_types is not None:
+        absent = [n for n in wanted if n not in scored_types]
+        if absent:
+            subset = any(n in gold for n in absent) and limit is not None
+            why = (f" (the first {limit} sentences, --limit; the whole input has them)" if subset
+                   else " (the gold has none)")
+            warn("E314", option=option, types=", ".join(absent), n=n_scored, why=why)
+    return wanted
+
+
 def unpredicted_types(gold: Sequence[Sentence], pred: Sequence[Sentence],
                       ignore: Iterable[str] = ()) -> list[str]:
     """Gold entity types that the prediction never has (a tagger that cannot emit ``GPE``)."""

@@ -32,7 +32,7 @@ from xlner.registry import Int, Origin, check_params
 __all__ = ["DEFAULT_PROFILE", "Profile", "Settings", "ComponentSection", "ProjectionSection",
            "RefineSection", "BackTranslationSection", "builtin_profiles", "profile_path",
            "load_profile", "read_profile", "parse_profile", "parse_settings", "apply_settings",
-           "component_params"]
+           "component_params", "tagger_types"]
 
 DEFAULT_PROFILE = "offline"
 COMPONENT_KEYS = ("translator", "tagger", "aligner")
@@ -290,3 +290,13 @@ def component_params(section: Mapping[str, Any]) -> tuple[str, dict]:
     """``{"name": "spacy", "model": ...}`` -> ``("spacy", {"model": ...})``."""
     params = {k: v for k, v in section.items() if k != "name"}
     return section["name"], params
+
+
+def tagger_types(profile: Mapping[str, Any]) -> tuple[str, ...]:
+    """The entity types the profile's English tagger can emit (its ``labels``; ``mt-marks`` emits
+    its base tagger's), read from the checked parameters: no model is loaded."""
+    name, params = component_params(profile["tagger"])
+    resolved = registry.resolve("tagger", name, params)
+    while "labels" not in resolved and resolved.get("base"):
+        resolved = registry.resolve("tagger", resolved["base"], resolved.get("base_params") or {})
+    return tuple(str(x).upper() for x in resolved.get("labels") or ())
