@@ -70,7 +70,8 @@ def write_cell(run_dir: Path, gold: Sequence[Sentence], prediction: CellPredicti
     config = {"task": method, "lang": test.language, "dataset": test.name, "domain": test.domain,
               "seed": seed, "method": method, "labels": list(types),
               "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **prediction.config}
-    made_by = prediction.pipeline_records or [None] * len(gold)
+    made_by: list[RunRecord | None] = ([*prediction.pipeline_records] if prediction.pipeline_records
+                                       else [None] * len(gold))
     records = [_record(g, p, sc, test.language, method, m)
                for g, p, sc, m in zip(gold, prediction.sentences, prediction.scores, made_by)]
     write_run(run_dir, config, metrics, records)

@@ -202,7 +202,8 @@ class TeacherStudent(_ModelMethod):
         else:
             soft = soft_labels(ctx.teacher(seed), text, temperature=ctx.cfg.temperature, progress=ctx.progress)
             soft_path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(soft_path, **{f"s{i}": s.probs for i, s in enumerate(soft)})
+            arrays: dict[str, Any] = {f"s{i}": s.probs for i, s in enumerate(soft)}
+            np.savez_compressed(soft_path, **arrays)
         ctx.timer.add("soft_labels", time.time() - t0)
         return soft
 

@@ -125,6 +125,7 @@ def plan_methods(cfg: ExperimentConfig) -> MethodPlan:
     languages: dict[str, list[str]] = {}
     skipped: dict[str, dict[str, str]] = {}
     for method in cfg.methods:
+        why: dict[str, str]
         if method == "model-transfer":
             ok, why = test_langs, {}
         elif method == "translate-train":

@@ -251,7 +251,7 @@ def _timings(reports: list[StepReport], n: int, extra: dict[str, float]) -> dict
             "step_keys": {r.name: r.key for r in reports},
             "seconds_total": round(total, 3),
             "sentences_per_second": round(n / work, 2) if work > 0 else None,
-            "slowest_step": max(compute, key=compute.get) if compute else None}
+            "slowest_step": max(compute, key=lambda name: compute[name]) if compute else None}
 
 
 def _labels(profile: dict, gold: list[Any]) -> list[str]:
