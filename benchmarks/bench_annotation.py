@@ -42,12 +42,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 from annotation_helpers import DEMO_RUNS, gold_decisions  # noqa: E402
 from xlner.explorer.browser import CHROMIUM, CHROMIUM_ARGS, free_port, settle, start_app, stop_app  # noqa: E402
 from xlner.explorer.loading import load_run_records  # noqa: E402
+from xlner.record import RunRecord  # noqa: E402
 
 RUN = "es-match-greedy"
 QUIET = 0.15  # seconds without activity that count as "the page has settled"
 
 
-def script(n: int) -> list[tuple[dict, list[dict]]]:
+def script(n: int) -> list[tuple[RunRecord, list[dict]]]:
     """``[(record, decisions)]`` covering the first ``n`` projected entities, in run order."""
     out, left = [], n
     for rec in load_run_records(DEMO_RUNS / RUN):
@@ -66,8 +67,7 @@ def drive_before(page, plan) -> None:
     page.get_by_label("Your name (stored with each decision)").press("Enter")
     settle(page, quiet=QUIET)
     for n_sentence, (rec, decisions) in enumerate(plan):
-        ents = rec["tgt_entities"]
-        keys = [f"{p['start']}-{p['end']}-{p['label']}" for p in ents]
+        keys = [f"{p.span.start}-{p.span.end}-{p.span.label}" for p in rec.projection.projected]
         for d in decisions:
             k = keys.index(d["entity"])
             if d["action"] == "accept":
@@ -84,7 +84,7 @@ def drive_before(page, plan) -> None:
                 pop.get_by_role("button", name="Save fix").click()
             settle(page, quiet=QUIET)
         if n_sentence + 1 < len(plan):
-            nxt = plan[n_sentence + 1][0]["id"]
+            nxt = plan[n_sentence + 1][0].id
             while f"sentence={nxt}" not in page.url.replace("%3A", ":"):
                 page.locator("h1").first.click()
                 page.keyboard.press("n")
@@ -139,7 +139,7 @@ def measure(root: Path, plan, name: str) -> dict:
             stop_app(proc)
         stored = [(d["sentence"], d["entity"], d["action"], d["start"], d["end"], d["label"])
                   for d in CorrectionStore(db).history(RUN)]
-    wanted = [(rec["id"], d["entity"], d["action"], *((d["span"]["start"], d["span"]["end"], d["span"]["label"])
+    wanted = [(rec.id, d["entity"], d["action"], *((d["span"]["start"], d["span"]["end"], d["span"]["label"])
                                                       if d["span"] else (None, None, None)))
               for rec, ds in plan for d in ds]
     n = len(wanted)

@@ -153,14 +153,14 @@ def measure(app: App, browser, run: str, switches: int) -> dict[str, list[float]
     page = context.new_page()
     out: dict[str, list[float]] = {"shown": [], "done": [], "script": []}
     try:
-        page.goto(f"{app.url}/Sentences?run={run}&sentence={urllib.parse.quote(recs[0]['id'])}")
+        page.goto(f"{app.url}/Sentences?run={run}&sentence={urllib.parse.quote(recs[0].id)}")
         settle(page)
-        page.wait_for_function(DRAWN, arg=[recs[0]["id"], [f"{j}·{w}" for j, w in enumerate(recs[0]["tgt_tokens"])]],
+        page.wait_for_function(DRAWN, arg=[recs[0].id, [f"{j}·{w}" for j, w in enumerate(recs[0].tgt_tokens)]],
                                timeout=30000)
         page.locator("h1").click()  # focus the page, not an input, so that N reaches the shortcut
         for k in range(1, n + 1):
-            sid = recs[k]["id"]
-            labels = [f"{j}·{w}" for j, w in enumerate(recs[k]["tgt_tokens"])]
+            sid = recs[k].id
+            labels = [f"{j}·{w}" for j, w in enumerate(recs[k].tgt_tokens)]
             t = time.perf_counter()
             page.keyboard.press("n")
             page.wait_for_function(SHOWN, arg=sid, timeout=30000, polling="raf")

@@ -31,7 +31,7 @@ def main() -> None:
     data = fs.load_set(args.run, args.model, args.cache)
     cfg = fs.FusedConfig("ngram+ner", 0.5, 1.0, "ner", True, 1.0)
     options = {"weights": {"capitalization": 1.0}}
-    rows = [r for r in data.records if r["tgt_tokens"]]
+    rows = [r for r in data.records if r.tgt_tokens]
     inputs = fs.ngram_matching_inputs(rows)
     times: dict[str, list[float]] = {"ngram": [], "fused": []}
     for _ in range(args.repeats):

@@ -36,6 +36,8 @@ from xlner.datamodel import Alignment, Dataset, Sentence, Span
 from xlner.evaluate import bootstrap_f1_ci, evaluate, paired_bootstrap_diff
 from xlner.project.ensemble import EnsembleRule, ensemble, naive_union
 from xlner.project.fusion import fused_project
+from xlner.record import RunRecord
+from xlner.runs import RECORDS, read_records
 
 REPORTED = ("eu-news", "eu-wiki", "es-test", "swa-test")
 TUNING = ("tune-eu-news", "tune-es")
@@ -49,10 +51,6 @@ def _capitalization_score():
     return capitalization_score
 
 
-def read_run_records(run_dir: Path) -> list[dict]:
-    """``records.jsonl`` as plain dicts (the documented run format, docs/run-format.md)."""
-    with open(run_dir / "records.jsonl", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
 TAG_SPEED: dict[str, float] = {}  # xlner tag sentences/s (model loading included) where computed here
 
 
@@ -74,7 +72,7 @@ class FusedConfig:
 @dataclass
 class SetData:
     name: str
-    records: list[dict]
+    records: list[RunRecord]
     gold: list[Sentence]
     projected: list[list[Span]]          # the run's own projection (the profile's method)
     model: list[list[Span]]              # model transfer
@@ -83,22 +81,23 @@ class SetData:
     columns: list[str]
 
 
-def _spans(rows: list[dict] | None) -> list[Span]:
-    return [Span(int(r["start"]), int(r["end"]), str(r["label"])) for r in rows or []]
+def _pairs(rec: RunRecord) -> np.ndarray:
+    """The record's alignment links as an ``(n, 2)`` array (the scores are not used here)."""
+    return np.asarray(rec.alignment.pairs, dtype=np.int64).reshape(-1, 2)
 
 
 def load_set(run_dir: Path, model: str, cache_dir: Path) -> SetData:
     from xlner.tag import tag_dataset
 
-    records = read_run_records(run_dir)
-    gold = [Sentence(r["id"], list(r["tgt_tokens"]), _spans(r["gold_entities"])) for r in records]
-    unlabelled = Dataset(run_dir.name, records[0].get("lang", "und") if records else "und",
+    records = read_records(run_dir / RECORDS)
+    gold = [Sentence(r.id, list(r.tgt_tokens), list(r.gold or [])) for r in records]
+    unlabelled = Dataset(run_dir.name, records[0].lang if records else "und",
                          [Sentence(s.id, s.tokens) for s in gold])
     tagged = tag_dataset(model, unlabelled, labels=list(TYPES), score=False, cache_dir=cache_dir,
                          progress=True)
     if not tagged.cached:
         TAG_SPEED[run_dir.name] = tagged.sentences_per_second
-    return SetData(run_dir.name, records, gold, [_spans(r["tgt_entities"]) for r in records],
+    return SetData(run_dir.name, records, gold, [[p.span for p in r.projection.projected] for r in records],
                    [s.spans for s in tagged.predicted], tagged.scores, tagged.probs, tagged.columns)
 
 
@@ -106,17 +105,17 @@ def fused_predictions(data: SetData, cfg: FusedConfig) -> list[list[Span]]:
     capitalization_score = _capitalization_score()
     out = []
     for rec, spans, probs in zip(data.records, data.model, data.probs):
-        if not rec["tgt_tokens"] or not rec["src_entities"]:
+        if not rec.tgt_tokens or not rec.src_entities:
             out.append([])
             continue
-        pairs = np.asarray(rec["alignment"] or [], dtype=np.int64).reshape(-1, 2)
+        pairs = _pairs(rec)
         extra = {"capitalization": capitalization_score(pairs)} if cfg.cap else {}
-        res = fused_project(rec["src_tokens"], rec["tgt_tokens"], _spans(rec["src_entities"]), Alignment(pairs),
+        res = fused_project(rec.src_tokens, rec.tgt_tokens, rec.src_spans, Alignment(pairs),
                             tgt_probs=probs, tgt_columns=data.columns, tgt_spans=spans,
                             candidates=cfg.candidates,
                             weights={"align": cfg.align, "ner": cfg.ner, "capitalization": cfg.cap},
                             ner_variant=cfg.variant, ner_gate=cfg.gate, extra_scores=extra,
-                            solver=cfg.solver, n_candidates=0, sentence_id=rec["id"])
+                            solver=cfg.solver, n_candidates=0, sentence_id=rec.id)
         out.append(res.spans())
     return out
 
@@ -143,8 +142,8 @@ def stages(data: SetData, projected: list[list[Span]]) -> dict[str, float]:
     """
     n = reached = exact = typed = model_ok = 0
     for rec, gold, proj, model in zip(data.records, data.gold, projected, data.model):
-        pairs = np.asarray(rec["alignment"] or [], dtype=np.int64).reshape(-1, 2)
-        ents = _spans(rec["src_entities"])
+        pairs = _pairs(rec)
+        ents = rec.src_spans
         aligned_to_entity = set()
         for e in ents:
             sel = (pairs[:, 0] >= e.start) & (pairs[:, 0] < e.end)
@@ -266,14 +265,14 @@ def main() -> None:
     print(summary(results))
 
 
-def ngram_matching_inputs(rows: list[dict]) -> list[dict]:
+def ngram_matching_inputs(rows: list[RunRecord]) -> list[dict]:
     """``project_batch`` records for the pipeline's matching: Dice + the capitalisation score."""
     capitalization_score = _capitalization_score()
     inputs = []
     for r in rows:
-        pairs = np.asarray(r["alignment"] or [], dtype=np.int64).reshape(-1, 2)
-        inputs.append({"id": r["id"], "src_tokens": r["src_tokens"], "tgt_tokens": r["tgt_tokens"],
-                       "src_entities": _spans(r["src_entities"]), "alignment": Alignment(pairs),
+        pairs = _pairs(r)
+        inputs.append({"id": r.id, "src_tokens": r.src_tokens, "tgt_tokens": r.tgt_tokens,
+                       "src_entities": r.src_spans, "alignment": Alignment(pairs),
                        "extra_scores": {"capitalization": capitalization_score(pairs)}})
     return inputs
 
@@ -284,7 +283,7 @@ def matching_speed(d: SetData, cfg: FusedConfig, repeats: int = 3) -> dict[str, 
     ``repeats`` (CPU time: wall-clock moved 0.4x-2.5x with the shared machine's load)."""
     from xlner.project import project_batch
 
-    rows = [r for r in d.records if r["tgt_tokens"]]
+    rows = [r for r in d.records if r.tgt_tokens]
     inputs = ngram_matching_inputs(rows)
     options = {"weights": {"capitalization": 1.0}}
 

@@ -100,6 +100,7 @@ def build_runs(root: Path, lang: str = "es", methods=("match-greedy", "heuristic
 
     from xlner.datamodel import Alignment, Span, spans_to_tags
     from xlner.project import project
+    from xlner.runs import write_run
 
     gold = read_gold(lang, n, want_long=want_long)
     translations = translate(lang, [g["tgt_tokens"] for g in gold])
@@ -126,16 +127,11 @@ def build_runs(root: Path, lang: str = "es", methods=("match-greedy", "heuristic
                                "recall": recall_score(gold_tags, pred_tags), "f1": f1_score(gold_tags, pred_tags)},
                    "proj_ratio": float(np.mean(ratios)), "n_sentences": len(records)}
         run_dir = root / f"{lang}-{method}"
-        run_dir.mkdir(parents=True, exist_ok=True)
         config = {"task": "translate-test", "lang": lang, "dataset": f"fixture-{lang}", "profile": "test-fixture",
                   "method": method, "data": str(DATA), "labels": ["PER", "ORG", "LOC", "MISC"],
                   "components": {"translator": f"apertium {APERTIUM_MODE[lang]}", "tagger": "spacy en_core_web_sm",
                                  "aligner": "string similarity (difflib ratio >= 0.7, mutual best)"}}
-        (run_dir / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
-        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
-        with open(run_dir / "records.jsonl", "w", encoding="utf-8") as f:
-            for r in records:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        write_run(run_dir, config, metrics, records)  # the one run writer: records validated as RunRecords
         out_dirs.append(run_dir)
     return out_dirs
 

@@ -153,6 +153,42 @@ def test_unknown_ignore_labels_are_an_error(tmp_path, capsys):
     assert res.status == 0 and list(json.loads(res.out)["per_type"]) == ["PER"]
 
 
+MAYO = [("Llegó", "O"), ("el", "O"), ("lunes", "B-DATE")]
+
+
+def test_unknown_pipeline_labels_are_an_error_naming_gold_and_tagger_types(tmp_path, capsys):
+    """--labels is checked against the gold's types and the English tagger's before any work."""
+    gold = conll(tmp_path / "gold.conll", JOHN, ACME)
+    out = tmp_path / "run"
+    res = xlner(capsys, "pipeline", "translate-test", "--data", gold, "--lang", "es", "--out", out,
+                "--labels", "per,PERS", "--quiet")
+    assert res.status == 2
+    assert "error[E313]: --labels names type(s) PERS that neither the gold (LOC, ORG, PER)" in res.err
+    assert "nor the English tagger (LOC, MISC, ORG, PER) has" in res.err
+    assert not (out / "records.jsonl").exists() and not (out / "config.json").exists()  # refused before any work
+    # translate-train has no tagger: the English gold alone decides
+    res = xlner(capsys, "pipeline", "translate-train", "--data", gold, "--lang", "es", "--out", out,
+                "--labels", "MISC", "--quiet")
+    assert res.status == 2 and "error[E313]: --labels names type(s) MISC" in res.err
+    assert "nor the English tagger (not used)" in res.err
+
+
+@pytest.mark.slow
+def test_pipeline_labels_absent_from_a_limit_subset_or_from_the_tagger_are_warned(tmp_path, capsys):
+    """A type the whole input has but the --limit subset lacks is a warning (E314), not an error;
+    a gold type the tagger cannot emit is a warning too (E315); the run goes on (real models)."""
+    gold = conll(tmp_path / "gold.conll", JOHN, ACME, MAYO)
+    out = tmp_path / "run"
+    res = xlner(capsys, "pipeline", "translate-test", "--data", gold, "--lang", "es", "--out", out,
+                "--labels", "PER,org,DATE", "--limit", "1", "--quiet")
+    assert res.status == 0, res.err
+    assert ("warning[E314]: --labels: no gold entity of type(s) ORG, DATE in the 1 sentences scored "
+            "(the first 1 sentences, --limit; the whole input has them)") in res.err
+    assert "warning[E315]: --labels: the English tagger cannot emit type(s) DATE" in res.err
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert config["labels"] == ["PER", "ORG", "DATE"]  # upper-cased as xlner reads types
+
+
 # --- tags that are repaired --------------------------------------------------------------------------------
 
 def test_i_tag_continuing_another_type_is_warned_and_convert_says_what_it_rewrote(tmp_path, capsys):

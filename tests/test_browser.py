@@ -84,7 +84,7 @@ def switch_and_time(page, action, expected_sid: str, timings: dict[str, list[flo
 
 def test_deep_link_keyboard_method_switch(server, page):
     recs = loading.read_records(server["runs"] / "es-heuristic" / "records.jsonl")
-    ids = [r["id"] for r in recs]
+    ids = [r.id for r in recs]
     page.goto(f"{server['url']}/Sentences?dataset=fixture-es&sentence={urllib.parse.quote(ids[2])}&method=heuristic")
     settle(page)
     assert heading(page).startswith(f"{ids[2]} ")
@@ -157,26 +157,26 @@ def test_filter_errors_and_open_a_sentence(server, page):
     page.wait_for_url("**/Sentences?*", timeout=20000)
     settle(page)
     q = query(page)
-    assert q["run"] == "es-match-greedy" and q["sentence"] in {r["id"] for r in recs}
+    assert q["run"] == "es-match-greedy" and q["sentence"] in {r.id for r in recs}
     assert heading(page).startswith(q["sentence"] + " ")
     assert bbox is not None
 
 
 def test_save_a_correction_reload_and_export(server, page):
     recs = loading.read_records(server["runs"] / "es-match-greedy" / "records.jsonl")
-    rec = next(r for r in recs if r["tgt_entities"])
-    url = f"{server['url']}/Corrections?run=es-match-greedy&sentence={urllib.parse.quote(rec['id'])}"
+    rec = next(r for r in recs if r.projection.projected)
+    url = f"{server['url']}/Corrections?run=es-match-greedy&sentence={urllib.parse.quote(rec.id)}"
     page.goto(url)
     settle(page)
     page.get_by_label("Your name (stored with each decision)").fill("tester")
     page.get_by_label("Your name (stored with each decision)").press("Enter")
     settle(page)
-    for k in range(len(rec["tgt_entities"])):
+    for k in range(len(rec.projection.projected)):
         page.get_by_role("button", name="Accept").nth(k).click()
         settle(page)
     assert "Saved: accept" in page.locator("body").inner_text()
-    stored = CorrectionStore(server["db"]).history("es-match-greedy", rec["id"])
-    assert [d["action"] for d in stored] == ["accept"] * len(rec["tgt_entities"])
+    stored = CorrectionStore(server["db"]).history("es-match-greedy", rec.id)
+    assert [d["action"] for d in stored] == ["accept"] * len(rec.projection.projected)
 
     page.reload()  # a new session: the decisions come back from SQLite
     settle(page)
@@ -186,17 +186,17 @@ def test_save_a_correction_reload_and_export(server, page):
         page.get_by_role("button", name="CoNLL (token TAG)").click()
     text = Path(dl.value.path()).read_text(encoding="utf-8")
     lines = [ln.split() for ln in text.splitlines() if ln.strip()]
-    assert [ln[0] for ln in lines] == rec["tgt_tokens"]
+    assert [ln[0] for ln in lines] == rec.tgt_tokens
     tags = [ln[-1] for ln in lines]
-    for p in rec["tgt_entities"]:
-        assert tags[p["start"]] == f"B-{p['label']}"
+    for p in rec.projection.projected:
+        assert tags[p.span.start] == f"B-{p.span.label}"
 
 
 def test_long_sentence_alignment_scrolls_sideways(server, page):
     recs = loading.read_records(server["runs"] / "es-match-greedy" / "records.jsonl")
-    long = max(recs, key=lambda r: len(r["tgt_tokens"]))
-    assert len(long["tgt_tokens"]) >= 100
-    page.goto(f"{server['url']}/Sentences?run=es-match-greedy&sentence={urllib.parse.quote(long['id'])}")
+    long = max(recs, key=lambda r: len(r.tgt_tokens))
+    assert len(long.tgt_tokens) >= 100
+    page.goto(f"{server['url']}/Sentences?run=es-match-greedy&sentence={urllib.parse.quote(long.id)}")
     settle(page)
     box = page.locator(".st-key-alignment-scroll")
     sizes = box.evaluate("el => [el.scrollWidth, el.clientWidth]")

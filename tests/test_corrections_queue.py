@@ -18,19 +18,19 @@ RECS = load_run_records(DEMO_RUNS / "eu-match-greedy")
 
 def test_orders_by_score_and_error_category_and_custom_key():
     run_order = order_sentences(RECS)
-    assert run_order == [r["id"] for r in RECS if r["tgt_entities"]]
+    assert run_order == [r.id for r in RECS if r.projection.projected]
     by_score = order_sentences(RECS, "score")
-    lowest = {r["id"]: min(p["score"] for p in r["tgt_entities"]) for r in RECS if r["tgt_entities"]}
+    lowest = {r.id: min(p.score for p in r.projection.projected) for r in RECS if r.projection.projected}
     assert [lowest[s] for s in by_score] == sorted(lowest.values()) and set(by_score) == set(run_order)
     by_cat = order_sentences(RECS, "category")
-    cats = {r["id"]: sentence_categories(r) for r in RECS}
+    cats = {r.id: sentence_categories(r) for r in RECS}
     first, last = cats[by_cat[0]], cats[by_cat[-1]]
     assert any(c != "correct" for c in first) and all(c == "correct" for c in last)
     # sentences where projection found nothing but gold has entities are queued for an add
-    assert {r["id"] for r in RECS if not r["tgt_entities"] and r["gold_entities"]} <= set(by_cat)
-    custom = order_sentences(RECS, "custom", key=lambda r: -len(r["tgt_tokens"]))
-    assert len(RECS[[r["id"] for r in RECS].index(custom[0])]["tgt_tokens"]) == max(
-        len(r["tgt_tokens"]) for r in RECS if r["tgt_entities"])
+    assert {r.id for r in RECS if not r.projection.projected and r.gold} <= set(by_cat)
+    custom = order_sentences(RECS, "custom", key=lambda r: -len(r.tgt_tokens))
+    assert len(RECS[[r.id for r in RECS].index(custom[0])].tgt_tokens) == max(
+        len(r.tgt_tokens) for r in RECS if r.projection.projected)
     with pytest.raises(ValueError):
         order_sentences(RECS, "custom")
 

@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -367,3 +368,36 @@ def test_overlapping_spans_are_refused():
     with pytest.raises(XlnerError) as err:
         evaluate([_sent(0, ["a", "b"])], [_sent(0, ["a", "b"], Span(0, 2, "PER"), Span(1, 2, "LOC"))])
     assert err.value.code == "E305" and "test:0" in err.value.message
+
+
+def test_run_labels_are_checked_against_the_gold_and_the_tagger():
+    """check_run_labels: an unknown name is E313; absent from the scored subset E314; a type the
+    tagger cannot emit E315; without gold only the tagger decides, without tagger only the gold."""
+    from xlner.errors import XlnerWarning
+    from xlner.evaluate import check_run_labels
+
+    tagger = ("PER", "ORG", "LOC", "MISC")
+    gold = {"PER", "LOC", "DATE"}
+    with pytest.raises(XlnerError) as err:
+        check_run_labels(["PER", "GPE"], gold_types=gold, scored_types=gold, n_scored=3, tagger_types=tagger)
+    assert err.value.code == "E313" and "GPE" in err.value.message and "DATE, LOC, PER" in err.value.message
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        got = check_run_labels(["per", "loc", "PER"], gold_types=gold, scored_types={"PER"}, n_scored=2,
+                               tagger_types=tagger, limit=2)
+    assert got == ["PER", "LOC"]
+    [w] = [w.message for w in seen if isinstance(w.message, XlnerWarning)]
+    assert w.code == "E314" and "LOC" in str(w) and "--limit" in str(w)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        check_run_labels(["DATE"], gold_types=gold, scored_types=gold, n_scored=3, tagger_types=tagger)
+    assert [w.message.code for w in seen if isinstance(w.message, XlnerWarning)] == ["E315"]
+    # no gold (plain text): the tagger's types are the only ones a name can mean
+    assert check_run_labels(["MISC"], gold_types=None, scored_types=None, n_scored=2, tagger_types=tagger) == ["MISC"]
+    with pytest.raises(XlnerError) as err:
+        check_run_labels(["DATE"], gold_types=None, scored_types=None, n_scored=2, tagger_types=tagger)
+    assert err.value.code == "E313" and "gold (none)" in err.value.message
+    # translate-train: no tagger, the gold alone decides
+    with pytest.raises(XlnerError) as err:
+        check_run_labels(["MISC"], gold_types=gold, scored_types=gold, n_scored=3, tagger_types=None)
+    assert err.value.code == "E313" and "(not used)" in err.value.message

@@ -331,8 +331,7 @@ def test_a_cell_is_a_standard_run_scored_by_xlner_evaluate(tmp_path):
     without gold entities but with predictions counts 1 + k in proj_ratio)."""
     from xlner.evaluate import evaluate, proj_ratio
     from xlner.experiment import CellPrediction, DataSpec, write_cell
-    from xlner.experiment.cells import cell_sentences
-    from xlner.runs import load_run
+    from xlner.runs import evaluation_sentences, load_run
 
     gold = [Sentence("a", ["x", "y"], [Span(0, 1, "PER")], "t.txt:1"), Sentence("b", ["x", "y"], [], "t.txt:4")]
     pred = [Sentence("a", ["x", "y"], [Span(0, 1, "PER")]), Sentence("b", ["x", "y"], [Span(1, 2, "LOC")])]
@@ -342,7 +341,7 @@ def test_a_cell_is_a_standard_run_scored_by_xlner_evaluate(tmp_path):
     assert metrics["overall"] == evaluate(gold, pred).overall
     assert set(metrics["per_type"]) == {"PER", "ORG", "LOC"} and metrics["per_type"]["ORG"]["support"] == 0
     run = load_run(tmp_path / "cell")
-    assert run.config["seed"] == 0 and run.config["dataset"] == "t" and run.records[1]["source"] == "t.txt:4"
-    assert run.records[1]["tgt_entities"][0]["score"] == 0.25
-    g, p = cell_sentences(run.records)
+    assert run.config["seed"] == 0 and run.config["dataset"] == "t" and run.records[1].source == "t.txt:4"
+    assert run.records[1].projection.projected[0].score == 0.25
+    g, p = evaluation_sentences(run.records, "cell")
     assert [s.spans for s in g] == [s.spans for s in gold] and [s.spans for s in p] == [s.spans for s in pred]

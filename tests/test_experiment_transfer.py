@@ -76,25 +76,25 @@ def test_translate_train_end_to_end(transfer):
 
     # the pipeline's translate-train task translated the 25 English sentences with Apertium eng->spa
     pipe = load_run(exp / "pipeline" / "translate-train__es")
-    recs = list(pipe.records.to_dict("records") if hasattr(pipe.records, "to_dict") else pipe.records)
+    recs = pipe.records
     assert pipe.config["task"] == "translate-train" and len(recs) == 25
     assert pipe.config["components"]["translator"]["name"] == "apertium"
-    changed = [r for r in recs if r["tgt_tokens"] != r["src_tokens"]]
+    changed = [r for r in recs if r.tgt_tokens != r.src_tokens]
     assert len(changed) >= 20  # actually translated, not copied
-    assert any(w in {"el", "la", "de", "en", "los"} for r in recs for w in r["tgt_tokens"])
+    assert any(w in {"el", "la", "de", "en", "los"} for r in recs for w in r.tgt_tokens)
 
     # silver = the projections that passed min_score 0.5, on the translated tokens
     silver = [json.loads(line) for line in (exp / "cache" / "translate-train-es.jsonl").read_text().splitlines()]
-    assert len(silver) == len([r for r in recs if r["tgt_tokens"]])
-    expected = [spans_of([e for e in r["tgt_entities"] if e["score"] >= 0.5], ["PER", "ORG", "LOC"])[0]
-                for r in recs if r["tgt_tokens"]]
+    assert len(silver) == len([r for r in recs if r.tgt_tokens])
+    expected = [spans_of([e for e in r.projection.projected if e.score >= 0.5], ["PER", "ORG", "LOC"])[0]
+                for r in recs if r.tgt_tokens]
     for s, spans in zip(silver, expected):
         assert s["tokens"] and len(s["tokens"]) == len(s["tags"])
         assert sum(t.startswith("B-") for t in s["tags"]) == len(spans)
     n_entities = sum(len(x) for x in expected)
     assert n_entities > 10
-    assert n_entities < sum(len(r["tgt_entities"]) for r in recs) or all(
-        e["score"] >= 0.5 for r in recs for e in r["tgt_entities"])
+    assert n_entities < sum(len(r.projection.projected) for r in recs) or all(
+        e.score >= 0.5 for r in recs for e in r.projection.projected)
 
     # one student per seed on hard silver labels, with translate_train.student overriding student
     for seed in (0, 1):
@@ -276,12 +276,16 @@ def test_reused_pipeline_run_with_other_sentences_is_refused(tmp_path):
     from xlner.datamodel import Sentence
     from xlner.errors import XlnerError
     from xlner.experiment import checked_records
+    from xlner.record import RunRecord
+
+    def rec(tokens: list[str]) -> RunRecord:
+        return RunRecord(id="x", tgt_tokens=tokens, gold=None)
 
     sents = [Sentence("s1", ["Mikel", "etorri", "da"], []), Sentence("s2", ["Kaixo"], [])]
-    same = SimpleNamespace(records=[{"tgt_tokens": s.tokens} for s in sents])
+    same = SimpleNamespace(records=[rec(s.tokens) for s in sents])
     assert checked_records(same, tmp_path, sents, "tgt", "translate-test run", "sentences") == same.records
-    for records in ([{"tgt_tokens": ["Mikel", "etorri", "da"]}],                          # one missing
-                    [{"tgt_tokens": ["Mikel", "etorri", "da"]}, {"tgt_tokens": ["Agur"]}]):  # other words
+    for records in ([rec(["Mikel", "etorri", "da"])],                          # one missing
+                    [rec(["Mikel", "etorri", "da"]), rec(["Agur"])]):  # other words
         with pytest.raises(XlnerError) as e:
             checked_records(SimpleNamespace(records=records), tmp_path, sents, "tgt",
                             "translate-test run", "sentences")

@@ -169,26 +169,26 @@ def press(at: AppTest, key: str) -> AppTest:
 
 def test_one_key_decisions_advance_to_the_next_undecided_across_sentences(page_env):
     store, recs = page_env
-    with_ents = [r for r in recs if r["tgt_entities"]]
+    with_ents = [r for r in recs if r.projection.projected]
     first = with_ents[0]
-    at = corrections_page(run=RUN, sentence=first["id"], annotator="ane")  # the name comes from the URL
+    at = corrections_page(run=RUN, sentence=first.id, annotator="ane")  # the name comes from the URL
     assert at.sidebar.text_input(key="annotator").value == "ane"
     assert at.session_state["corrections_item"] == entity_key(sorted(
-        first["tgt_entities"], key=lambda p: (p["start"], p["end"]))[0])
-    n = len(first["tgt_entities"])
+        first.projection.projected, key=lambda p: (p.span.start, p.span.end))[0].to_dict())
+    n = len(first.projection.projected)
     for _ in range(n - 1):
         press(at, "a")
-        assert at.selectbox(key="corrections_sid").value == first["id"]
+        assert at.selectbox(key="corrections_sid").value == first.id
     press(at, "x")  # the sentence's last entity: the queue moves on to the next sentence
-    assert at.selectbox(key="corrections_sid").value == with_ents[1]["id"]
-    assert at.query_params["sentence"] == with_ents[1]["id"] and at.query_params["annotator"] == "ane"
+    assert at.selectbox(key="corrections_sid").value == with_ents[1].id
+    assert at.query_params["sentence"] == with_ents[1].id and at.query_params["annotator"] == "ane"
     rows = store.history(RUN)
     assert [d["action"] for d in rows] == ["accept"] * (n - 1) + ["reject"]
     assert all(d["annotator"] == "ane" for d in rows)
     # skip leaves the entity undecided and moves on; the progress counts decisions only
     press(at, "skip")
     assert len(store.history(RUN)) == n
-    total = sum(len(r["tgt_entities"]) for r in with_ents)
+    total = sum(len(r.projection.projected) for r in with_ents)
     assert f"**{n} of {total}** entities reviewed by ane" in at.get("progress")[0].proto.text
     body = " ".join(m.value for m in at.markdown)
     assert "▶" in body  # the current entity is marked
@@ -196,8 +196,8 @@ def test_one_key_decisions_advance_to_the_next_undecided_across_sentences(page_e
 
 def test_fix_key_then_a_picked_span_saves_a_fix_of_the_current_entity(page_env):
     store, recs = page_env
-    rec = next(r for r in recs if r["tgt_entities"])
-    at = corrections_page(run=RUN, sentence=rec["id"], annotator="ane")
+    rec = next(r for r in recs if r.projection.projected)
+    at = corrections_page(run=RUN, sentence=rec.id, annotator="ane")
     current = at.session_state["corrections_item"]
     press(at, "f")
     assert at.session_state["corrections_fix"] == current
@@ -206,11 +206,11 @@ def test_fix_key_then_a_picked_span_saves_a_fix_of_the_current_entity(page_env):
 
 def test_other_annotators_decisions_show_as_conflicts_and_adjudication_settles_them(page_env):
     store, recs = page_env
-    rec = next(r for r in recs if r["tgt_entities"])
-    p = rec["tgt_entities"][0]
-    store.record(run=RUN, sentence=rec["id"], entity=entity_key(p), action="accept", annotator="ane", span=p)
-    store.record(run=RUN, sentence=rec["id"], entity=entity_key(p), action="reject", annotator="jon")
-    at = corrections_page(run=RUN, sentence=rec["id"], annotator="mikel")
+    rec = next(r for r in recs if r.projection.projected)
+    p = rec.projection.projected[0].to_dict()
+    store.record(run=RUN, sentence=rec.id, entity=entity_key(p), action="accept", annotator="ane", span=p)
+    store.record(run=RUN, sentence=rec.id, entity=entity_key(p), action="reject", annotator="jon")
+    at = corrections_page(run=RUN, sentence=rec.id, annotator="mikel")
     body = " ".join(m.value for m in at.markdown)
     assert "accept by ane" in body and "reject by jon" in body and "conflict" in body
     assert any("Conflicts (1 open)" in t.label for t in at.tabs)
@@ -225,12 +225,12 @@ def test_other_annotators_decisions_show_as_conflicts_and_adjudication_settles_t
 
 def test_assigned_ranges_limit_the_queue(page_env):
     store, recs = page_env
-    with_ents = [i for i, r in enumerate(recs) if r["tgt_entities"]]
+    with_ents = [i for i, r in enumerate(recs) if r.projection.projected]
     lo, hi = with_ents[2], with_ents[4] + 1
     store.assign(run=RUN, annotator="ane", first=lo, last=hi)
     at = corrections_page(run=RUN, annotator="ane")
     shown = [o.split(" — ")[0] for o in at.selectbox(key="corrections_sid").options]
-    assert shown == [recs[i]["id"] for i in with_ents if lo <= i < hi]
+    assert shown == [recs[i].id for i in with_ents if lo <= i < hi]
     assert "assigned sentences only" in at.get("progress")[0].proto.text
     other = corrections_page(run=RUN, annotator="jon")
     assert len(other.selectbox(key="corrections_sid").options) == len(with_ents)

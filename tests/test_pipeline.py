@@ -48,7 +48,7 @@ def test_translate_test_end_to_end_cached_rerun_and_corrupt_cache(tmp_path, capl
     assert "empty:1" in empty_warning.message  # the empty sentence is named...
     assert len(run.records) == 6                                  # ...and kept, not dropped
     empty = run.records[-1]
-    assert empty["tgt_tokens"] == [] and empty["tgt_entities"] == [] and empty["translation"] == ""
+    assert empty.tgt_tokens == [] and empty.projection.projected == [] and empty.translation == ""
 
     m = run.metrics
     assert set(m["overall"]) >= {"precision", "recall", "f1", "f1_ci95"}
@@ -59,9 +59,10 @@ def test_translate_test_end_to_end_cached_rerun_and_corrupt_cache(tmp_path, capl
     assert m["overall"]["f1"] > 0.3  # five easy newswire sentences: names pass through Apertium
 
     first = run.records[0]
-    assert "Miren" in first["translation"] and first["src_tokens"]
-    assert first["alignment"] and len(first["alignment_scores"]) == len(first["alignment"])
-    assert len(first["similarity"]) == len(first["src_tokens"])
+    assert "Miren" in first.translation and first.src_tokens
+    assert len(first.alignment.pairs) and first.alignment.scores is not None
+    assert len(first.alignment.scores) == len(first.alignment.pairs)
+    assert first.alignment.similarity is not None and len(first.alignment.similarity) == len(first.src_tokens)
     assert first["method"] == "match-greedy"
     config = json.loads((Path(run.path) / "config.json").read_text())
     assert config["task"] == "translate-test" and config["profile"] == "offline"
@@ -102,7 +103,7 @@ def test_translate_train_writes_a_training_set(tmp_path):
     assert sum(len(s.spans) for s in train.sentences) == run.metrics["n_projected_entities"]
     # The training tokens are the Spanish translation, without Apertium's unknown-word marks.
     assert not any(t.startswith("*") for s in train.sentences for t in s.tokens)
-    assert run.records[0]["translation"] and run.records[0]["src_entities"]
+    assert run.records[0].translation and run.records[0].src_entities
 
 
 # --- profiles ----------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def test_bad_profiles(tmp_path, name, content, code):
 def test_bad_override_is_refused():
     with pytest.raises(XlnerError) as err:
         load_profile("offline", ["aligner.layer"])
-    assert err.value.code == "E711"
+    assert err.value.code == "E741" and "aligner.layer" in err.value.message
 
 
 # --- bad input -----------------------------------------------------------------------------------
@@ -266,7 +267,7 @@ def test_settings_are_values_and_the_command_line_text_is_read_once():
         assert err.value.code == code and bad in err.value.message
     with pytest.raises(XlnerError) as err:
         apply_settings(load_profile("offline"), {"threads.n": 2})
-    assert err.value.code == "E743" and "'threads'" in err.value.message
+    assert err.value.code == "E768" and "'threads'" in err.value.message and "threads.n=2" in err.value.message
     with pytest.raises(XlnerError) as err:
         Options(lang="eu", out="x")
     assert err.value.code == "E744"

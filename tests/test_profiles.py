@@ -92,7 +92,8 @@ def test_profiles_parse_into_typed_sections():
     ("labels=PER", "E761", "labels must be a list, not one string"),
     ("aligner.name=simalign&identity>eflomal", "E510", "mixes combination operators"),
     ("translator.name.x=1", "E768", "'name' is not a section"),
-    ("translator.name=[", "E767", "cannot read the value"),
+    ("translator.name=[", "E742", "cannot read the value"),
+    ("aligner.layer", "E741", "'aligner.layer'"),
 ])
 def test_bad_overrides_name_the_override(override, code, text):
     with pytest.raises(XlnerError) as err:

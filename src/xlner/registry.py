@@ -201,7 +201,7 @@ def _checker(params: type) -> Any:
             f.default_factory() if f.default_factory is not dataclasses.MISSING else ...)
         fields[f.name] = (hints[f.name], default)
     config = ConfigDict(strict=True, extra="forbid", arbitrary_types_allowed=True)
-    return create_model(f"{params.__name__}Check", __config__=config, **fields)  # type: ignore[call-overload]
+    return create_model(f"{params.__name__}Check", __config__=config, **fields)
 
 
 def fields_of(params: Any) -> dict[str, Any]:

@@ -54,11 +54,12 @@ def check_batch(src: Sequence[Sequence[str]], tgt: Sequence[Sequence[str]]) -> t
         for i, sent in enumerate(batch):
             if isinstance(sent, str):
                 raise XlnerError("E522", side=side, index=i, text=f"{sent!r:.80}")
-    src, tgt = [list(s) for s in src], [list(t) for t in tgt]
-    if len(src) != len(tgt):
-        raise XlnerError("E523", n_src=len(src), n_tgt=len(tgt))
-    for side, batch in (("source", src), ("target", tgt)):
+    src_lists: list[list[str]] = [list(s) for s in src]
+    tgt_lists: list[list[str]] = [list(t) for t in tgt]
+    if len(src_lists) != len(tgt_lists):
+        raise XlnerError("E523", n_src=len(src_lists), n_tgt=len(tgt_lists))
+    for side, batch in (("source", src_lists), ("target", tgt_lists)):
         for i, sent in enumerate(batch):
             if not all(isinstance(tok, str) for tok in sent):
                 raise XlnerError("E524", side=side, index=i, text=f"{sent!r:.80}")
-    return src, tgt
+    return src_lists, tgt_lists

@@ -32,7 +32,9 @@ def combine_alignments(alignments: Sequence[Alignment], n_src: int, n_tgt: int, 
         if len(al.pairs):
             s[al.pairs[:, 0], al.pairs[:, 1]] = 1.0 if al.scores is None else al.scores
         if mode == "priority" and k > 0:
-            mat &= ~linked.any(axis=1)[:, None] & ~linked.any(axis=0)[None, :]
+            src_linked = np.asarray(linked.any(axis=1))
+            tgt_linked = np.asarray(linked.any(axis=0))
+            mat &= ~src_linked[:, None] & ~tgt_linked[None, :]
         votes += mat
         linked |= mat
         score = np.where(mat, np.maximum(score, s), score)

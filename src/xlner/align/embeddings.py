@@ -188,7 +188,7 @@ class SubwordEncoder:
         # Tokenizers reject empty word lists; give such sentences a placeholder and drop it below.
         enc = self.tokenizer([s if s else ["x"] for s in sentences], is_split_into_words=True,
                              add_special_tokens=False)
-        out = []
+        out: list[tuple[list[int], np.ndarray, np.ndarray]] = []
         for i, sent in enumerate(sentences):
             if not sent:
                 out.append(([], np.zeros(0, np.int64), np.zeros(0, np.int64)))
@@ -214,8 +214,8 @@ class SubwordEncoder:
         import torch
 
         sentences = [list(s) for s in sentences]
-        tokenised = self._subwords(sentences)
-        segments = []  # (sentence index, window start, window end)
+        tokenised = self._subwords([list(s) for s in sentences])
+        segments: list[tuple[int, int, int]] = []  # (sentence index, window start, window end)
         for i, (ids, _, _) in enumerate(tokenised):
             if ids:
                 segments.extend((i, a, b) for a, b in _windows(len(ids), self.content_width))

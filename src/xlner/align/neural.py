@@ -78,6 +78,7 @@ def _links_from_matrix(links: np.ndarray, word_scores: np.ndarray, rows: Encoded
     ``word_scores`` (a word-level matrix)."""
     i, j = np.nonzero(links)
     if rows is not None:  # subword links -> word links
+        assert cols is not None  # both sides are subword-level, or neither
         i, j = rows.subword_to_word()[i], cols.subword_to_word()[j]
         pairs = np.unique(np.stack([i, j], axis=1), axis=0) if len(i) else np.zeros((0, 2), np.int64)
     else:

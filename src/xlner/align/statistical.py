@@ -104,7 +104,11 @@ def _read_lines(path: Path) -> list[str]:
 def _read_links(path: str, n_sent: int) -> list[list[tuple[int, int]]]:
     lines = Path(path).read_text().splitlines()
     lines += [""] * (n_sent - len(lines))
-    return [[tuple(map(int, link.split("-"))) for link in line.split()] for line in lines[:n_sent]]
+    def link(text: str) -> tuple[int, int]:
+        i, j = text.split("-")
+        return int(i), int(j)
+
+    return [[link(x) for x in line.split()] for line in lines[:n_sent]]
 
 
 @dataclass(kw_only=True)
@@ -183,8 +187,8 @@ class EflomalAligner(Aligner):
                 for i, j in links:
                     if i < len(s) and j < len(t):
                         mat[i, j] = True
-            links = symmetrise(fwd, rev, self.symmetrisation)
-            i, j = np.nonzero(links)
+            kept = symmetrise(fwd, rev, self.symmetrisation)
+            rows, cols = np.nonzero(kept)
             votes = (fwd.astype(np.float32) + rev.astype(np.float32)) / 2
-            out.append(Alignment(np.stack([i, j], axis=1), votes[i, j]))
+            out.append(Alignment(np.stack([rows, cols], axis=1), votes[rows, cols]))
         return out

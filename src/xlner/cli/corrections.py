@@ -78,7 +78,7 @@ def conflicts(store_path: Path = typer.Argument(..., help="the corrections datab
 
     store = open_store(store_path)
     runs = [resolve_run_key(store, None, run_key)] if run_key is not None else store.runs()
-    out = []
+    out: list[dict[str, Any]] = []
     for run in runs:
         for c in find(store.history(run), include_resolved=not open_only):
             out.append({"run": run, "sentence": c.sentence, "entity": c.entity,
@@ -87,10 +87,10 @@ def conflicts(store_path: Path = typer.Argument(..., help="the corrections datab
     if as_json:
         typer.echo(json.dumps(out, indent=1, ensure_ascii=False))
         return
-    for c in out:
-        said = "; ".join(f"{who}: {d}" for who, d in c["decisions"].items())
-        final = f" -> adjudicated: {c['adjudication']}" if c["adjudication"] else " (open)"
-        typer.echo(f"{c['run']}  {c['sentence']}  {c['entity']}  {said}{final}")
+    for row in out:
+        said = "; ".join(f"{who}: {d}" for who, d in row["decisions"].items())
+        final = f" -> adjudicated: {row['adjudication']}" if row["adjudication"] else " (open)"
+        typer.echo(f"{row['run']}  {row['sentence']}  {row['entity']}  {said}{final}")
     typer.echo(f"{len(out)} conflicts")
 
 

@@ -2,14 +2,16 @@
 
 An *item* is one projected entity, ``(sentence id, entity key)``. Sentences are ordered by the
 chosen key and their entities follow in reading order, so an annotator keeps a sentence's context
-while the queue advances. Pure functions over run records (dicts with ``id``, ``tgt_entities`` and,
-for error categories, ``gold_entities``).
+while the queue advances. Pure functions over typed run records (:class:`~xlner.record.RunRecord`: the
+id, the projected entities and, for error categories, the gold).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+from xlner.record import RunRecord
 
 from xlner.corrections.store import entity_key
 
@@ -21,37 +23,37 @@ ORDERS = {"run": "run order", "score": "lowest projection score first",
 CATEGORY_RANK = {"spurious": 0, "incorrect": 1, "partial": 2, "missing": 3, "correct": 4}
 
 
-def sentence_categories(record: dict[str, Any]) -> list[str]:
+def sentence_categories(record: RunRecord) -> list[str]:
     """The SemEval categories of a record's projected vs gold entities (nervaluate's, via xlner.evaluate)."""
+    from xlner.datamodel import Span
     from xlner.evaluate import sentence_categories as categories
 
-    def ents(key: str) -> list[tuple[str, int, int]]:
-        return sorted(((s["label"], int(s["start"]), int(s["end"]) - 1) for s in record.get(key) or []),
-                      key=lambda x: (x[1], x[2], x[0]))
+    def ents(spans: Iterable[Span]) -> list[tuple[str, int, int]]:
+        return sorted(((s.label, s.start, s.end - 1) for s in spans), key=lambda x: (x[1], x[2], x[0]))
 
-    return [c for c, _, _ in categories(ents("gold_entities"), ents("tgt_entities"))]
+    return [c for c, _, _ in categories(ents(record.gold or []), ents(record.projected_spans()))]
 
 
-def _score(record: dict[str, Any]) -> float:
-    scores = [float(p.get("score", 1.0)) for p in record.get("tgt_entities") or []]
+def _score(record: RunRecord) -> float:
+    scores = [float(p.score) for p in record.projection.projected]
     return min(scores) if scores else float("inf")
 
 
-def _category(record: dict[str, Any]) -> tuple[int, int]:
+def _category(record: RunRecord) -> tuple[int, int]:
     cats = sentence_categories(record)
     worst = min((CATEGORY_RANK.get(c, 4) for c in cats), default=4)
     return worst, -sum(c != "correct" for c in cats)
 
 
-def order_sentences(records: Sequence[dict[str, Any]], order: str = "run", *,
-                    key: Callable[[dict[str, Any]], Any] | None = None) -> list[str]:
+def order_sentences(records: Sequence[RunRecord], order: str = "run", *,
+                    key: Callable[[RunRecord], Any] | None = None) -> list[str]:
     """Sentence ids to review: those with projected entities (and, ordered by error category, those
     whose gold entities were all missed), in the chosen order; ties keep the run's order.
 
     ``order='custom'`` sorts by ``key(record)`` ascending — the hook for per-stage attribution."""
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; one of {', '.join(ORDERS)}")
-    chosen = [r for r in records if r.get("tgt_entities") or (order == "category" and r.get("gold_entities"))]
+    chosen = [r for r in records if r.projection.projected or (order == "category" and r.gold)]
     if order == "score":
         chosen = sorted(chosen, key=_score)
     elif order == "category":
@@ -60,7 +62,7 @@ def order_sentences(records: Sequence[dict[str, Any]], order: str = "run", *,
         if key is None:
             raise ValueError("order='custom' needs a key function")
         chosen = sorted(chosen, key=key)
-    return [str(r["id"]) for r in chosen]
+    return [r.id for r in chosen]
 
 
 def assigned_positions(assignments: Iterable[dict[str, Any]], annotator: str) -> set[int] | None:
@@ -71,13 +73,13 @@ def assigned_positions(assignments: Iterable[dict[str, Any]], annotator: str) ->
     return {i for a in mine for i in range(int(a["first"]), int(a["last"]))}
 
 
-def queue_items(records: Sequence[dict[str, Any]], sentence_ids: Sequence[str]) -> list[Item]:
+def queue_items(records: Sequence[RunRecord], sentence_ids: Sequence[str]) -> list[Item]:
     """The projected entities of the ordered sentences, each sentence's in reading order."""
-    by_id = {str(r["id"]): r for r in records}
+    by_id = {r.id: r for r in records}
     out: list[Item] = []
     for sid in sentence_ids:
-        ents = sorted(by_id[sid].get("tgt_entities") or [], key=lambda p: (int(p["start"]), int(p["end"])))
-        out += [(sid, entity_key(p)) for p in ents]
+        ents = sorted(by_id[sid].projection.projected, key=lambda p: (p.span.start, p.span.end))
+        out += [(sid, entity_key(p.span.to_dict())) for p in ents]
     return out
 
 

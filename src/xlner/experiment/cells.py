@@ -2,8 +2,8 @@
 
 A cell is written with :func:`xlner.runs.write_run` (atomic; ``metrics.json`` last marks it
 finished) so the explorer opens it like any pipeline run, and read back with
-:func:`xlner.runs.load_run`. The run record's fields are touched only in :func:`_record` and
-:func:`cell_sentences`; a cell's config only in :func:`write_cell` and :func:`cell_info`.
+:func:`xlner.runs.load_run`. Its records are typed (:class:`~xlner.record.RunRecord`), built in
+:func:`_record`; a cell's config is touched only in :func:`write_cell` and :func:`cell_info`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from xlner.datamodel import Sentence, Span
+from xlner.datamodel import ProjectedEntity, ProjectionResult, Sentence
 from xlner.experiment.config import DataSpec
+from xlner.record import RunRecord
 
 
 def cell_name(method: str, test: str, seed: int | None) -> str:
@@ -24,25 +25,28 @@ def cell_name(method: str, test: str, seed: int | None) -> str:
 @dataclass
 class CellPrediction:
     """A method's output on one test set: predicted sentences (the gold's, in order), a score per
-    predicted entity, what the cell's config.json should add, and per-sentence record fields
-    (translate-test's translation, alignment, ...) where the method has them."""
+    predicted entity, what the cell's config.json should add, and per sentence the translate-test
+    record it came from, where the method has one (the cell keeps its English side, alignment,
+    unprojected entities and candidates, so the explorer can show how it was made)."""
 
     sentences: list[Sentence]
     scores: list[list[float]]
     config: dict[str, Any] = field(default_factory=dict)
-    record_fields: list[dict[str, Any]] | None = None
+    pipeline_records: list[RunRecord] | None = None
 
 
 def _record(gold: Sentence, pred: Sentence, scores: Sequence[float], language: str, method: str,
-            extra: dict[str, Any] | None) -> dict[str, Any]:
-    record = {"id": gold.id, "lang": language, "source": gold.source, "tgt_tokens": gold.tokens,
-              "gold_entities": [s.to_dict() for s in gold.spans],
-              "translation": "", "src_tokens": [], "src_entities": [], "alignment": [],
-              "method": method,
-              "tgt_entities": [{**s.to_dict(), "source": -1, "score": round(float(x), 4)}
-                               for s, x in zip(pred.spans, scores)],
-              "unprojected": [], "candidates": []}
-    record.update(extra or {})
+            made_by: RunRecord | None) -> RunRecord:
+    """A cell's record: the gold sentence, the prediction (``source`` -1: no English entity is
+    named, the prediction's spans are typed by the experiment) and ``made_by``'s layers."""
+    projected = [ProjectedEntity(s, -1, round(float(x), 4)) for s, x in zip(pred.spans, scores)]
+    record = RunRecord(id=gold.id, tgt_tokens=list(gold.tokens), gold=list(gold.spans), lang=language,
+                       source=gold.source, method=method, projection=ProjectionResult(projected))
+    if made_by is not None:
+        record.translation, record.src_tokens = made_by.translation, list(made_by.src_tokens)
+        record.src_entities, record.alignment = list(made_by.src_entities), made_by.alignment
+        record.projection.unprojected = list(made_by.projection.unprojected)
+        record.projection.candidates = list(made_by.projection.candidates)
     return record
 
 
@@ -66,9 +70,10 @@ def write_cell(run_dir: Path, gold: Sequence[Sentence], prediction: CellPredicti
     config = {"task": method, "lang": test.language, "dataset": test.name, "domain": test.domain,
               "seed": seed, "method": method, "labels": list(types),
               "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **prediction.config}
-    fields = prediction.record_fields or [None] * len(gold)
-    records = [_record(g, p, sc, test.language, method, extra)
-               for g, p, sc, extra in zip(gold, prediction.sentences, prediction.scores, fields)]
+    made_by: list[RunRecord | None] = ([*prediction.pipeline_records] if prediction.pipeline_records
+                                       else [None] * len(gold))
+    records = [_record(g, p, sc, test.language, method, m)
+               for g, p, sc, m in zip(gold, prediction.sentences, prediction.scores, made_by)]
     write_run(run_dir, config, metrics, records)
     return metrics
 
@@ -92,12 +97,3 @@ def cell_info(config: dict[str, Any]) -> CellInfo:
     seed = config.get("seed")
     return CellInfo(str(config["method"]), str(config["lang"]), str(config["dataset"]),
                     str(config.get("domain", "")), None if seed is None else int(seed))
-
-
-def cell_sentences(records: Sequence[Any]) -> tuple[list[Sentence], list[Sentence]]:
-    """Gold and predicted sentences of a cell's records."""
-    gold, pred = [], []
-    for r in records:
-        gold.append(Sentence(str(r["id"]), list(r["tgt_tokens"]), sorted(Span.from_dict(e) for e in r["gold_entities"])))
-        pred.append(Sentence(str(r["id"]), list(r["tgt_tokens"]), sorted(Span.from_dict(e) for e in r["tgt_entities"])))
-    return gold, pred

@@ -202,7 +202,8 @@ class TeacherStudent(_ModelMethod):
         else:
             soft = soft_labels(ctx.teacher(seed), text, temperature=ctx.cfg.temperature, progress=ctx.progress)
             soft_path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(soft_path, **{f"s{i}": s.probs for i, s in enumerate(soft)})
+            arrays: dict[str, Any] = {f"s{i}": s.probs for i, s in enumerate(soft)}
+            np.savez_compressed(soft_path, **arrays)
         ctx.timer.add("soft_labels", time.time() - t0)
         return soft
 
@@ -284,8 +285,7 @@ class Projection(TransferMethod):
 
     def predict(self, seed: int | None, test: DataSpec, gold: Sequence[Sentence]) -> CellPrediction:
         from xlner.experiment.config import original_file
-        from xlner.experiment.pipeline_runs import (projected_sentences, projection_fields,
-                                                    translate_test_records)
+        from xlner.experiment.pipeline_runs import projected_sentences, translate_test_records
 
         ctx = self.ctx
         key = f"test-{test.name}"
@@ -294,7 +294,7 @@ class Projection(TransferMethod):
         pred, scores = projected_sentences(gold, records, ctx.cfg.types)
         return CellPrediction(pred, scores, {"pipeline": str(ctx.exp / "pipeline" / f"translate-test__{key}"),
                                              "profile": ctx.cfg.profile},
-                              [projection_fields(r) for r in records])
+                              records)
 
 
 # In the order the runner visits them (per seed; then the seedless ones).

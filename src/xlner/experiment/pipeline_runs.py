@@ -3,8 +3,8 @@ translate-train silver data. Sentences and settings go to :mod:`xlner.pipeline` 
 
 Each run lives in ``EXP/pipeline/<task>__<key>`` and is reused when finished (after checking
 that it holds the experiment's sentences, E814); its steps are also cached across runs by the
-pipeline itself. The records' fields are read only in :func:`_tokens`, :func:`_entities`,
-:func:`_origin` and :func:`projection_fields`.
+pipeline itself. Runs are read with :mod:`xlner.runs`: their records are typed
+(:class:`~xlner.record.RunRecord`).
 """
 
 from __future__ import annotations
@@ -13,62 +13,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from xlner.datamodel import Sentence, Span
+from xlner.datamodel import ProjectedEntity, Sentence, Span
 from xlner.errors import XlnerError
 from xlner.experiment.config import ExperimentConfig
-
-# translate-test fields a projection cell keeps, so the explorer can show how it was made
-PROJECTION_FIELDS = ("translation", "src_tokens", "src_entities", "alignment", "alignment_scores",
-                     "similarity", "unprojected", "candidates")
+from xlner.record import RunRecord
+from xlner.runs import Run
 
 
-def _tokens(record: Any, side: str) -> list[str]:
-    return list(record[f"{side}_tokens"])
+def _tokens(record: RunRecord, side: str) -> list[str]:
+    """The target (``tgt``) or English (``src``) tokens of a record."""
+    return list(record.tgt_tokens if side == "tgt" else record.src_tokens)
 
 
-def _entities(record: Any, which: str) -> list[dict]:
-    return list(record[f"{which}_entities"])
-
-
-def _origin(record: Any) -> tuple[str, str]:
-    """A record's sentence id and where the sentence came from (``path:line``)."""
-    return str(record["id"]), str(record.get("source") or "")
-
-
-def projection_fields(record: Any) -> dict[str, Any]:
-    """What a projection cell's record keeps of a translate-test record."""
-    return {k: record[k] for k in PROJECTION_FIELDS if k in record}
-
-
-def _span_key(e: dict) -> tuple:
-    return (int(e["start"]), int(e["end"]), str(e["label"]))
-
-
-def spans_of(entities: Iterable[dict], types: Sequence[str],
+def spans_of(entities: Iterable[ProjectedEntity], types: Sequence[str],
              min_score: float | None = None) -> tuple[list[Span], list[float]]:
     """Spans of the given types (sorted) scoring at least ``min_score``, and their scores.
 
     Of overlapping ones (projection does not produce them, a hand-edited run might) the first is kept.
     """
     spans, scores, last = [], [], 0
-    for e in sorted(entities, key=_span_key):
-        score = float(e.get("score", 1.0))
+    for e in sorted(entities, key=lambda e: (e.span.start, e.span.end, e.span.label)):
+        score = float(e.score)
         if min_score is not None and score < min_score:
             continue
-        if e["label"] in types and int(e["start"]) >= last:
-            spans.append(Span(int(e["start"]), int(e["end"]), str(e["label"])))
+        if e.span.label in types and e.span.start >= last:
+            spans.append(e.span)
             scores.append(score)
-            last = int(e["end"])
+            last = e.span.end
     return spans, scores
 
 
-def checked_records(run: Any, out: Path, sentences: Sequence[Sentence], side: str, what: str,
-                    whose: str) -> list[Any]:
+def checked_records(run: Run, out: Path, sentences: Sequence[Sentence], side: str, what: str,
+                    whose: str) -> list[RunRecord]:
     """The records of a (reused) pipeline run, refused with E814 unless they hold ``sentences``."""
-    records = run.records
-    if hasattr(records, "to_dict"):
-        records = records.to_dict("records")
-    records = list(records)
+    records = list(run.records)
     if len(records) != len(sentences) or any(_tokens(r, side) != list(s.tokens)
                                              for r, s in zip(records, sentences)):
         raise XlnerError("E814", what=what, out=out, whose=whose, n_records=len(records),
@@ -78,7 +56,7 @@ def checked_records(run: Any, out: Path, sentences: Sequence[Sentence], side: st
 
 def _pipeline_run(task: Callable[..., Any], out: Path, cfg: ExperimentConfig, *, lang: str,
                   sentences: Sequence[Sentence], dataset: str, original: Path | None,
-                  progress: bool) -> Any:
+                  progress: bool) -> Run:
     from xlner.pipeline import Options
     from xlner.runs import load_run
 
@@ -92,7 +70,7 @@ def _pipeline_run(task: Callable[..., Any], out: Path, cfg: ExperimentConfig, *,
 
 def translate_test_records(key: str, lang: str, sentences: Sequence[Sentence], exp: Path,
                            cfg: ExperimentConfig, *, original: Path | None = None,
-                           progress: bool = True) -> list[Any]:
+                           progress: bool = True) -> list[RunRecord]:
     """Translate-test projection (xlner.pipeline) on exactly ``sentences``; records in their order.
 
     ``original``: the file ``sentences`` were read from, when they are all of it (the pipeline then
@@ -106,12 +84,12 @@ def translate_test_records(key: str, lang: str, sentences: Sequence[Sentence], e
     return checked_records(run, out, sentences, "tgt", "translate-test run", "sentences")
 
 
-def projected_sentences(gold: Sequence[Sentence], records: Sequence[Any], types: Sequence[str],
+def projected_sentences(gold: Sequence[Sentence], records: Sequence[RunRecord], types: Sequence[str],
                         min_score: float | None = None) -> tuple[list[Sentence], list[list[float]]]:
     """``gold``'s sentences with the records' projected entities (and their scores) instead."""
     pred, scores = [], []
     for g, r in zip(gold, records):
-        spans, sc = spans_of(_entities(r, "tgt"), types, min_score)
+        spans, sc = spans_of(r.projection.projected, types, min_score)
         pred.append(Sentence(g.id, list(g.tokens), spans, g.source))
         scores.append(sc)
     return pred, scores
@@ -157,19 +135,18 @@ def translate_train_silver(lang: str, english: Sequence[Sentence], exp: Path, cf
     silver: list[Sentence] = []
     n_src = n_kept = n_incomplete = n_empty = 0
     for r in records:
-        spans = spans_of(_entities(r, "tgt"), cfg.types, min_score)[0]
-        n_src += len(_entities(r, "src"))
+        spans = spans_of(r.projection.projected, cfg.types, min_score)[0]
+        n_src += len(r.src_entities)
         tokens = _tokens(r, "tgt")
         if not tokens:
             n_empty += 1
             continue
-        if len(spans) < len(_entities(r, "src")):
+        if len(spans) < len(r.src_entities):
             n_incomplete += 1
             if tt.get("drop_incomplete"):
                 continue
         n_kept += len(spans)
-        sid, source = _origin(r)
-        silver.append(Sentence(f"translate-train-{lang}:{sid}", tokens, spans, source))
+        silver.append(Sentence(f"translate-train-{lang}:{r.id}", tokens, spans, r.source))
     if not silver:
         raise XlnerError("E831", lang=lang, n_records=len(records), n_empty=n_empty, n_incomplete=n_incomplete)
     path = exp / "cache" / f"translate-train-{lang}.jsonl"

@@ -12,13 +12,11 @@ SOURCE_LANGUAGE = "en"
 
 
 def projection_profile(cfg: ExperimentConfig) -> dict[str, Any]:
-    """The pipeline profile the pipeline methods use (``projection.profile`` + ``projection.set``)."""
-    from xlner.pipeline import apply_settings
-    from xlner.pipeline.profiles import check_profile, load_profile
+    """The pipeline profile the pipeline methods use (``projection.profile`` + ``projection.set``),
+    applied and checked exactly as the pipeline applies and checks them."""
+    from xlner.pipeline.profiles import load_profile
 
-    profile = apply_settings(load_profile(cfg.profile), cfg.settings)
-    check_profile(profile)
-    return profile
+    return load_profile(cfg.profile, cfg.settings)
 
 
 def translator_gap(profile: dict, src: str, tgt: str) -> str | None:
@@ -127,6 +125,7 @@ def plan_methods(cfg: ExperimentConfig) -> MethodPlan:
     languages: dict[str, list[str]] = {}
     skipped: dict[str, dict[str, str]] = {}
     for method in cfg.methods:
+        why: dict[str, str]
         if method == "model-transfer":
             ok, why = test_langs, {}
         elif method == "translate-train":

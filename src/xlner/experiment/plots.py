@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 
-def degradation_figure(agg):
+def degradation_figure(agg: Any) -> Any:  # a pandas DataFrame in, a plotly Figure out
     """F1 per method, in- vs out-of-domain test sets, one panel per language, CI error bars."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from xlner.datamodel import Sentence
 from xlner.experiment.cells import cell_name, finished, write_cell
@@ -48,7 +48,7 @@ def _write_info(exp: Path, cfg: ExperimentConfig, root: Path, plan: MethodPlan) 
 
 
 def _record_sizes(exp: Path, train: Sequence[Sentence], dev: Sequence[Sentence] | None,
-                  tests: dict[str, Sequence[Sentence]], unlabeled: dict[str, Sequence[Sentence]]) -> None:
+                  tests: Mapping[str, Sequence[Sentence]], unlabeled: Mapping[str, Sequence[Sentence]]) -> None:
     """Add the number of sentences actually read to experiment.json (the summary reports them)."""
     from xlner.cache import atomic_write_text
 

@@ -49,14 +49,14 @@ class Cell:
 def read_cells(exp: Path, types: Sequence[str]) -> list[Cell]:
     """Every finished cell under ``EXP/runs`` (read through :mod:`xlner.runs`)."""
     from xlner.evaluate import type_counts
-    from xlner.experiment.cells import cell_info, cell_sentences
-    from xlner.runs import list_runs, load_run
+    from xlner.experiment.cells import cell_info
+    from xlner.runs import evaluation_sentences, list_runs, load_run
 
     cells = []
     for path in list_runs(exp / "runs"):
         run = load_run(path)
         info = cell_info(run.config)
-        gold, pred = cell_sentences(run.records)
+        gold, pred = evaluation_sentences(run.records, str(path))
         cells.append(Cell(str(path.relative_to(exp)), info.method, info.language, info.test_set, info.domain,
                           info.seed, type_counts(gold, pred, types), dict(run.metrics.get("per_type") or {})))
     return cells

@@ -160,7 +160,7 @@ def entity_rows(record: RunRecord, projection: ProjectionResult | None = None, *
 
 def entity_table(records: Sequence[RunRecord], **meta: str) -> pd.DataFrame:
     """The entity rows of many records as a DataFrame with stable columns (empty runs included)."""
-    rows = [r for rec in records for r in entity_rows(rec, **meta)]
+    rows = [r for rec in records for r in entity_rows(rec, None, **meta)]
     df = pd.DataFrame(rows, columns=ENTITY_COLUMNS)
     df["score"] = pd.to_numeric(df["score"], errors="coerce")
     df["ner_score"] = pd.to_numeric(df["ner_score"], errors="coerce")

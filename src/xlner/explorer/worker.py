@@ -132,7 +132,7 @@ def serve(root: Path, lines: Any) -> None:
     """Answer requests (JSON lines) until ``lines`` ends."""
     from xlner.errors import format_warning
 
-    warnings.formatwarning = format_warning  # type: ignore[assignment]
+    warnings.formatwarning = format_warning
     logger = logging.getLogger("xlner")
     logger.addHandler(_CurrentStderr())
     logger.setLevel(logging.WARNING)

@@ -11,8 +11,8 @@ Sentences already in memory and settings as a mapping go in directly::
 """
 
 from xlner.pipeline.framework import Components, Runner, Step, StepReport
-from xlner.pipeline.options import Options, apply_settings, parse_settings
-from xlner.pipeline.profiles import builtin_profiles, load_profile
+from xlner.pipeline.options import Options
+from xlner.pipeline.profiles import apply_settings, builtin_profiles, load_profile, parse_settings
 from xlner.pipeline.tasks import pin_threads, translate_test, translate_train
 
 __all__ = ["Components", "Options", "Runner", "Step", "StepReport", "apply_settings", "builtin_profiles",

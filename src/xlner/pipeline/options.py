@@ -3,16 +3,17 @@
 ``Options.settings`` maps profile keys to values, applied on top of the profile: a dotted key
 sets one value (``{"aligner.layer": 6}``), a plain key replaces a section
 (``{"aligner": {"name": "identity"}}``). The values are Python values, used as they are; only
-the command line reads ``--set key=value`` text, once, with :func:`parse_settings`.
+the command line reads ``--set key=value`` text, once, with
+:func:`xlner.pipeline.profiles.parse_settings`; the profile applies and checks them
+(:func:`~xlner.pipeline.profiles.read_profile`).
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from xlner.datamodel import Sentence
 from xlner.errors import XlnerError
@@ -48,42 +49,10 @@ class Options:
         if (self.data is None) == (self.sentences is None):
             raise XlnerError("E744")
         if self.overrides:
+            from xlner.pipeline.profiles import parse_settings
+
             self.settings = {**parse_settings(self.overrides), **self.settings}
             self.overrides = ()
-
-
-def parse_settings(items: Iterable[str]) -> dict[str, Any]:
-    """``["aligner.layer=6", "labels=[PER, LOC]"]`` -> ``{"aligner.layer": 6, "labels": [...]}``.
-
-    Values are read as YAML (numbers, lists, null, quoted strings), as a user types them.
-    """
-    import yaml
-
-    settings: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise XlnerError("E741", item=item)
-        try:
-            settings[key.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise XlnerError("E742", item=item, reason=str(exc).splitlines()[0]) from None
-    return settings
-
-
-def apply_settings(profile: dict[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``profile`` with ``settings`` applied (dotted keys walk into sections)."""
-    out = copy.deepcopy(profile)
-    for key, value in settings.items():
-        parts = str(key).strip().split(".")
-        node = out
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise XlnerError("E743", key=key, part=part)
-            node = child
-        node[parts[-1]] = copy.deepcopy(value)
-    return out
 
 
 def sentences_fingerprint(sentences: Sequence[Sentence]) -> str:

@@ -2,7 +2,9 @@
 
 ``offline`` (default), ``offline-e5ner`` and ``paper`` ship inside the package
 (``xlner/profiles/*.yaml``); any other YAML file with the same keys can be given by path.
-``--set key.sub=value`` overrides one key (or a mapping ``{"key.sub": value}`` from Python).
+``--set key.sub=value`` overrides one key (or a mapping ``{"key.sub": value}`` from Python): one
+reader (:func:`parse_settings`), one applier (:func:`apply_settings`) and one check
+(:func:`parse_profile`) serve the CLI, the pipeline and the experiment runner.
 
 A profile is parsed once into typed sections (:class:`Profile`: :class:`Settings`, the
 ``translator``/``tagger``/``aligner`` components, :class:`ProjectionSection`,
@@ -18,7 +20,7 @@ import copy
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Mapping, Sequence
+from typing import Annotated, Any, Iterable, Mapping, Sequence
 
 import yaml
 from annotated_types import Ge, Interval, MinLen
@@ -29,7 +31,8 @@ from xlner.registry import Int, Origin, check_params
 
 __all__ = ["DEFAULT_PROFILE", "Profile", "Settings", "ComponentSection", "ProjectionSection",
            "RefineSection", "BackTranslationSection", "builtin_profiles", "profile_path",
-           "load_profile", "read_profile", "parse_profile", "apply_override", "component_params"]
+           "load_profile", "read_profile", "parse_profile", "parse_settings", "apply_settings",
+           "component_params", "tagger_types"]
 
 DEFAULT_PROFILE = "offline"
 COMPONENT_KEYS = ("translator", "tagger", "aligner")
@@ -159,15 +162,14 @@ def read_profile(name_or_path: str = DEFAULT_PROFILE,
     profile = copy.deepcopy(profile)
     profile.setdefault("name", path.stem)
     profile["path"] = str(path)
-    written: dict[str, str] = {}
     if isinstance(overrides, Mapping):
-        for key, value in overrides.items():
-            set_key(profile, str(key), value, f"setting {key}={value!r}")
-            written[str(key)] = f"setting {key}={value!r}"
-    else:
-        for item in overrides or []:
-            written[apply_override(profile, item)] = f"--set {item}"
-    profile = _expand_cache_paths(profile)
+        settings = {str(k).strip(): v for k, v in overrides.items()}
+        written = {k: f"setting {k}={v!r}" for k, v in settings.items()}
+    else:  # --set texts, as typed
+        items = list(overrides or [])
+        settings = parse_settings(items)
+        written = {item.partition("=")[0].strip(): f"--set {item}" for item in items}
+    profile = _expand_cache_paths(apply_settings(profile, settings, written))
     return parse_profile(profile, overrides=written, method=method)
 
 
@@ -192,18 +194,41 @@ def _expand_cache_paths(node: Any) -> Any:
     return node
 
 
-def apply_override(profile: dict, item: str) -> str:
-    """Set ``a.b.c=value`` in ``profile`` (value parsed as YAML: numbers, lists, null...); returns
-    the key it set."""
-    key, sep, raw = item.partition("=")
-    if not sep or not key.strip():
-        raise XlnerError("E711", item=item)
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise XlnerError("E767", item=item, reason=exc) from exc
-    set_key(profile, key.strip(), value, f"--set {item}")
-    return key.strip()
+def parse_settings(items: Iterable[str]) -> dict[str, Any]:
+    """``["aligner.layer=6", "labels=[PER, LOC]"]`` -> ``{"aligner.layer": 6, "labels": [...]}``.
+
+    The one reader of ``--set key=value`` text (the CLI, scripts, tests). Values are read as YAML
+    (numbers, lists, null, quoted strings), as a user types them; keys are checked against the
+    profile when the settings are applied (:func:`read_profile`).
+    """
+    settings: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise XlnerError("E741", item=item)
+        try:
+            settings[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise XlnerError("E742", item=item, reason=str(exc).splitlines()[0]) from None
+    return settings
+
+
+def apply_settings(profile: Mapping[str, Any], settings: Mapping[str, Any],
+                   written: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A copy of ``profile`` with ``settings`` applied: a dotted key sets one value
+    (``{"aligner.layer": 6}``), a plain key replaces a section (``{"aligner": {...}}``).
+
+    The one applier of settings (``--set``, ``Options.settings``, an experiment's
+    ``projection.set``); ``written`` says how each key was given, for messages (default
+    ``setting KEY=VALUE``). Nothing is checked here but the path: :func:`read_profile` checks
+    the result, naming the key and how it was written.
+    """
+    out = copy.deepcopy(dict(profile))
+    for key, value in settings.items():
+        key = str(key).strip()
+        said = (written or {}).get(key) or f"setting {key}={value!r}"
+        set_key(out, key, copy.deepcopy(value), said)
+    return out
 
 
 def set_key(profile: dict, key: str, value: Any, written: str) -> None:
@@ -261,12 +286,17 @@ def _component(kind: str, section: Mapping[str, Any], origin: Origin) -> Compone
     return ComponentSection(name, params)
 
 
-def check_profile(profile: Mapping[str, Any]) -> None:
-    """Refuse a profile mapping with a mistake (see :func:`parse_profile`)."""
-    parse_profile(profile)
-
-
 def component_params(section: Mapping[str, Any]) -> tuple[str, dict]:
     """``{"name": "spacy", "model": ...}`` -> ``("spacy", {"model": ...})``."""
     params = {k: v for k, v in section.items() if k != "name"}
     return section["name"], params
+
+
+def tagger_types(profile: Mapping[str, Any]) -> tuple[str, ...]:
+    """The entity types the profile's English tagger can emit (its ``labels``; ``mt-marks`` emits
+    its base tagger's), read from the checked parameters: no model is loaded."""
+    name, params = component_params(profile["tagger"])
+    resolved = registry.resolve("tagger", name, params)
+    while "labels" not in resolved and resolved.get("base"):
+        resolved = registry.resolve("tagger", resolved["base"], resolved.get("base_params") or {})
+    return tuple(str(x).upper() for x in resolved.get("labels") or ())

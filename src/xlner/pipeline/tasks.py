@@ -51,8 +51,9 @@ def check_lang(lang: str) -> str:
     return code
 
 
-def load_gold(opts: Options, profile: dict) -> tuple[list[Any], str, str]:
-    """The gold sentences (after --limit), the dataset name and the load fingerprint.
+def load_gold(opts: Options, profile: dict) -> tuple[list[Any], str, str, set[str] | None]:
+    """The gold sentences (after --limit), the dataset name, the load fingerprint and the entity
+    types of the whole input (before --limit; None when it has no gold entity at all).
 
     Sentences given in ``opts.sentences`` are keyed by their content
     (:func:`~xlner.pipeline.options.sentences_fingerprint`), a file by its bytes.
@@ -76,13 +77,20 @@ def load_gold(opts: Options, profile: dict) -> tuple[list[Any], str, str]:
         sentences = list(dataset.sentences)
         content_key = file_fingerprint(path) if path.is_file() else str(path)
         name = dataset.name or path.stem
+    all_types = _gold_types(sentences)
     if opts.limit is not None:
         sentences = sentences[: opts.limit]
     if not sentences:
         raise XlnerError("E709", origin=origin)
     check_sentences(sentences, profile, origin)
     key = fingerprint("gold", content_key, opts.data_format, opts.lang, opts.limit)
-    return sentences, name, key
+    return sentences, name, key, all_types
+
+
+def _gold_types(sentences: list[Any]) -> set[str] | None:
+    """The gold's entity types; None when no sentence has a gold entity (plain or unlabelled text)."""
+    types = {sp.label for s in sentences for sp in s.spans or []}
+    return types or None
 
 
 def _locate(sentence: Any, origin: str) -> str:
@@ -243,7 +251,7 @@ def _timings(reports: list[StepReport], n: int, extra: dict[str, float]) -> dict
             "step_keys": {r.name: r.key for r in reports},
             "seconds_total": round(total, 3),
             "sentences_per_second": round(n / work, 2) if work > 0 else None,
-            "slowest_step": max(compute, key=compute.get) if compute else None}
+            "slowest_step": max(compute, key=lambda name: compute[name]) if compute else None}
 
 
 def _labels(profile: dict, gold: list[Any]) -> list[str]:
@@ -344,7 +352,15 @@ def _run_steps(task: str, opts: Options, gold_columns: list[str], build_steps: C
             bt_status = _back_translation_config(bt, opts.lang, "unavailable", exc)
             warn("E753", code=exc.code, reason=_unavailable(exc, opts.lang).message)
     t0 = time.perf_counter()
-    gold, dataset, gold_key = load_gold(opts, profile)
+    gold, dataset, gold_key, all_types = load_gold(opts, profile)
+    if profile.get("labels"):  # names the user chose: checked against the gold and the tagger
+        from xlner.evaluate import check_run_labels
+        from xlner.pipeline.profiles import tagger_types
+
+        profile["labels"] = check_run_labels(
+            profile["labels"], gold_types=all_types, scored_types=_gold_types(gold) or set(),
+            n_scored=len(gold), tagger_types=tagger_types(profile) if task == "translate-test" else None,
+            limit=opts.limit, option="--labels" if opts.labels else "the profile's labels")
     labels = _labels(profile, gold)
     table = S.gold_table(gold).rename_columns(gold_columns)
     load_seconds = time.perf_counter() - t0

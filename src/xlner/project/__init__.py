@@ -178,6 +178,8 @@ def project_batch(method: str, records: Iterable[Mapping[str, Any]], **params: A
         _check_spans(entities, n_src, "source entity", sid, "source tokens")
         pairs = alignment.pairs if isinstance(alignment, Alignment) else \
             np.asarray(alignment, dtype=np.int64).reshape(-1, 2)
+        active: Sequence[int]
+        dropped: Sequence[int]
         if allowed is None:
             active, dropped = range(len(entities)), ()
         else:

@@ -85,7 +85,7 @@ def ensemble(projected: Sequence[Span], model_spans: Sequence[Span], model_score
             continue
         if rule.retype_if is not None:
             scores = span_type_scores(probs, columns, p)
-            best = max(scores, key=scores.get) if scores else p.label
+            best = max(scores, key=lambda t: scores[t]) if scores else p.label
             if best != p.label and scores[best] >= rule.retype_if:
                 p = Span(p.start, p.end, best)
         kept.append(p)

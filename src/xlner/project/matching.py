@@ -165,7 +165,8 @@ def exact_match(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray, min_sc
     np.add.at(diff, (er, ends[ec]), -1)
     covered = np.cumsum(diff, axis=1)[:, :n] > 0
     total_cover = covered.sum(axis=0)
-    fixed, rest = [], []
+    fixed: list[int] = []
+    rest: list[int] = []
     for row in rows:
         b = best[row]
         others = total_cover[starts[b]:ends[b]] - covered[row, starts[b]:ends[b]]
@@ -193,7 +194,7 @@ def _dominated(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.n
     lengths = ends - starts
     n, width = int(ends.max()), int(lengths.max())
     best = np.full((k, n, width), -np.inf)
-    np.maximum.at(best, (slice(None), starts, lengths - 1), scores)
+    np.maximum.at(best, (slice(None), starts, lengths - 1), scores)  # type: ignore[arg-type]  # numpy's stubs reject a slice in the index tuple
     for l in range(1, width):
         np.maximum(best[:, :-1, l], np.maximum(best[:, 1:, l - 1], best[:, :-1, l - 1]), out=best[:, :-1, l])
     proper = np.full(scores.shape, -np.inf)
@@ -397,8 +398,8 @@ def match_project(
         projected.append(ProjectedEntity(Span(int(starts[c]), int(ends[c]), src_entities[source].label),
                                          source, float(fused[r, c])))
     reasons: dict[int, Reason] = {}
-    has_candidate = (fused > min_score).any(axis=1) if fused.size else np.zeros(len(active), bool)
-    has_link = counts.any(axis=1)
+    has_candidate = np.asarray((fused > min_score).any(axis=1) if fused.size else np.zeros(len(active), bool))
+    has_link = np.asarray(counts.any(axis=1))
     for r, source in enumerate(active):
         if r in placed:
             continue

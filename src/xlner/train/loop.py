@@ -9,7 +9,7 @@ import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -101,17 +101,17 @@ def train_ner(train: Sequence[Sentence] | Sequence[SoftSentence], out_dir: str |
     seed_everything(cfg.seed)
     device = _device(cfg.device)
 
-    train = list(train)
-    if not train:
+    items: list[Any] = list(train)  # Sentences, or SoftSentences (soft targets): one kind
+    if not items:
         raise XlnerError("E839")
-    soft = isinstance(train[0], SoftSentence)
+    soft = isinstance(items[0], SoftSentence)
     if labels is None:
         if soft:
             raise XlnerError("E837")
-        found = sorted({sp.label for s in train for sp in s.spans})
+        found = sorted({sp.label for s in items for sp in s.spans})
         labels = iob2_labels([t for t in DEFAULT_TYPES if t in found] + [t for t in found if t not in DEFAULT_TYPES])
-    train = subsample(train, cfg.max_sentences, cfg.seed)
-    targets = train if soft else one_hot_targets(train, labels)
+    items = subsample(items, cfg.max_sentences, cfg.seed)
+    targets = items if soft else one_hot_targets(items, labels)
     for t in targets:
         if t.probs.shape != (len(t.tokens), len(labels)):
             raise XlnerError("E805", id=t.id, shape=t.probs.shape, n_words=len(t.tokens), n_labels=len(labels))
@@ -134,7 +134,7 @@ def train_ner(train: Sequence[Sentence] | Sequence[SoftSentence], out_dir: str |
     total = steps_per_epoch * cfg.epochs
     sched = get_linear_schedule_with_warmup(optim, int(cfg.warmup_ratio * total), total)
 
-    st = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_dev_f1": None, "bad_evals": 0,
+    st: dict[str, Any] = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_dev_f1": None, "bad_evals": 0,
           "history": [], "seconds": 0.0}
     ckpt = out / CHECKPOINT_SUBDIR
     resumed = False
@@ -171,6 +171,7 @@ def train_ner(train: Sequence[Sentence] | Sequence[SoftSentence], out_dir: str |
 
     def evaluate_dev() -> bool:
         """Evaluate, keep the best model; True when patience is exhausted."""
+        assert dev is not None and labels is not None  # called only with a dev set; labels were set above
         f1 = _dev_f1(net, tokenizer, dev, labels, cfg, device)
         st["history"].append({"epoch": st["epoch"], "step": st["global_step"], "dev_f1": f1})
         if st["best_dev_f1"] is None or f1 > st["best_dev_f1"]:

@@ -95,7 +95,7 @@ class HFTranslator(HFTranslatorParams):
 
         texts = check_texts(texts, ids)
         self._load()
-        prefix = self._tgt_token + " " if self.family == "marian-multi" else ""
+        prefix = f"{self._tgt_token} " if self.family == "marian-multi" else ""
         forced = None
         if self.family in ("nllb", "m2m"):
             forced = self._tok.convert_tokens_to_ids(self._tgt_token)

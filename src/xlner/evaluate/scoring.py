@@ -1,93 +1,20 @@
-"""Evaluation: seqeval P/R/F1, projection ratio, SemEval-2013 categories and bootstrap intervals.
+"""Scoring: seqeval P/R/F1, the projection ratio, SemEval categories and per-sentence counts.
 
-- ``mode="default"`` is seqeval's default (conlleval-compatible, lenient) mode; entities are
-  decoded and scores divided by seqeval's own functions, so the numbers equal seqeval's exactly.
-  ``mode="strict"`` is seqeval's strict IOB2 mode: an entity must start with ``B-``. Spans
-  always give well-formed IOB2 tags, so strict mode only differs from default on raw tags
-  (``evaluate_tags``; ``xlner evaluate`` passes a prediction file's own IOB2 tags), where stray
-  ``I-`` starts are not counted as entities.
-- ``ignore_labels``: these types are set to O in gold *and* prediction before scoring
-  (the MasakhaNER2 protocol drops DATE; method.md §6).
-- ``proj_ratio``: mean over sentences of ``#pred / #gold`` entities. 0 gold and 0 predicted
-  counts 1 (nothing to project, nothing projected). With 0 gold and ``k > 0`` predicted the
-  ratio is undefined; we count ``1 + k`` (as if the sentence had one virtual entity that was
-  projected, plus ``k`` extra), so spurious output raises the ratio above 1 instead of being
-  ignored or dividing by zero.
-- Categories (SemEval-2013 / MUC): each predicted entity is ``correct`` (same boundaries, same
-  type), ``incorrect`` (same boundaries, other type), ``partial`` (overlapping boundaries) or
-  ``spurious``; each unmatched gold entity is ``missing``. Matching is nervaluate's.
-- Bootstrap: per-sentence true/false positive and false negative counts are computed once;
-  each resample of the sentences is one ``bincount`` and a matrix product (percentile intervals).
-
-Gold and prediction must hold the same sentences with the same tokens, in the same order.
-With no gold entity at all, recall and F1 are undefined: the report says so (``xlner evaluate``
-prints "undefined (no gold entities)", its JSON has null) instead of seqeval's 0.0. A gold type
-that the prediction never has (``GPE`` against a PER/ORG/LOC tagger) is warned about (E311).
+The checks that gold and prediction hold the same sentences live here too, since every score
+starts with them. See :mod:`xlner.evaluate` for the definitions.
 """
 
 from __future__ import annotations
 
 import difflib
 import warnings
-from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from xlner.datamodel import Dataset, Sentence
-from xlner.errors import XlnerError, warn, where
-
-MODES = ("default", "strict")
-CATEGORIES = ("correct", "incorrect", "partial", "missing", "spurious")
-UNDEFINED = "undefined (no gold entities)"
-
-
-@dataclass
-class EvalReport:
-    overall: dict[str, float]
-    per_type: dict[str, dict[str, float]]
-    proj_ratio: float
-    n_sentences: int
-    categories: dict[str, dict[str, Any]] = field(default_factory=dict)
-    mode: str = "default"
-    ignore_labels: list[str] = field(default_factory=list)
-
-    @property
-    def defined(self) -> bool:
-        """False when the gold has no entity: recall and F1 (and the P/R/F1 triple) are undefined."""
-        return int(self.overall["support"]) > 0
-
-    def to_dict(self, *, undefined_as_none: bool = False) -> dict[str, Any]:
-        """The report as plain data; ``undefined_as_none`` writes null for the overall P/R/F1
-        when there is no gold entity (seqeval's own numbers are 0.0)."""
-        out = asdict(self)
-        if undefined_as_none and not self.defined:
-            out["overall"].update(precision=None, recall=None, f1=None)
-        return out
-
-    def table(self, max_ids: int = 5) -> str:
-        """A readable report: overall and per-type P/R/F1, projection ratio, categories."""
-        rows = [f"{'':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
-        for name, m in sorted(self.per_type.items()):
-            rows.append(f"{name:<10}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}"
-                        f"{m['support']:>9d}")
-        o = self.overall
-        if self.defined:
-            rows.append(f"{'overall':<10}{o['precision']:>10.4f}{o['recall']:>10.4f}{o['f1']:>10.4f}"
-                        f"{o['support']:>9d}")
-        else:
-            rows.append(f"{'overall':<10}{UNDEFINED:>30}{o['support']:>9d}")
-        rows.append("")
-        rows.append(f"mode: {self.mode}   sentences: {self.n_sentences}   predicted entities: "
-                    f"{o['n_pred']}   proj_ratio: {self.proj_ratio:.4f}"
-                    + (f"   ignored: {','.join(self.ignore_labels)}" if self.ignore_labels else ""))
-        if self.categories:
-            rows.append("")
-            for cat in CATEGORIES:
-                c = self.categories[cat]
-                ids = ", ".join(c["ids"][:max_ids]) + (" ..." if len(c["ids"]) > max_ids else "")
-                rows.append(f"{cat:<10}{c['count']:>7d}   {ids}")
-        return "\n".join(rows)
+from xlner.errors import XlnerError
+from xlner.evaluate.report import CATEGORIES, MODES, EvalReport
 
 
 # --- input checks -------------------------------------------------------------------------------
@@ -360,175 +287,6 @@ def evaluate(gold: Any, pred: Any, *, mode: str = "default", ignore_labels: Iter
                   mode=mode, ignore=ignore, categories=categories)
 
 
-
-def check_label_names(names: Iterable[str], present: Iterable[str], *, option: str) -> list[str]:
-    """``names`` (given in ``option``) in upper case, as xlner reads types; an error E312 names
-    those that no input has, with the types present (a typo must not pass unnoticed)."""
-    wanted = [n.strip().upper() for n in names if n.strip()]
-    have = set(present)
-    unknown = sorted(set(wanted) - have)
-    if unknown:
-        raise XlnerError("E312", option=option, unknown=", ".join(unknown),
-                         present=", ".join(sorted(have)) or "none")
-    return wanted
-
-
-def unpredicted_types(gold: Sequence[Sentence], pred: Sequence[Sentence],
-                      ignore: Iterable[str] = ()) -> list[str]:
-    """Gold entity types that the prediction never has (a tagger that cannot emit ``GPE``)."""
-    skip = set(ignore)
-    predicted = {sp.label for s in pred for sp in s.spans}
-    return sorted({sp.label for s in gold for sp in s.spans} - predicted - skip)
-
-
-def evaluate_files(gold_path: str, pred_path: str, *, mode: str = "default",
-                   ignore_labels: Iterable[str] = (), format: str = "auto",
-                   label_map: Any = None) -> tuple[list[Sentence], list[Sentence], EvalReport]:
-    """Read and score two files (``xlner evaluate``); in strict mode the prediction's own B/I tags
-    are scored. ``ignore_labels`` must name types that the files have (E312); gold types that the
-    prediction never has are warned about (E311)."""
-    from xlner.data import (check_mojibake, load_label_map, map_type, read_dataset, read_records,
-                            to_sentences)
-    from xlner.tagging import parse_tag
-
-    _check_mode(mode)
-    lmap = load_label_map(label_map)
-    gold = read_dataset(gold_path, format=format, label_map=lmap).sentences
-    records, _ = read_records(pred_path, format=format)
-    check_mojibake(records, pred_path)
-    pred, scheme = to_sentences(records, label_map=lmap)
-    check_same_tokens(gold, pred)
-    present = {sp.label for s in (*gold, *pred) for sp in s.spans}
-    ignore = check_label_names(ignore_labels, present, option="--ignore-labels")
-    missing = unpredicted_types(gold, pred, ignore)
-    if missing:
-        warn("E311", where=where(pred_path), types=", ".join(missing))
-    if mode == "strict" and scheme != "bioes":
-        # Strict IOB2 must see the raw tags: normalising would repair the I- starts it penalises.
-        def mapped(tag: str) -> str:
-            prefix, typ = parse_tag(tag)
-            new = None if prefix == "O" else map_type(typ, lmap)
-            return "O" if new is None else f"{prefix}-{new}"
-
-        pred_tags = [[mapped(t) for t in r.tags] for r in records]
-    else:
-        pred_tags = [s.tags() for s in pred]
-    return gold, pred, evaluate_tags([s.id for s in gold], [s.tags() for s in gold], pred_tags,
-                                     mode=mode, ignore_labels=ignore)
-
-# --- bootstrap ------------------------------------------------------------------------------------
-
-def _f1(counts: np.ndarray) -> np.ndarray:
-    """Micro F1 from summed ``(..., 3)`` tp/fp/fn counts: 2tp / (2tp + fp + fn), 0 when empty."""
-    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
-    denom = 2 * tp + fp + fn
-    return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
-
-
-def _resampled_sums(per_sentence: np.ndarray, n_boot: int, seed: int, chunk: int = 64) -> np.ndarray:
-    """``(n_boot, ...)`` sums of ``per_sentence`` rows over bootstrap resamples of the sentences.
-
-    Each resample is turned into per-sentence multiplicities with one ``bincount`` and the sums
-    are a matrix product (3-4x faster than gathering and summing the rows); counts stay exact.
-    """
-    if n_boot < 1:
-        raise XlnerError("E304", n_boot=n_boot)
-    n = len(per_sentence)
-    if n == 0:
-        raise XlnerError("E308")
-    flat = per_sentence.reshape(n, -1).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    out = np.empty((n_boot, flat.shape[1]), dtype=np.float64)
-    for lo in range(0, n_boot, chunk):  # chunks bound the (chunk, n) matrices' memory
-        rows = min(chunk, n_boot - lo)
-        idx = rng.integers(0, n, size=(rows, n))
-        offsets = np.arange(rows)[:, None] * n
-        weights = np.bincount((idx + offsets).ravel(), minlength=rows * n).reshape(rows, n)
-        out[lo:lo + rows] = weights @ flat
-    return out.reshape((n_boot,) + per_sentence.shape[1:])
-
-
-def _check_alpha(alpha: float) -> None:
-    if not 0 < alpha < 1:
-        raise XlnerError("E309", alpha=alpha)
-
-
-def _prepared(gold: Any, pred: Any, mode: str, ignore_labels: Iterable[str]) -> np.ndarray:
-    _check_mode(mode)
-    gold, pred = _as_list(gold), _as_list(pred)
-    check_same_tokens(gold, pred)
-    ignore = frozenset(ignore_labels)
-    return _counts(span_entities(gold, ignore), span_entities(pred, ignore))
-
-
-def bootstrap_f1_ci(gold: Any, pred: Any, n_boot: int = 1000, seed: int = 0, *, alpha: float = 0.05,
-                    mode: str = "default", ignore_labels: Iterable[str] = ()) -> tuple[float, float]:
-    """Percentile bootstrap ``(low, high)`` interval of micro F1, resampling sentences."""
-    _check_alpha(alpha)
-    f1 = _f1(_resampled_sums(_prepared(gold, pred, mode, ignore_labels), n_boot, seed))
-    low, high = np.quantile(f1, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
-
-
-@dataclass
-class PairedDiff:
-    """F1(a) - F1(b) on the same sentences, with a paired percentile bootstrap interval.
-
-    ``p_value`` is the share of resamples where A is not better than B (one-sided, diff <= 0).
-    """
-
-    diff: float
-    mean: float
-    low: float
-    high: float
-    p_value: float
-    n_boot: int
-
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
-
-
-def paired_bootstrap_diff(gold: Any, pred_a: Any, pred_b: Any, n_boot: int = 1000, seed: int = 0, *,
-                          alpha: float = 0.05, mode: str = "default",
-                          ignore_labels: Iterable[str] = ()) -> PairedDiff:
-    """Paired bootstrap of the micro-F1 difference between two systems (same resampled sentences)."""
-    _check_alpha(alpha)
-    a = _prepared(gold, pred_a, mode, ignore_labels)
-    b = _prepared(gold, pred_b, mode, ignore_labels)
-    sums = _resampled_sums(np.stack([a, b], axis=1), n_boot, seed)  # (n_boot, 2, 3)
-    diffs = _f1(sums[:, 0]) - _f1(sums[:, 1])
-    low, high = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
-    observed = float(_f1(a.sum(0)) - _f1(b.sum(0)))
-    return PairedDiff(observed, float(diffs.mean()), float(low), float(high),
-                      float((diffs <= 0).mean()), n_boot)
-
-
-# --- reading the errors ------------------------------------------------------------------------------
-
-def mismatch_blocks(gold: Any, pred: Any, *, limit: int = 20, ignore_labels: Iterable[str] = ()) -> str:
-    """Token / gold / prediction columns for the first ``limit`` sentences where they disagree.
-
-    Rows that differ are marked ``<<<``; this is the quickest way to read what a system gets wrong.
-    """
-    gold, pred = _as_list(gold), _as_list(pred)
-    check_same_tokens(gold, pred)
-    ignore = frozenset(ignore_labels)
-    blocks: list[str] = []
-    for g, p in zip(gold, pred):
-        g_tags, p_tags = _drop_labels(g.tags(), ignore), _drop_labels(p.tags(), ignore)
-        if g_tags == p_tags:
-            continue
-        if len(blocks) == limit:
-            blocks.append("...")
-            break
-        width = max(len(t) for t in g.tokens)
-        rows = [f"# {g.id}" + (f"  ({g.source})" if g.source else "")]
-        rows += [f"{tok:<{width}}  {gt:<10} {pt:<10}" + ("  <<<" if gt != pt else "")
-                 for tok, gt, pt in zip(g.tokens, g_tags, p_tags)]
-        blocks.append("\n".join(rows))
-    return "\n\n".join(blocks)
-
-
 # --- per-sentence counts and resampled F1 (the experiment runner's statistics) ---------------------
 
 def type_counts(gold: Any, pred: Any, types: Sequence[str], *, mode: str = "default",
@@ -548,32 +306,3 @@ def type_counts(gold: Any, pred: Any, types: Sequence[str], *, mode: str = "defa
         columns.append(_counts([{e for e in s if e[0] == t} for s in g_ents],
                                [{e for e in s if e[0] == t} for s in p_ents]))
     return np.stack(columns, axis=1)
-
-
-def scores_from_counts(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Micro precision, recall and F1 from summed ``(..., 3)`` tp/fp/fn counts.
-
-    0 where undefined (seqeval's zero-division rule); F1 is the bootstrap's own definition.
-    """
-    sums = np.asarray(sums)
-    tp, fp, fn = sums[..., 0], sums[..., 1], sums[..., 2]
-    precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
-    recall = np.where(tp + fn > 0, tp / np.maximum(tp + fn, 1), 0.0)
-    return precision, recall, _f1(sums)
-
-
-def resampled_f1(counts: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """Micro F1 under ``n_boot`` bootstrap resamples of the sentences (axis 0 of ``counts``).
-
-    ``counts`` is ``(n_sentences, ..., 3)`` (e.g. several systems or seeds stacked on axis 1); the
-    result is ``(n_boot, ...)``. The same ``seed`` draws the same resamples whatever the other
-    axes hold, so systems scored on one test set are paired.
-    """
-    return _f1(_resampled_sums(np.asarray(counts), n_boot, seed))
-
-
-def percentile_interval(samples: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
-    """The ``1 - alpha`` percentile interval of bootstrap ``samples``."""
-    _check_alpha(alpha)
-    low, high = np.quantile(samples, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
