@@ -81,8 +81,10 @@ def range_from_url(name: str, low: float, high: float, cast: type) -> tuple:
 show_correct_key = f"{PAGE}_correct"
 if fresh or show_correct_key not in st.session_state:
     st.session_state[show_correct_key] = qp.get("correct") == "1"
-c1, c2, c3, c4, c5 = st.columns(5)
-langs = multi(c1, "Language", "lang") if table["lang"].nunique() > 1 else []
+several_langs = table["lang"].nunique() > 1
+columns = st.columns(5 if several_langs else 4)
+langs = multi(columns[0], "Language", "lang") if several_langs else []
+c2, c3, c4, c5 = columns[-4:]
 cats = multi(c2, "Error category", "category", options=[c for c in CATEGORIES if c in set(table["category"])])
 stages = multi(c3, "Stage that caused it", "stage", options=[s for s in STAGES if s in set(table["stage"])],
                names=STAGE_NAMES)

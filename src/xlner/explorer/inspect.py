@@ -156,7 +156,7 @@ def entity_in_sentence_html(tokens: Sequence[str], gold: Sequence[Span] | None, 
     by type and the entity in question outlined (on both lines where it has both sides)."""
     direction = text_direction(list(tokens))
     gold_line = ("<i>no gold</i>" if gold is None else _marked(tokens, gold, focus_gold))
-    return (f'<div class="xl-ctx" dir="{direction}"><span class="who">gold</span>{gold_line}</div>'
+    return (ROWS_CSS + f'<div class="xl-ctx" dir="{direction}"><span class="who">gold</span>{gold_line}</div>'
             f'<div class="xl-ctx" dir="{direction}"><span class="who">{html.escape(projected_name)}</span>'
             f'{_marked(tokens, projected, focus_pred)}</div>')
 
