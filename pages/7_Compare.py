@@ -1,6 +1,7 @@
-"""Compare: two runs on the same sentences side by side (two methods, two profiles): the paired F1
-difference with its confidence interval (``xlner compare``), the sentences where their projections
-differ, and both projections of a sentence in one view. ``?a=RUN&b=RUN&sentence=ID`` in the URL."""
+"""Compare: two runs on the same sentences side by side (two methods, two profiles), or one run and its
+sentences re-projected by another method: the paired F1 difference with its confidence interval
+(``xlner compare``), the sentences where the projections differ, and both projections of a sentence
+in one view. ``?a=RUN&b=RUN&sentence=ID`` (or ``&b_method=METHOD``) in the URL."""
 
 import pandas as pd
 import streamlit as st
@@ -10,6 +11,7 @@ from xlner.errors import XlnerError
 from xlner.explorer import inspect_ui, ui
 from xlner.explorer.diff import compare_spans
 from xlner.explorer.inspect import compare_rows_html
+from xlner.explorer.reproject import BACK_TRANSLATION, available_methods
 
 PAGE = "compare"
 N_BOOT = 1000
@@ -41,6 +43,10 @@ def _default_pair() -> tuple[str, str]:
 
 
 default_a, default_b = _default_pair()
+MODES = ("another run", "another projection method")
+mode_key = f"{PAGE}_mode"
+if fresh or mode_key not in st.session_state:
+    st.session_state[mode_key] = MODES[1] if qp.get("b_method") and not qp.get("b") else MODES[0]
 for side, default in (("a", default_a), ("b", default_b)):
     key = f"{PAGE}_{side}"
     if fresh or key not in st.session_state:
@@ -51,12 +57,32 @@ for side, default in (("a", default_a), ("b", default_b)):
 labels = {r.key: f"{r.label}  ({r.key})" for r in all_runs}
 c1, c2 = st.columns(2)
 key_a = c1.selectbox("Run A", list(by_key), key=f"{PAGE}_a", format_func=labels.get)
-key_b = c2.selectbox("Run B (the baseline)", list(by_key), key=f"{PAGE}_b", format_func=labels.get)
-run_a, run_b = by_key[key_a], by_key[key_b]
+run_a = by_key[key_a]
+mode = c2.radio("Compare run A with", MODES, key=mode_key, horizontal=True,
+                help="another run on the same sentences (another profile, another method), or run A's own "
+                     "sentences projected by another method (as the Sentences page's method switch does)")
 
 try:
     recs_a, index_a = ui.records(run_a)
-    recs_b, index_b = ui.records(run_b)
+    if mode == MODES[0]:
+        key_b = c2.selectbox("Run B (the baseline)", list(by_key), key=f"{PAGE}_b", format_func=labels.get)
+        run_b = by_key[key_b]
+        recs_b, index_b = ui.records(run_b)
+        url_b = {"b": key_b}
+    else:
+        methods = [m for m in available_methods() if m != run_a.method]
+        if ui.back_translation(run_a)[0]:
+            methods.append(BACK_TRANSLATION)
+        mkey = f"{PAGE}_b_method"
+        if fresh or st.session_state.get(mkey) not in methods:
+            wanted = qp.get("b_method")
+            st.session_state[mkey] = wanted if wanted in methods else (
+                "heuristic" if "heuristic" in methods else methods[0])
+        method_b = c2.selectbox("Method B (run A re-projected)", methods, key=mkey)
+        run_b, key_b = run_a, f"{method_b} (re-projected)"
+        recs_b = inspect_ui.reprojected_run(run_a, method_b)
+        index_b = {r.id: i for i, r in enumerate(recs_b)}
+        url_b = {"b_method": method_b}
 except XlnerError as exc:
     ui.show_error(exc)
     st.stop()
@@ -64,7 +90,8 @@ except XlnerError as exc:
 # The paired bootstrap of F1(A) - F1(B) over sentences, as `xlner compare A B` prints it.
 result = None
 try:
-    result = inspect_ui.compare(run_a, run_b, N_BOOT)
+    result = (inspect_ui.compare(run_a, run_b, N_BOOT) if mode == MODES[0]
+              else inspect_ui.compare_methods(run_a, method_b, N_BOOT))
 except XlnerError as exc:
     if exc.code == "E724":
         st.info(f"No F1 to compare: {exc.message} (no gold). The projections are compared below all the same.")
@@ -106,7 +133,7 @@ def _summary(sid: str) -> dict:
 table = pd.DataFrame([_summary(sid) for sid in differ])
 if table.empty:
     st.success("Both runs project the same entities in every shared sentence.")
-    ui.write_url(PAGE, {"a": key_a, "b": key_b})
+    ui.write_url(PAGE, {"a": key_a, **url_b})
     st.stop()
 st.caption("Select a row to see both projections of the sentence. *correct*: entities equal to gold "
            "(same words, same type).")
@@ -126,10 +153,10 @@ st.markdown(f"#### {sid}")
 st.html(compare_rows_html(ra.tgt_tokens, ra.gold, [(f"A: {key_a}", ra.projected_spans()),
                                                    (f"B: {key_b}", rb.projected_spans())]))
 cols = st.columns(2)
-for col, run, rec in ((cols[0], run_a, ra), (cols[1], run_b, rb)):
-    col.caption(f"{run.key} ({run.method}): English “{rec.translation}”")
-    if col.button(f"Open in Sentences ({run.key})", key=f"{PAGE}_open_{run.key}"):
+for k, (col, run, rec) in enumerate(((cols[0], run_a, ra), (cols[1], run_b, rb))):
+    col.caption(f"{'AB'[k]}: {run.key} ({rec.method}): English “{rec.translation}”")
+    if col.button(f"Open {'AB'[k]} in Sentences", key=f"{PAGE}_open_{k}"):
         st.switch_page("pages/2_Sentences.py", query_params={"run": run.key, "dataset": run.dataset,
-                                                             "sentence": sid, "method": run.method})
+                                                             "sentence": sid, "method": rec.method})
 st.session_state["sel_run"] = key_a  # the shared selection: run A holds this sentence
-ui.write_url(PAGE, {"a": key_a, "b": key_b, "sentence": sid})
+ui.write_url(PAGE, {"a": key_a, **url_b, "sentence": sid})

@@ -163,3 +163,17 @@ def test_compare_of_runs_that_cannot_be_paired_says_why(env):
     assert any("no gold" in i.value for i in at.info) and not at.metric
     assert list(at.dataframe[0].value["sentence"]) == differing_sentences(
         load_run(env / "extra" / "typed-eu").records, load_run(DEMO / "eu-heuristic").records)
+
+
+def test_compare_a_run_with_its_sentences_projected_by_another_method(env):
+    at = open_page("pages/7_Compare.py", a="eu-match-greedy", b_method="heuristic")
+    assert at.radio(key="compare_mode").value == "another projection method"
+    # re-projecting the match-greedy run's sentences with the heuristic gives the pipeline's own
+    # heuristic run (same translation, English NER and alignment): the same F1 and the same differences
+    greedy, heuristic = load_run(DEMO / "eu-match-greedy"), load_run(DEMO / "eu-heuristic")
+    expected = compare_runs(DEMO / "eu-match-greedy", DEMO / "eu-heuristic")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["F1 B · heuristic (re-projected)"] == f"{100 * heuristic.metrics['overall']['f1']:.1f}"
+    assert metrics["A − B (95% CI)"] == f"{100 * expected['diff']:+.1f}"
+    assert list(at.dataframe[0].value["sentence"]) == differing_sentences(greedy.records, heuristic.records)
+    assert at.query_params["b_method"] == "heuristic" and "b" not in at.query_params

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,8 @@ import streamlit as st
 from xlner.attribution import RunAttribution
 from xlner.explorer import loading, ui
 from xlner.explorer.inspect import run_attribution, stage_entity_table
+from xlner.explorer.reproject import reproject
+from xlner.record import RunRecord
 
 
 @st.cache_resource(show_spinner="Attributing errors to stages…", max_entries=64)
@@ -53,3 +56,29 @@ def compare(run_a: loading.RunInfo, run_b: loading.RunInfo, n_boot: int = 1000) 
     cannot be compared."""
     return _compare(str(run_a.path), loading.records_fingerprint(run_a.path), str(run_b.path),
                     loading.records_fingerprint(run_b.path), n_boot, run_a, run_b)
+
+
+@st.cache_resource(show_spinner="Re-projecting every sentence…", max_entries=16)
+def _reprojected_run(path: str, fingerprint: tuple, method: str, _run: loading.RunInfo) -> list[RunRecord]:
+    recs, _ = ui.records(_run)
+    settings = (_run.config.get("components") or {}).get("projection")
+    return [dataclasses.replace(r, method=method, projection=reproject(r, method, settings)) for r in recs]
+
+
+def reprojected_run(run: loading.RunInfo, method: str) -> list[RunRecord]:
+    """The run's records with every sentence projected by ``method`` instead (the run's own
+    projection settings, as the Sentences page's method switch does); cached."""
+    return _reprojected_run(str(run.path), loading.records_fingerprint(run.path), method, run)
+
+
+@st.cache_data(show_spinner="Paired bootstrap…", max_entries=64)
+def _compare_methods(path: str, fingerprint: tuple, method: str, n_boot: int, _run: loading.RunInfo) -> dict[str, Any]:
+    from xlner.compare import compare_records
+
+    return compare_records(ui.records(_run)[0], reprojected_run(_run, method), name_a=_run.key,
+                           name_b=f"{_run.key} re-projected with {method}", n_boot=n_boot)
+
+
+def compare_methods(run: loading.RunInfo, method: str, n_boot: int = 1000) -> dict[str, Any]:
+    """:func:`compare` of a run against itself projected with another method (cached)."""
+    return _compare_methods(str(run.path), loading.records_fingerprint(run.path), method, n_boot, run)
