@@ -131,6 +131,9 @@ def _summary(sid: str) -> dict:
 
 
 table = pd.DataFrame([_summary(sid) for sid in differ])
+# the verdict first (correct entities of each), then what differs, then the words
+table = table[[c for c in ("sentence", "correct A", "correct B", "gold", "only in A", "only in B", "text")
+               if c in table.columns]]
 if table.empty:
     st.success("Both runs project the same entities in every shared sentence.")
     ui.write_url(PAGE, {"a": key_a, **url_b})

@@ -120,7 +120,7 @@ def score_text(value: Any, digits: int = 3) -> str:
 
 ROWS_CSS = """<style>
 .xl-ctx{line-height:2.1;font-size:15px;margin:2px 0}
-.xl-ctx .who{display:inline-block;min-width:92px;font-size:12px;font-weight:600;color:#555}
+.xl-ctx .who{display:inline-block;min-width:150px;font-size:12px;font-weight:600;color:#555}
 .xl-ctx mark{border-radius:4px;padding:1px 4px}
 .xl-ctx mark.focus{outline:3px solid #212121;outline-offset:1px}
 .xl-ctx mark b{font-size:10px;margin-left:3px}
