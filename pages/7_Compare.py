@@ -110,8 +110,8 @@ if result is not None:
                    "includes 0") + f" ({result['n_sentences']} sentences, {N_BOOT} paired bootstrap resamples).")
 
 differ = differing_sentences(recs_a, recs_b)
-common = sum(r.id in index_b for r in recs_a)
-st.subheader(f"Sentences where the projections differ: {len(differ)} of {common}")
+common = [r.id for r in recs_a if r.id in index_b]
+st.subheader(f"Sentences where the projections differ: {len(differ)} of {len(common)}")
 if not common:
     st.warning("The two runs share no sentence id: choose two runs made on the same data.")
     st.stop()
@@ -130,29 +130,29 @@ def _summary(sid: str) -> dict:
     return row
 
 
-table = pd.DataFrame([_summary(sid) for sid in differ])
-# the verdict first (correct entities of each), then what differs, then the words
-table = table[[c for c in ("sentence", "correct A", "correct B", "gold", "only in A", "only in B", "text")
-               if c in table.columns]]
-if table.empty:
-    st.success("Both runs project the same entities in every shared sentence.")
-    ui.write_url(PAGE, {"a": key_a, **url_b})
-    st.stop()
-st.caption("Select a row to see both projections of the sentence. *correct*: entities equal to gold "
-           "(same words, same type).")
-event = st.dataframe(table, hide_index=True, width="stretch", key=f"{PAGE}_table", on_select="rerun",
-                     selection_mode="single-row", height=min(420, 38 + 35 * len(table)))
-
 skey = f"{PAGE}_sentence"
-if fresh or st.session_state.get(skey) not in differ:
+if fresh or st.session_state.get(skey) not in common:
     wanted = qp.get("sentence")
-    st.session_state[skey] = wanted if wanted in differ else differ[0]
-if event.selection.rows:
-    st.session_state[skey] = table.iloc[event.selection.rows[0]]["sentence"]
-sid = st.selectbox("Sentence", differ, key=skey)
+    st.session_state[skey] = wanted if wanted in common else (differ or common)[0]
+if differ:
+    table = pd.DataFrame([_summary(sid) for sid in differ])
+    # the verdict first (correct entities of each), then what differs, then the words
+    table = table[[c for c in ("sentence", "correct A", "correct B", "gold", "only in A", "only in B", "text")
+                   if c in table.columns]]
+    st.caption("Select a row to see both projections of the sentence. *correct*: entities equal to gold "
+               "(same words, same type).")
+    event = st.dataframe(table, hide_index=True, width="stretch", key=f"{PAGE}_table", on_select="rerun",
+                         selection_mode="single-row", height=min(420, 38 + 35 * len(table)))
+    if event.selection.rows:
+        st.session_state[skey] = table.iloc[event.selection.rows[0]]["sentence"]
+else:
+    st.success("Both project the same entities in every shared sentence.")
+differs = set(differ)
+sid = st.selectbox("Sentence", common, key=skey, format_func=lambda x: f"{x}  ≠" if x in differs else x,
+                   help="any sentence of both runs; ≠ marks those whose projections differ")
 
 ra, rb = recs_a[index_a[sid]], recs_b[index_b[sid]]
-st.markdown(f"#### {sid}")
+st.markdown(f"#### {sid}" + ("" if sid in differs else " · same projection in A and B"))
 st.html(compare_rows_html(ra.tgt_tokens, ra.gold, [(f"A: {key_a}", ra.projected_spans()),
                                                    (f"B: {key_b}", rb.projected_spans())]))
 cols = st.columns(2)

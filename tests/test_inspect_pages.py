@@ -71,6 +71,38 @@ def test_context_marks_the_entity_and_cuts_long_sentences():
     assert context_text(tokens[:4], (0, 1)) == "⟦w0⟧ w1 w2 w3"
 
 
+@pytest.mark.parametrize("lang", ["es", "eu"])
+def test_a_long_sentence_wraps_into_aligned_blocks_without_cutting_entities(lang):
+    explorer_runs = pytest.importorskip("explorer_runs")
+    if not explorer_runs.DATA.is_dir():
+        pytest.skip(f"the shared gold data is not at {explorer_runs.DATA}")
+    from xlner.datamodel import Span
+    from xlner.explorer.inspect import compare_rows_html, line_breaks
+
+    longest = explorer_runs.read_gold(lang, 0, want_long=True)[0]  # CoNLL-02 es dev / Basque val
+    tokens, gold = longest["tgt_tokens"], [Span.from_dict(s) for s in longest["gold_entities"]]
+    assert len(tokens) > 100 and gold
+    blocks = line_breaks(tokens, gold, limit=90)
+    assert blocks[0][0] == 0 and blocks[-1][1] == len(tokens) and len(blocks) > 1
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))  # every word once, in order
+    for lo, hi in blocks:
+        assert hi - lo == 1 or len(" ".join(tokens[lo:hi])) <= 90
+        assert not any(s.start < lo < s.end for s in gold)  # no entity cut between two blocks
+    shown = compare_rows_html(tokens, gold, [("A", gold), ("B", gold[1:])], limit=90)
+    assert shown.count("<table") == len(blocks) and shown.count("<tr>") == 3 * len(blocks)
+    assert shown.count('data-category="missed"') == 0 and 'dir="ltr"' in shown
+
+
+def test_a_right_to_left_sentence_runs_right_to_left():
+    from xlner.datamodel import Span
+    from xlner.explorer.inspect import compare_rows_html, entity_in_sentence_html
+
+    tokens = "زار محمد القاهرة أمس".split()
+    gold = [Span(1, 2, "PER"), Span(2, 3, "LOC")]
+    assert 'dir="rtl"' in compare_rows_html(tokens, gold, [("A", gold[:1])])
+    assert 'dir="rtl"' in entity_in_sentence_html(tokens, gold, gold[:1], focus_gold=gold[1], focus_pred=None)
+
+
 # --- Overview ------------------------------------------------------------------------------------
 
 def test_overview_scores_only_runs_with_gold_and_shows_stages_and_no_none(env):

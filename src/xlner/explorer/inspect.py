@@ -125,7 +125,7 @@ ROWS_CSS = """<style>
 .xl-ctx mark.focus{outline:3px solid #212121;outline-offset:1px}
 .xl-ctx mark b{font-size:10px;margin-left:3px}
 .xl-cmp{overflow-x:auto}
-.xl-cmp table{border-collapse:separate;border-spacing:2px 3px;font-size:15px}
+.xl-cmp table{border-collapse:separate;border-spacing:2px 3px;font-size:15px;margin-bottom:10px}
 .xl-cmp td{padding:2px 5px;white-space:nowrap;border-radius:4px;text-align:center}
 .xl-cmp th{font-size:12px;color:#555;padding-right:8px;text-align:end;white-space:nowrap}
 .xl-cmp .lab{display:block;font-size:10px;font-weight:700}
@@ -161,33 +161,64 @@ def entity_in_sentence_html(tokens: Sequence[str], gold: Sequence[Span] | None, 
             f'{_marked(tokens, projected, focus_pred)}</div>')
 
 
-def compare_rows_html(tokens: Sequence[str], gold: Sequence[Span] | None, rows: Sequence[tuple[str, Sequence[Span]]]
-                      ) -> str:
+LINE_CHARS = 90  # characters of words per block of the Compare view before it wraps
+
+
+def line_breaks(tokens: Sequence[str], spans: Sequence[Span], limit: int = LINE_CHARS) -> list[tuple[int, int]]:
+    """``[start, end)`` token blocks of at most ``limit`` characters, so that a long sentence wraps into
+    several blocks of aligned rows instead of one row that runs off the screen. A block ends between
+    entities where it can (the last such place before the limit), inside one only when an entity
+    alone is longer than a block."""
+    inside = set()
+    for s in spans:
+        inside.update(range(s.start + 1, s.end))  # a break before these tokens would cut an entity
+    blocks, start, width, last_free = [], 0, 0, None
+    for i, tok in enumerate(tokens):
+        if i > start and width + len(tok) + 1 > limit:
+            cut = last_free if last_free is not None and last_free > start else i
+            blocks.append((start, cut))
+            start, last_free = cut, None
+            width = sum(len(t) + 1 for t in tokens[start:i])
+        if i > start and i not in inside:
+            last_free = i
+        width += len(tok) + 1
+    blocks.append((start, len(tokens)))
+    return blocks
+
+
+def compare_rows_html(tokens: Sequence[str], gold: Sequence[Span] | None, rows: Sequence[tuple[str, Sequence[Span]]],
+                      *, limit: int = LINE_CHARS) -> str:
     """Gold and several projections of one sentence under the same token columns (the Compare page).
 
     Each projected entity is coloured by type; one that is not correct against gold is outlined in
-    its category's colour (missed gold entities on the gold row), with the category as tooltip and
-    ``data-category``. Without gold nothing is categorised."""
+    its category's colour, with the category as tooltip and ``data-category``. Without gold nothing
+    is categorised. A long sentence wraps into blocks (:func:`line_breaks`), each with every row,
+    so the rows stay aligned word for word at any length; right-to-left text runs right to left.
+    """
     n = len(tokens)
     direction = text_direction(list(tokens))
+    every = [*(gold or []), *(s for _, spans in rows for s in spans)]
+    categories: list[dict[int, str]] = [
+        {d.pred_index: d.category for d in (compare_spans(gold, spans) if gold is not None else [])
+         if d.pred_index is not None} for _, spans in rows]
 
-    def row(name: str, spans: Sequence[Span], categories: dict[int, str]) -> str:
+    def row(name: str, spans: Sequence[Span], cats: dict[int, str], lo: int, hi: int) -> str:
         owner: list[int | None] = [None] * n
         for k, s in enumerate(spans):
-            for t in range(s.start, min(s.end, n)):
+            for t in range(max(s.start, lo), min(s.end, hi)):
                 if owner[t] is None:
                     owner[t] = k
-        cells, i = [], 0
-        while i < n:
+        cells, i = [], lo
+        while i < hi:
             k = owner[i]
             if k is None:
                 cells.append(f"<td>{html.escape(tokens[i])}</td>")
                 i += 1
                 continue
             j = i
-            while j < n and owner[j] == k:
+            while j < hi and owner[j] == k:
                 j += 1
-            s, cat = spans[k], categories.get(k, "correct" if gold is not None else "no gold")
+            s, cat = spans[k], cats.get(k, "correct" if gold is not None else "no gold")
             style = f"background:{label_colour(s.label)};"
             if cat != "correct":
                 style += f"outline:2px dashed {CATEGORY_COLOURS[cat]};outline-offset:-2px;"
@@ -197,15 +228,13 @@ def compare_rows_html(tokens: Sequence[str], gold: Sequence[Span] | None, rows: 
             i = j
         return f'<tr><th>{html.escape(name)}</th>{"".join(cells)}</tr>'
 
-    body = []
-    for name, spans in rows:
-        cats = {d.pred_index: d.category for d in (compare_spans(gold, spans) if gold is not None else [])
-                if d.pred_index is not None}
-        body.append(row(name, spans, cats))
-    gold_row = (f'<tr><th>gold</th><td colspan="{max(n, 1)}">(no gold)</td></tr>' if gold is None
-                else row("gold", gold, {}))
-    return (ROWS_CSS + f'<div class="xl-cmp" dir="{direction}"><table dir="{direction}">'
-            f'{gold_row}{"".join(body)}</table></div>')
+    blocks = []
+    for lo, hi in line_breaks(tokens, every, limit) if n else [(0, 0)]:
+        gold_row = (f'<tr><th>gold</th><td colspan="{max(hi - lo, 1)}">(no gold)</td></tr>' if gold is None
+                    else row("gold", gold, {}, lo, hi))
+        body = "".join(row(name, spans, cats, lo, hi) for (name, spans), cats in zip(rows, categories))
+        blocks.append(f'<table dir="{direction}">{gold_row}{body}</table>')
+    return ROWS_CSS + f'<div class="xl-cmp" dir="{direction}">{"".join(blocks)}</div>'
 
 
 def stage_frame(per_run: dict[str, RunAttribution]) -> pd.DataFrame:
