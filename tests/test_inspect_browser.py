@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from explorer_runs import build_runs, needs_components
 from xlner.attribution import attribute_run
 from xlner.compare import compare_runs, differing_sentences
 from xlner.explorer.browser import CHROMIUM, free_port, settle, setup_problem, start_app, stop_app
@@ -36,6 +37,9 @@ def server(tmp_path_factory):
     # typed sentences: the run's own records without gold, as the Run page writes them
     write_run(tmp / "extra" / "typed-eu", {**run.config, "dataset": "typed"}, {"n_sentences": 4},
               [dataclasses.replace(r, gold=None) for r in run.records[:4]])
+    long_runs = None
+    if needs_components() is None:  # a 141-word CoNLL-02 sentence through Apertium and spaCy, two methods
+        long_runs = build_runs(tmp / "extra" / "long", "es", n=1)
     env = {**os.environ, "XLNER_DEMO_RUNS": str(DEMO), "XLNER_RUNS": str(tmp / "extra"),
            "XLNER_USER_RUNS": str(tmp / "user-runs"), "XLNER_CORRECTIONS_DB": str(tmp / "corrections.sqlite"),
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -44,7 +48,7 @@ def server(tmp_path_factory):
         proc = start_app(env, port)
     except RuntimeError as exc:
         pytest.fail(str(exc))
-    yield {"url": f"http://127.0.0.1:{port}", "typed": tmp / "extra" / "typed-eu"}
+    yield {"url": f"http://127.0.0.1:{port}", "typed": tmp / "extra" / "typed-eu", "long": long_runs}
     stop_app(proc)
 
 
@@ -85,8 +89,9 @@ def test_overview_one_bar_per_run_labels_apart_no_none_and_typed_runs_as_no_gold
     assert charts.count() == 2
     f1_chart = charts.nth(0)
     ticks = [t.text_content() or "" for t in f1_chart.locator(".ytick text").all()]
-    demo = sorted(p.name for p in DEMO.iterdir() if (p / "metrics.json").is_file())
-    assert sorted(t.split("·")[0].strip() for t in ticks) == demo  # one bar per run; the typed run has none
+    paths = {p.name: p for p in DEMO.iterdir() if (p / "metrics.json").is_file()}
+    paths.update({f"long/{p.name}": p for p in server["long"] or []})
+    assert sorted(t.split("·")[0].strip() for t in ticks) == sorted(paths)  # one bar per run; none for typed
     for chart in (f1_chart, charts.nth(1)):
         labels = [t.bounding_box() for t in chart.locator(".ytick text, .bartext").all()]
         labels = [b for b in labels if b and b["width"] > 0]
@@ -100,8 +105,8 @@ def test_overview_one_bar_per_run_labels_apart_no_none_and_typed_runs_as_no_gold
     page.wait_for_url("**/Errors?*", timeout=20000)
     settle(page)
     q = query(page)
-    assert q["stage"] in {"translation", "english_ner", "alignment", "projection"} and q["run"] in demo
-    expected = attribute_run(load_run(DEMO / q["run"]).records).counts()["total"][q["stage"]]
+    assert q["stage"] in {"translation", "english_ner", "alignment", "projection"} and q["run"] in paths
+    expected = attribute_run(load_run(paths[q["run"]]).records).counts()["total"][q["stage"]]
     assert f" · {expected} rows" in page.locator("[data-testid=stMain]").inner_text()
 
 
@@ -161,9 +166,11 @@ def test_compare_two_runs_side_by_side(server, page):
     assert f"95% CI [{100 * res['ci_low']:+.1f}, {100 * res['ci_high']:+.1f}]" in text and "None" not in text
     differ = differing_sentences(load_run(DEMO / "eu-match-greedy").records, load_run(DEMO / "eu-heuristic").records)
     assert f"differ: {len(differ)} of" in text
-    rows = page.locator(".xl-cmp tr")
-    assert rows.count() == 3 and [rows.nth(i).locator("th").inner_text() for i in range(3)] == [
-        "gold", "A: eu-match-greedy", "B: eu-heuristic"]
+    tables = page.locator(".xl-cmp table")
+    assert page.locator(".xl-cmp tr").count() == 3 * tables.count() > 0
+    rows = tables.first.locator("tr")
+    assert [rows.nth(i).locator("th").inner_text() for i in range(3)] == ["gold", "A: eu-match-greedy",
+                                                                           "B: eu-heuristic"]
     assert query(page)["sentence"] == differ[0]
     page.reload()
     settle(page)
@@ -173,3 +180,27 @@ def test_compare_two_runs_side_by_side(server, page):
     settle(page)
     assert "no gold" in main.inner_text() and "F1 A" not in main.inner_text()
     no_exception(page)
+
+
+def test_compare_wraps_a_141_word_sentence_into_aligned_blocks_on_screen(server, page):
+    if server["long"] is None:
+        pytest.skip(str(needs_components()))
+    records = load_run(server["long"][0]).records
+    longest = max(records, key=lambda r: len(r.tgt_tokens))
+    assert len(longest.tgt_tokens) > 100
+    page.goto(f"{server['url']}/Compare?a=long/es-match-greedy&b=long/es-heuristic"
+              f"&sentence={urllib.parse.quote(longest.id)}")
+    settle(page)
+    no_exception(page)
+    view = page.locator(".xl-cmp")
+    # no sideways scrolling: the blocks wrap inside the page's width
+    assert view.evaluate("el => el.scrollWidth <= el.clientWidth + 1")
+    tables = view.locator("table")
+    assert tables.count() > 1
+    width = page.locator("[data-testid=stMain]").bounding_box()["width"]
+    for k in range(tables.count()):
+        table = tables.nth(k)
+        assert table.locator("tr").count() == 3 and table.bounding_box()["width"] <= width
+    words = " ".join(tables.nth(k).locator("tr").nth(0).locator("td").nth(j).inner_text().split("\n")[0]
+                     for k in range(tables.count()) for j in range(tables.nth(k).locator("tr").nth(0).locator("td").count()))
+    assert words.split() == longest.tgt_tokens  # every word once, in reading order
