@@ -18,7 +18,7 @@ from xlner.explorer.reference import SOURCE, reference_for
 PAGE = "overview"
 ui.page_setup("Overview", "📊")
 ui.sidebar()
-ui.apply_url(PAGE)
+fresh = ui.apply_url(PAGE)
 
 st.title("Overview")
 all_runs = ui.runs()
@@ -27,7 +27,12 @@ if not all_runs:
     st.stop()
 
 langs = sorted({r.lang for r in all_runs})
-chosen_langs = st.multiselect("Languages", langs, default=langs, key=f"{PAGE}_langs")
+lang_key = f"{PAGE}_langs"
+if fresh or lang_key not in st.session_state:  # ?lang=eu,es (a link, the browser's Back)
+    from_url = [x for x in st.query_params.get("lang", "").split(",") if x in langs]
+    st.session_state[lang_key] = from_url or langs
+st.session_state[lang_key] = [x for x in st.session_state[lang_key] if x in langs]
+chosen_langs = st.multiselect("Languages", langs, key=lang_key)
 runs = [r for r in all_runs if r.lang in chosen_langs]
 # Typed sentences and plain-text files have no gold: nothing to score them against (never F1 0).
 scored = [r for r in runs if inspect_ui.has_gold(r)]
@@ -203,4 +208,4 @@ if not refs.empty:
     with st.expander("The paper's reference numbers for these languages"):
         st.dataframe(refs.astype(str).replace({"None": "—", "nan": "—"}), hide_index=True)
         st.caption(SOURCE)
-ui.write_url(PAGE, {})
+ui.write_url(PAGE, {"lang": ",".join(chosen_langs) if set(chosen_langs) != set(langs) else None})

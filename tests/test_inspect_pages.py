@@ -126,6 +126,13 @@ def test_overview_scores_only_runs_with_gold_and_shows_stages_and_no_none(env):
     assert len(shown) == table.iloc[k]["stage: projection"] > 0 and set(shown["stage"]) == {"projection"}
 
 
+def test_overview_keeps_its_languages_in_the_url(env):
+    at = open_page("pages/1_Overview.py", lang="es")
+    assert set(at.dataframe[0].value["lang"]) == {"es"} and at.multiselect(key="overview_langs").value == ["es"]
+    at.multiselect(key="overview_langs").set_value(["es", "eu"]).run()
+    assert "lang" not in at.query_params and set(at.dataframe[0].value["lang"]) == {"es", "eu"}
+
+
 # --- Errors --------------------------------------------------------------------------------------
 
 def test_errors_shows_one_run_without_correct_entities_and_each_entity_in_its_sentence(env):

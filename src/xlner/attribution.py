@@ -319,7 +319,7 @@ def stage_counts(attributions: Iterable[Attribution]) -> dict[str, dict[str, int
     """``{error kind: {stage: count}}`` with every kind and stage present (zeros included) and a
     ``total`` row, for a per-run breakdown."""
     counts = Counter((a.error, a.stage) for a in attributions)
-    table = {k: {st: counts[(k, st)] for st in STAGES} for k in ERRORS}
+    table: dict[str, dict[str, int]] = {k: {st: counts[(k, st)] for st in STAGES} for k in ERRORS}
     table["total"] = {st: sum(table[k][st] for k in ERRORS) for st in STAGES}
     return table
 

@@ -169,7 +169,7 @@ def line_breaks(tokens: Sequence[str], spans: Sequence[Span], limit: int = LINE_
     several blocks of aligned rows instead of one row that runs off the screen. A block ends between
     entities where it can (the last such place before the limit), inside one only when an entity
     alone is longer than a block."""
-    inside = set()
+    inside: set[int] = set()
     for s in spans:
         inside.update(range(s.start + 1, s.end))  # a break before these tokens would cut an entity
     blocks, start, width, last_free = [], 0, 0, None
@@ -204,10 +204,10 @@ def compare_rows_html(tokens: Sequence[str], gold: Sequence[Span] | None, rows: 
 
     def row(name: str, spans: Sequence[Span], cats: dict[int, str], lo: int, hi: int) -> str:
         owner: list[int | None] = [None] * n
-        for k, s in enumerate(spans):
+        for m, s in enumerate(spans):
             for t in range(max(s.start, lo), min(s.end, hi)):
                 if owner[t] is None:
-                    owner[t] = k
+                    owner[t] = m
         cells, i = [], lo
         while i < hi:
             k = owner[i]
