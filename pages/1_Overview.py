@@ -65,15 +65,29 @@ def _number(value: Any, digits: int = 1) -> str:
     return "—" if value is None or value != value else f"{float(value):.{digits}f}"
 
 
+def _scores(run) -> dict[str, Any]:
+    """The run's metrics.json; where it lacks the scores (a run written by another tool), the
+    evaluation of its records gives the same numbers."""
+    metrics = run.metrics
+    if (metrics.get("overall") or {}).get("f1") is None or metrics.get("proj_ratio") is None:
+        try:
+            metrics = {**ui.evaluation(run).to_dict(undefined_as_none=True), **{
+                k: v for k, v in metrics.items() if v is not None and k != "overall"}}
+        except XlnerError:
+            pass
+    return metrics
+
+
 rows = []
 for r in scored:
-    overall = r.metrics.get("overall") or {}
+    metrics = _scores(r)
+    overall = metrics.get("overall") or {}
     paper_f1, paper_method = _paper(r.lang, r.method)
     stages = inspect_ui.attribution(r).counts()["total"]
     rows.append({
         "run": r.key, "dataset": r.dataset, "lang": r.lang, "method": r.method, "profile": r.profile,
         "F1": ui.pct(overall.get("f1")), "P": ui.pct(overall.get("precision")), "R": ui.pct(overall.get("recall")),
-        "proj ratio": r.metrics.get("proj_ratio"), "sentences": r.metrics.get("n_sentences"),
+        "proj ratio": metrics.get("proj_ratio"), "sentences": metrics.get("n_sentences"),
         **_category_counts(r),
         **{f"stage: {STAGE_NAMES[s]}": stages[s] for s in STAGES},
         "paper F1 (full-size models)": _number(paper_f1), "paper method": paper_method or "—",

@@ -126,6 +126,17 @@ def test_overview_scores_only_runs_with_gold_and_shows_stages_and_no_none(env):
     assert len(shown) == table.iloc[k]["stage: projection"] > 0 and set(shown["stage"]) == {"projection"}
 
 
+def test_a_run_whose_metrics_lack_the_scores_is_scored_from_its_records(env):
+    run = load_run(DEMO / "es-heuristic")
+    write_run(env / "extra" / "other-tool", {"lang": "es", "method": "heuristic", "dataset": "other"}, {},
+              run.records)
+    at = open_page("pages/1_Overview.py")
+    row = at.dataframe[0].value.set_index("run").loc["other-tool"]
+    assert row["F1"] == round(100 * run.metrics["overall"]["f1"], 1)
+    assert row["proj ratio"] == pytest.approx(run.metrics["proj_ratio"])
+    assert row["sentences"] == len(run.records)
+
+
 def test_overview_keeps_its_languages_in_the_url(env):
     at = open_page("pages/1_Overview.py", lang="es")
     assert set(at.dataframe[0].value["lang"]) == {"es"} and at.multiselect(key="overview_langs").value == ["es"]
