@@ -1,13 +1,18 @@
-"""Errors: every gold, projected or unprojected entity of the chosen runs, filterable; a review queue."""
+"""Errors: the entities of a run that projection got wrong, each inside its sentence, with the stage
+that caused it; filterable, every filter in the URL (shareable, and the browser's Back restores it)."""
 
 import pandas as pd
 import streamlit as st
 
+from xlner.attribution import STAGES
+from xlner.datamodel import Span
 from xlner.errors import XlnerError
-from xlner.explorer import ui
+from xlner.explorer import inspect_ui, ui
 from xlner.explorer.diff import CATEGORIES, review_queue
+from xlner.explorer.inspect import STAGE_NAMES, entity_in_sentence_html, score_text
 
 PAGE = "errors"
+CARDS_PER_PAGE = 15
 ui.page_setup("Errors", "🐞")
 ui.sidebar()
 fresh = ui.apply_url(PAGE)
@@ -20,53 +25,94 @@ if not all_runs:
 
 by_key = {r.key: r for r in all_runs}
 qp = {k: st.query_params[k] for k in st.query_params}
+
+
+def url_list(name: str) -> list[str]:
+    return [x for x in qp.get(name, "").split(",") if x]
+
+
+# Runs: one unless more are asked for (each entity would otherwise repeat once per run).
 rkey = f"{PAGE}_runs"
 if fresh or rkey not in st.session_state:
-    wanted = [k for k in qp.get("run", "").split(",") if k in by_key]
+    wanted = [k for k in url_list("run") if k in by_key]
     if not wanted and qp.get("dataset"):
-        wanted = [r.key for r in all_runs if qp["dataset"] in (r.dataset, r.key)]
+        wanted = [r.key for r in all_runs if qp["dataset"] in (r.dataset, r.key)][:1]
     if qp.get("run") and not wanted:
-        ui.notice(XlnerError("E904", run=qp["run"], instead="all runs"))
-    st.session_state[rkey] = wanted or list(by_key)
-chosen = st.multiselect("Runs", list(by_key), key=rkey, format_func=lambda k: by_key[k].label + f"  ({k})")
+        ui.notice(XlnerError("E904", run=qp["run"], instead="one run"))
+    if not wanted:  # the run chosen on another page, else the first run with gold
+        current = st.session_state.get("sel_run")
+        wanted = [current] if current in by_key else [
+            next((r.key for r in all_runs if inspect_ui.has_gold(r)), all_runs[0].key)]
+    st.session_state[rkey] = wanted
+chosen = st.multiselect("Runs", list(by_key), key=rkey, format_func=lambda k: by_key[k].label + f"  ({k})",
+                        help="One run by default; add runs to see their entities together (one row per run).")
 if not chosen:
     st.info("Choose at least one run.")
     st.stop()
 
 try:
-    table = pd.concat([ui.entities(by_key[k]) for k in chosen], ignore_index=True)
+    table = pd.concat([inspect_ui.stage_entities(by_key[k]) for k in chosen], ignore_index=True)
 except XlnerError as exc:
     ui.show_error(exc)
     st.stop()
 
 
-def multi(col, label: str, column: str, param: str | None = None) -> list:
-    options = sorted(x for x in table[column].dropna().unique() if x != "")
+def multi(col, label: str, column: str, param: str | None = None, options: list[str] | None = None,
+          names: dict[str, str] | None = None) -> list[str]:
+    """A multiselect over a column's values, set from the URL when the URL changed."""
+    if options is None:
+        options = sorted(x for x in table[column].dropna().unique() if x != "")
     key = f"{PAGE}_{column}"
     if fresh or key not in st.session_state:
-        from_url = [x for x in qp.get(param or column, "").split(",") if x in options]
-        st.session_state[key] = from_url
+        st.session_state[key] = [x for x in url_list(param or column) if x in options]
     st.session_state[key] = [x for x in st.session_state[key] if x in options]
-    return col.multiselect(label, options, key=key, placeholder="all")
+    return col.multiselect(label, options, key=key, placeholder="all",
+                           format_func=(names.get if names else str))
 
 
-c1, c2, c3, c4 = st.columns(4)
-langs = multi(c1, "Language", "lang")
-cats = multi(c2, "Error category", "category")
-reasons = multi(c3, "Projection reason", "reason")
-labels = multi(c4, "Entity type", "label")
-c5, c6 = st.columns(2)
-max_len = int(table["length"].max() or 1) if len(table) else 1
-length = c5.slider("Entity length (tokens)", 1, max(max_len, 2), (1, max(max_len, 2)), key=f"{PAGE}_length")
-conf = c6.slider("Confidence (matching score)", 0.0, 2.0, (0.0, 2.0), step=0.05, key=f"{PAGE}_conf",
+def range_from_url(name: str, low: float, high: float, cast: type) -> tuple:
+    try:
+        a, b = (cast(x) for x in qp[name].split("-", 1))
+        return (max(low, min(a, high)), max(low, min(b, high)))
+    except (KeyError, ValueError):
+        return (low, high)
+
+
+show_correct_key = f"{PAGE}_correct"
+if fresh or show_correct_key not in st.session_state:
+    st.session_state[show_correct_key] = qp.get("correct") == "1"
+several_langs = table["lang"].nunique() > 1
+columns = st.columns(5 if several_langs else 4)
+langs = multi(columns[0], "Language", "lang") if several_langs else []
+c2, c3, c4, c5 = columns[-4:]
+cats = multi(c2, "Error category", "category", options=[c for c in CATEGORIES if c in set(table["category"])])
+stages = multi(c3, "Stage that caused it", "stage", options=[s for s in STAGES if s in set(table["stage"])],
+               names=STAGE_NAMES)
+reasons = multi(c4, "Projection reason", "reason")
+labels = multi(c5, "Entity type", "label")
+c6, c7, c8 = st.columns([2, 2, 1])
+max_len = max(int(table["length"].max() or 1) if len(table) else 1, 2)
+for key, name, low, high, cast in ((f"{PAGE}_length", "length", 1, max_len, int),
+                                   (f"{PAGE}_conf", "conf", 0.0, 2.0, float)):
+    stored = st.session_state.get(key)
+    if fresh or stored is None or not (low <= stored[0] <= stored[1] <= high):
+        st.session_state[key] = range_from_url(name, low, high, cast)
+length = c6.slider("Entity length (tokens)", 1, max_len, key=f"{PAGE}_length")
+conf = c7.slider("Confidence (matching score)", 0.0, 2.0, step=0.05, key=f"{PAGE}_conf",
                  help="Dice matching score, up to 2 when one word aligns to several; entities without a "
                       "score (missed gold, unprojected) are kept.")
+show_correct = c8.toggle("Show correct entities", key=show_correct_key,
+                         help="Correct entities are hidden by default: this page is about what went wrong.")
 
 view = table
+if not show_correct and "correct" not in cats:
+    view = view[view["category"] != "correct"]
 if langs:
     view = view[view["lang"].isin(langs)]
 if cats:
     view = view[view["category"].isin(cats)]
+if stages:
+    view = view[view["stage"].isin(stages)]
 if reasons:
     view = view[view["reason"].isin(reasons)]
 if labels:
@@ -75,19 +121,35 @@ view = view[(view["length"] >= length[0]) & (view["length"] <= length[1])]
 view = view[view["score"].isna() | ((view["score"] >= conf[0]) & (view["score"] <= conf[1]))]
 view = view.reset_index(drop=True)
 
-url = {"run": ",".join(chosen) if len(chosen) < len(by_key) else None,
-       "category": ",".join(cats) or None, "lang": ",".join(langs) or None}
+url = {"run": ",".join(chosen), "category": ",".join(cats), "stage": ",".join(stages), "lang": ",".join(langs),
+       "reason": ",".join(reasons), "label": ",".join(labels), "correct": "1" if show_correct else None,
+       "length": f"{length[0]}-{length[1]}" if tuple(length) != (1, max_len) else None,
+       "conf": f"{conf[0]:g}-{conf[1]:g}" if tuple(conf) != (0.0, 2.0) else None}
 ui.write_url(PAGE, url)
+st.session_state["sel_run"] = chosen[0]
 
 counts = view["category"].value_counts()
-st.caption(" · ".join(f"{c}: {int(counts.get(c, 0))}" for c in CATEGORIES) + f" · {len(view)} rows")
+hidden = int((table["category"] == "correct").sum()) if not show_correct and "correct" not in cats else 0
+st.caption(" · ".join(f"{c}: {int(counts.get(c, 0))}" for c in CATEGORIES if c != "correct" or not hidden)
+           + f" · {len(view)} rows" + (f" · {hidden} correct entities hidden" if hidden else ""))
+stage_counts = view.loc[view["stage"] != "", "stage"].value_counts()
+if len(stage_counts):
+    st.caption("Caused by: " + " · ".join(f"{STAGE_NAMES[s]}: {int(stage_counts.get(s, 0))}" for s in STAGES))
 
-COLUMNS = ["sentence", "category", "gold_text", "gold", "projected_text", "projected", "score", "source_text",
-           "source_label", "ner_score", "reason", "length", "label", "lang", "method", "run"]
-config = {"score": st.column_config.NumberColumn("score", format="%.3f", help="matching / projection score"),
-          "ner_score": st.column_config.NumberColumn("NER score", format="%.2f"),
-          "gold_text": "gold", "gold": "gold label · span", "projected_text": "projected",
-          "projected": "projected label · span", "source_text": "English entity", "source_label": "English label",
+# Text cells only where a number can be missing: an empty cell, never "None".
+shown = view.assign(score=[score_text(x) for x in view["score"]],
+                    ner_score=[score_text(x, 2) for x in view["ner_score"]],
+                    stage=[STAGE_NAMES.get(s, "") for s in view["stage"]])
+COLUMNS = ["sentence", "category", "stage", "context", "gold", "projected", "score", "source_text", "source_label",
+           "ner_score", "reason", "why", "length", "label"] + (["run"] if len(chosen) > 1 else [])
+config = {"score": st.column_config.TextColumn("score", help="matching / projection score"),
+          "ner_score": st.column_config.TextColumn("NER score"),
+          "stage": st.column_config.TextColumn("stage", help="the stage the error is attributed to "
+                                                             "(docs/attribution.md)"),
+          "context": st.column_config.TextColumn("in its sentence", help="the entity ⟦marked⟧ in its sentence "
+                                                 "(gold span, else the projected one)", width="large"),
+          "gold": "gold label · span", "projected": "projected label · span", "source_text": "English entity",
+          "source_label": "English label", "why": st.column_config.TextColumn("why", width="large"),
           "label": st.column_config.TextColumn("type", help="the projected label, else the gold one")}
 
 
@@ -99,14 +161,48 @@ def open_sentence(frame: pd.DataFrame, rows: list[int]) -> None:
             "method": row["method"]})
 
 
-tab_all, tab_queue = st.tabs(["All entities", "Review queue (lowest score first)"])
+def _span(text: str) -> Span | None:
+    """``LOC 3–5`` (the table's form) -> Span."""
+    if not text:
+        return None
+    label, rng = text.rsplit(" ", 1)
+    start, end = rng.split("–")
+    return Span(int(start), int(end), label)
+
+
+tab_all, tab_sent, tab_queue = st.tabs(["Table", "In their sentences", "Review queue (lowest score first)"])
+with tab_sent:
+    n_pages = max(1, -(-len(view) // CARDS_PER_PAGE))
+    page_no = st.number_input(f"Page (of {n_pages}, {CARDS_PER_PAGE} entities each)", 1, n_pages, 1,
+                              key=f"{PAGE}_cards_page") if n_pages > 1 else 1
+    start = (int(page_no) - 1) * CARDS_PER_PAGE
+    for k, row in view.iloc[start:start + CARDS_PER_PAGE].iterrows():
+        recs, index = ui.records(by_key[row["run"]])
+        record = recs[index[row["sentence"]]]
+        head = f"**{row['sentence']}** · {row['category']}"
+        if row["stage"]:
+            head += f" · caused by **{STAGE_NAMES[row['stage']]}** — {row['why']}"
+        elif row["category"] == "not projected":
+            head += f" · English entity *{row['source_text']}* ({row['source_label']}) not projected: {row['reason']}"
+        if len(chosen) > 1:
+            head += f" · `{row['run']}`"
+        with st.container(border=True, key=f"{PAGE}_card_{k}"):
+            st.markdown(head)
+            st.html(entity_in_sentence_html(record.tgt_tokens, record.gold, record.projected_spans(),
+                                            focus_gold=_span(row["gold"]), focus_pred=_span(row["projected"]),
+                                            projected_name=f"projected ({row['method']})"))
+            if st.button("Open in Sentences", key=f"{PAGE}_open_{k}"):
+                open_sentence(view, [int(k)])
+    if view.empty:
+        st.info("No entity matches these filters.")
 with tab_all:
     st.caption("Select a row to open its sentence.")
-    event = st.dataframe(view[COLUMNS], hide_index=True, width="stretch", height=460, key=f"{PAGE}_table",
+    event = st.dataframe(shown[COLUMNS], hide_index=True, width="stretch", height=460, key=f"{PAGE}_table",
                          on_select="rerun", selection_mode="single-row", column_config=config)
     open_sentence(view, event.selection.rows)
 with tab_queue:
-    queue = review_queue(view).reset_index(drop=True)
+    queue_rows = review_queue(view)
+    queue = shown.loc[queue_rows.index].reset_index(drop=True)
     st.caption("Projected entities the matching was least sure of: review these first.")
     q_event = st.dataframe(queue[COLUMNS], hide_index=True, width="stretch", height=460, key=f"{PAGE}_queue",
                            on_select="rerun", selection_mode="single-row", column_config=config)

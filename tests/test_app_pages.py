@@ -7,6 +7,7 @@ away (XLNER_DEMO_RUNS) so that what the tests see is exactly those runs.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -88,10 +89,9 @@ def test_overview_shows_metrics_reference_and_opens_errors(env):
         assert row["proj ratio"] == pytest.approx(metrics["proj_ratio"])
         # the paper's Basque numbers beside ours; Spanish has none in the paper
         if row["lang"] == "eu":
-            assert row["paper F1 (full-size models)"] == (58.5 if row["method"] == "match-greedy" else 58.4)
+            assert row["paper F1 (full-size models)"] == ("58.5" if row["method"] == "match-greedy" else "58.4")
         else:
-            assert row["paper F1 (full-size models)"] is None or row["paper F1 (full-size models)"] != \
-                row["paper F1 (full-size models)"]  # None / NaN
+            assert row["paper F1 (full-size models)"] == "—"  # the paper has none: a dash, never "None"
         # the category columns are xlner.evaluate's (nervaluate's) counts for the run
         report = evaluate_records(records(env, row["run"]))
         assert {c: row[c] for c in SEMEVAL_CATEGORIES} == {c: v["count"] for c, v in report.categories.items()}
@@ -246,7 +246,7 @@ def test_bad_deep_links_warn_and_still_show_a_sentence(env, query, words, code):
 def test_errors_filters_from_url_and_widgets(env):
     at = ok(open_page("pages/3_Errors.py", run="es-match-greedy", category="missed"))
     table = at.dataframe[0].value
-    assert len(table) and set(table["category"]) == {"missed"} and set(table["run"]) == {"es-match-greedy"}
+    assert len(table) and set(table["category"]) == {"missed"} and "run" not in table  # one run: no run column
     expected = sum(d.category == "missed" for r in records(env, "es-match-greedy")
                    for d in compare_spans(r.gold, r.projected_spans()))
     assert len(table) == expected
@@ -256,15 +256,24 @@ def test_errors_filters_from_url_and_widgets(env):
     assert at.query_params["category"] == "not projected"
     at.multiselect(key="errors_category").set_value([]).run()
     at.multiselect(key="errors_label").set_value(["LOC"]).run()
-    assert set(at.dataframe[0].value["label"]) == {"LOC"}
+    assert set(at.dataframe[0].value["label"]) == {"LOC"} and at.query_params["label"] == "LOC"
+    assert "correct" not in set(at.dataframe[0].value["category"])  # hidden by default
+    at.toggle(key="errors_correct").set_value(True).run()
+    assert "correct" in set(at.dataframe[0].value["category"]) and at.query_params["correct"] == "1"
     at.slider(key="errors_length").set_value((2, 2)).run()
-    assert set(at.dataframe[0].value["length"]) <= {2}
-    at.slider(key="errors_length").set_value((1, 9)).run()
-    at.slider(key="errors_conf").set_value((0.0, 0.9)).run()
-    scores = at.dataframe[0].value["score"].dropna()
-    assert (scores <= 0.9).all()
-    queue = at.dataframe[1].value["score"].tolist()
-    assert queue == sorted(queue, key=lambda x: (x == x, x))  # NaN (no score) first, then ascending
+    assert set(at.dataframe[0].value["length"]) <= {2} and at.query_params["length"] == "2-2"
+    at.slider(key="errors_length").set_value((1, 2)).run()
+    at.multiselect(key="errors_label").set_value([]).run()
+    scores = [float(x) for x in at.dataframe[0].value["score"] if x]  # no score: an empty cell, never "None"
+    assert "None" not in set(at.dataframe[0].value["score"]) and len(set(scores)) > 1
+    top = math.ceil(min(scores) * 20) / 20  # the slider's step is 0.05
+    at.slider(key="errors_conf").set_value((0.0, top)).run()
+    assert at.query_params["conf"] == f"0-{top:g}"
+    kept = [float(x) for x in at.dataframe[0].value["score"] if x]
+    assert kept and max(kept) <= top < max(scores)
+    queue = [float(x) if x else None for x in at.dataframe[1].value["score"]]
+    filled = [x for x in queue if x is not None]
+    assert queue == [None] * (len(queue) - len(filled)) + sorted(filled)  # no score first, then ascending
 
 
 def test_selecting_an_error_opens_its_sentence(env):
@@ -386,8 +395,11 @@ def test_extra_run_folder_from_the_sidebar_survives_page_switches(env, tmp_path,
     assert len(at.dataframe[0].value) == 4
     at.switch_page("pages/3_Errors.py").run()
     ok(at)
-    assert set(at.multiselect(key="errors_runs").value) == {"es-heuristic", "es-match-greedy", "eu-heuristic",
-                                                            "eu-match-greedy"}
+    # one run is shown (the first with gold), the others are offered
+    assert at.multiselect(key="errors_runs").value == ["es-heuristic"]
+    options = at.multiselect(key="errors_runs").options  # as shown: "dataset · lang · method  (KEY)"
+    assert all(any(o.endswith(f"({k})") for o in options)
+               for k in ("es-heuristic", "es-match-greedy", "eu-heuristic", "eu-match-greedy"))
 
 
 @pytest.mark.slow

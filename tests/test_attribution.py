@@ -188,3 +188,66 @@ def test_a_typed_run_record_gets_the_same_attributions_as_its_json():
     for n, obj in enumerate(demo_records("eu-heuristic"), start=1):
         typed = record.RunRecord.from_json(obj, path="eu-heuristic/records.jsonl", line=n)
         assert attribute_record(typed) == attribute_record(obj), obj["id"]
+
+
+# --- a whole run folder: xlner.attribution.attribute_run and `xlner evaluate RUN_DIR` -------------
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "xlner.cli", "evaluate", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("run", ["eu-match-greedy", "es-heuristic"])
+def test_evaluate_on_a_run_folder_prints_the_scores_and_the_per_stage_breakdown(run):
+    from xlner.runs import load_run
+
+    loaded = load_run(DEMO / run)
+    expected = stage_counts(a for r in loaded.records for a in attribute_record(r))
+    done = _cli(str(DEMO / run), "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    # the scores are the pipeline's own (metrics.json), the breakdown the library's
+    assert out["overall"]["f1"] == pytest.approx(loaded.metrics["overall"]["f1"])
+    assert out["attribution"]["stages"] == expected
+    assert out["attribution"]["n_errors"] == sum(expected["total"].values()) > 0
+    assert sum(out["attribution"]["rules"].values()) == out["attribution"]["n_errors"]
+    text = _cli(str(DEMO / run))
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("error "))
+    assert lines[head].split() == ["error", *STAGES, "total"]
+    total = lines[head + len(ERRORS) + 1].split()
+    assert total == ["total", *(str(expected["total"][s]) for s in STAGES), str(sum(expected["total"].values()))]
+
+
+def test_sentences_without_gold_are_left_out_and_a_run_without_any_cannot_be_scored(tmp_path):
+    import dataclasses
+
+    from xlner.attribution import attribute_run, evaluate_run_dir
+    from xlner.runs import load_run, write_run
+
+    run = load_run(DEMO / "eu-heuristic")
+    # typed sentences mixed in: the first three lose their gold
+    mixed = [dataclasses.replace(r, gold=None) if k < 3 else r for k, r in enumerate(run.records)]
+    write_run(tmp_path / "mixed", run.config, run.metrics, mixed)
+    gold, _, report, result = evaluate_run_dir(tmp_path / "mixed")
+    assert len(gold) == len(run.records) - 3 and (result.n_sentences, result.n_no_gold) == (len(run.records), 3)
+    assert {sid for sid, _ in result.errors} <= {r.id for r in run.records[3:]}
+    assert result.errors == attribute_run(run.records[3:]).errors
+    assert report.to_dict()["overall"]["f1"] is not None
+    done = _cli(str(tmp_path / "mixed"))
+    assert done.returncode == 0 and "(3 sentences without gold left out)" in done.stdout
+
+    write_run(tmp_path / "typed", run.config, run.metrics, [dataclasses.replace(r, gold=None) for r in run.records])
+    assert not attribute_run(load_run(tmp_path / "typed").records).has_gold
+    bad = _cli(str(tmp_path / "typed"))
+    assert bad.returncode == 2 and "error[E724]" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_evaluate_with_one_argument_that_is_no_run_folder_says_so(tmp_path):
+    done = _cli(str(DEMO))
+    assert done.returncode == 2 and "error[E920]" in done.stderr and "records.jsonl" in done.stderr
+    done = _cli(str(tmp_path / "absent"))
+    assert done.returncode == 2 and "error[E712]" in done.stderr and "Traceback" not in done.stderr

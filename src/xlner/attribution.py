@@ -26,8 +26,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
+from xlner.errors import XlnerError
 from xlner.evaluate import sentence_categories
 
 Stage = Literal["translation", "english_ner", "alignment", "projection"]
@@ -320,3 +322,95 @@ def stage_counts(attributions: Iterable[Attribution]) -> dict[str, dict[str, int
     table: dict[str, dict[str, int]] = {k: {st: counts[(k, st)] for st in STAGES} for k in ERRORS}
     table["total"] = {st: sum(table[k][st] for k in ERRORS) for st in STAGES}
     return table
+
+
+# --- a whole run ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunAttribution:
+    """Every error of a run with its stage: ``errors`` pairs a sentence id with one attribution.
+
+    ``n_sentences`` counts the run's sentences, ``n_no_gold`` those without gold (typed sentences,
+    plain text): they have nothing to attribute and are counted apart, never as errors.
+    """
+
+    errors: tuple[tuple[str, Attribution], ...]
+    n_sentences: int
+    n_no_gold: int
+
+    @property
+    def has_gold(self) -> bool:
+        return self.n_sentences > self.n_no_gold
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """:func:`stage_counts` of the run's errors."""
+        return stage_counts(a for _, a in self.errors)
+
+    def rule_counts(self) -> dict[str, int]:
+        """How many errors each rule decided (most first), to trace a count to its rule."""
+        return dict(Counter(a.rule for _, a in self.errors).most_common())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n_sentences": self.n_sentences, "n_no_gold": self.n_no_gold, "n_errors": len(self.errors),
+                "stages": self.counts(), "rules": self.rule_counts()}
+
+
+def attribute_run(records: Iterable[Any]) -> RunAttribution:
+    """:func:`attribute_record` over every record of a run (typed records or records.jsonl objects)."""
+    errors: list[tuple[str, Attribution]] = []
+    n = n_no_gold = 0
+    for record in records:
+        n += 1
+        gold = record.get("gold_entities") if isinstance(record, Mapping) else record.gold
+        if gold is None:
+            n_no_gold += 1
+            continue
+        sid = str(_get(record, "id"))
+        errors += [(sid, a) for a in attribute_record(record)]
+    return RunAttribution(tuple(errors), n, n_no_gold)
+
+
+def breakdown_text(result: RunAttribution) -> str:
+    """The per-stage table ``xlner evaluate RUN_DIR`` prints: one row per error kind, one column
+    per stage, a total row and column; then the rules that decided, most frequent first."""
+    if not result.has_gold:
+        return f"per-stage attribution: no gold in any of the {result.n_sentences} sentences, nothing to attribute"
+    table = result.counts()
+    width = max(len(s) for s in STAGES) + 2
+    head = "error".ljust(10) + "".join(s.rjust(width) for s in STAGES) + "total".rjust(8)
+    lines = [f"per-stage attribution (docs/attribution.md): {len(result.errors)} errors in "
+             f"{result.n_sentences - result.n_no_gold} sentences with gold", head]
+    for kind in (*ERRORS, "total"):
+        row = table[kind]
+        lines.append(kind.ljust(10) + "".join(str(row[s]).rjust(width) for s in STAGES)
+                     + str(sum(row.values())).rjust(8))
+    if result.n_no_gold:
+        lines.append(f"({result.n_no_gold} sentences without gold left out)")
+    rules = result.rule_counts()
+    if rules:
+        lines.append("rules: " + ", ".join(f"{rule} {n}" for rule, n in rules.items()))
+    return "\n".join(lines)
+
+
+def evaluate_run_dir(run_dir: str | Path, *, mode: str = "default",
+                     ignore_labels: Sequence[str] = ()) -> tuple[list[Any], list[Any], Any, RunAttribution]:
+    """A run folder's gold against its projection (``xlner.evaluate.evaluate``) and the per-stage
+    attribution of its errors: ``(gold sentences, projected sentences, report, attribution)``.
+
+    Sentences without gold are left out of the scores (the attribution counts them apart); a run
+    with no gold at all cannot be scored (E724). A folder that is not a run is E712 / E920.
+    """
+    from xlner.evaluate import evaluate
+    from xlner.record import evaluation_sentences
+    from xlner.runs import RECORDS, read_records
+
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise XlnerError("E712", path=path)
+    if not (path / RECORDS).is_file():
+        raise XlnerError("E920", path=path, records=RECORDS)
+    records = read_records(path / RECORDS)
+    scored = [r for r in records if r.gold is not None] or records  # none with gold: E724 names one
+    gold, pred = evaluation_sentences(scored, f"run {path}")
+    report = evaluate(gold, pred, mode=mode, ignore_labels=ignore_labels)
+    return gold, pred, report, attribute_run(records)
