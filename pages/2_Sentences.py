@@ -209,7 +209,8 @@ def alignment_view(rec: RunRecord, side, projected, shown: str, sid: str) -> Non
     if view == "Lines":
         st.caption(f"Top: {other} · bottom: target words · coloured lines: links of entity words; "
                    "grey dots: unaligned words. Hover a line for its words and score.")
-        st.html(alignment_lines_svg(side, rec.tgt_tokens, projected))
+        # st.markdown, not st.html: st.html's sanitiser keeps HTML only and drops inline SVG
+        st.markdown(alignment_lines_svg(side, rec.tgt_tokens, projected), unsafe_allow_html=True)
         return
     st.caption(f"Rows: {other} ({marked}) · columns: target words (projected spans filled, gold spans "
                "dotted) · heat: word similarity, darker = more similar · ✖: alignment link. "

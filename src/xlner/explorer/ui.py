@@ -27,7 +27,25 @@ URL_KEYS = ("lang", "run", "dataset", "sentence", "method")
 
 
 def page_setup(title: str, icon: str = "🔎") -> None:
+    _leave_pages_directory_mode()
     st.set_page_config(page_title=f"{title} · xlner explorer", page_icon=icon, layout="wide")
+
+
+def _leave_pages_directory_mode() -> None:
+    """Make the sidebar list app.py's pages ("Home", ...) even when a fresh server's first visitor
+    opens another page directly.
+
+    Streamlit starts in its old pages-directory mode (this repository has pages/) and leaves it
+    only when app.py calls st.navigation. A first visit to /Sentences runs the page file without
+    app.py, and the sidebar then names the entry point "app". Leaving the mode here and rerunning
+    once makes that first run go through app.py like every later one (one extra run, once per
+    server process). PagesManager is Streamlit's own switch for this (internal, no public API).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 # --- loading (cached) ----------------------------------------------------------------------
