@@ -7,6 +7,8 @@ it are neither rebuilt nor redrawn on a sentence switch. Everything in the view 
 (xlner.explorer.figures), which the browser draws in milliseconds.
 """
 
+import html
+
 import streamlit as st
 
 from xlner.errors import XlnerError
@@ -19,6 +21,7 @@ from xlner.explorer.figures import (MATRIX_WINDOW, aligned_side, alignment_lines
 from xlner.record import RunRecord
 
 PAGE = "sentences"
+SENTENCE_CSS = "<style>.xl-note{color:#666;font-size:14px;margin:2px 0 8px}</style>"
 ui.page_setup("Sentences", "🔤")
 ui.sidebar()
 fresh = ui.apply_url(PAGE)
@@ -148,19 +151,20 @@ def sentence_view() -> None:
         help="This sentence's view as one self-contained HTML file (spans, translation, tables, alignment): "
              "opens offline, for slides and bug reports.")
 
-    st.subheader(f"{sid} · {rec.lang or run.lang}")
+    # The sentence and its English side as one HTML element, the tables as another: each element is
+    # one more thing for the browser to reconcile and draw on every switch.
     where = f"{pos + 1} / {len(ids)}"
     if rec.gold is None:
-        st.caption(f"{where} · no gold for this sentence: projections are shown, not scored")
+        scored = "no gold for this sentence: projections are shown, not scored"
     else:
         counts = sentence_summary(compare_spans(rec.gold, projected))
-        st.caption(where + " · " + (" · ".join(f"{k}: {v}" for k, v in counts.items() if v) or "no entities"))
-    st.html(token_rows_html(rec.tgt_tokens, rec.gold, projected, projected_name=f"projected ({shown})"))
-
-    st.markdown("**English translation** (source entities from the English NER)")
-    if rec.translation:
-        st.caption(rec.translation)
-    st.html(entities_html(rec.src_tokens, rec.src_spans, [e.score for e in rec.src_entities]))
+        scored = " · ".join(f"{k}: {v}" for k, v in counts.items() if v) or "no entities"
+    english = (f'<p class="xl-note">{html.escape(rec.translation)}</p>' if rec.translation else "") + \
+        entities_html(rec.src_tokens, rec.src_spans, [e.score for e in rec.src_entities])
+    st.html(SENTENCE_CSS + f"<h3>{html.escape(f'{sid} · {rec.lang or run.lang}')}</h3>"
+            f'<p class="xl-note">{html.escape(where)} · {html.escape(scored)}</p>'
+            + token_rows_html(rec.tgt_tokens, rec.gold, projected, projected_name=f"projected ({shown})")
+            + "<p><b>English translation</b> (source entities from the English NER)</p>" + english)
     if shown == ui.BACK_TRANSLATION:
         bt = rec.back_translation
         st.markdown("**Back-translation** (the English with its entities in [ ], translated back; each "
@@ -176,14 +180,15 @@ def sentence_view() -> None:
             st.caption("No English entity in this sentence: nothing was back-translated.")
 
     if rec.src_entities:
-        st.markdown("**Source entities: choice and reason**")
-        st.html(table_html(source_entity_table(rec, proj).drop(columns=["candidates (best first)"]),
-                           css_class="xl-table xl-entities"))
+        tables = ("<p><b>Source entities: choice and reason</b></p>" +
+                  table_html(source_entity_table(rec, proj).drop(columns=["candidates (best first)"]),
+                             css_class="xl-table xl-entities"))
         cands = candidate_table(rec, proj)
         if len(cands):
-            st.markdown("**Candidates** (best first; ✔ chosen" +
-                        ("; score parts and origin as the run stored them)" if len(cands.columns) > 6 else ")"))
-            st.html(table_html(cands, css_class="xl-table xl-candidates"))
+            tables += ("<p><b>Candidates</b> (best first; ✔ chosen" +
+                       ("; score parts and origin as the run stored them)" if len(cands.columns) > 6 else ")") +
+                       "</p>" + table_html(cands, css_class="xl-table xl-candidates"))
+        st.html(tables)
 
     st.markdown("**Word alignment** " + (f"· aligner: `{aligner}`" if aligner else ""))
     if not rec.src_tokens:

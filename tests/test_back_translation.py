@@ -325,7 +325,7 @@ def test_selecting_back_translation_on_the_spanish_demo(demo_env):
     expected = reproject(rec, BACK_TRANSLATION, settings)
     table = table_html(source_entity_table(rec, expected).drop(columns=["candidates (best first)"]),
                        css_class="xl-table xl-entities")
-    assert table.strip() in [h.value.strip() for h in at.html]  # the page's entity table is the library's re-projection
+    assert any(table.strip() in h.value for h in at.html)  # the page's entity table is the library's re-projection
 
 
 def test_back_translation_is_not_offered_on_the_basque_demo_and_said_once(demo_env):
