@@ -124,7 +124,7 @@ def _preview(sid: str) -> str:
 def sentence_view() -> None:
     """One sentence: N / P and the sentence box rerun only this (see the module doc)."""
     timer = ui.Timer()
-    c1, c2, c3, c4 = st.columns([6, 1, 1, 2], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([5, 1.5, 1.5, 2], vertical_alignment="bottom")
     sid = c1.selectbox(f"Sentence ({len(ids)})", ids, key=skey, format_func=_preview)
     pos = ids.index(sid)
     c2.button("◀ Previous", key=f"{PAGE}_prev", on_click=ui.step_selection, args=(skey, ids, -1), shortcut="P",
