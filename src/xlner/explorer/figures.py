@@ -106,8 +106,7 @@ ROW_CSS = """
 """
 
 
-def _row_cells(spans: Sequence[Span], n: int, category_of: dict[int, str] | None,
-               ) -> list[tuple[str, str]]:
+def _row_cells(spans: Sequence[Span], n: int, category_of: dict[int, str] | None) -> list[tuple[str, str]]:
     """For each token, the (attributes, text) of its cell in one span row: filled with the label's
     colour, the label on the entity's first token, and an outline in the category's colour when the
     entity is not ``correct`` (``category_of`` None: no gold, nothing categorised)."""
@@ -295,16 +294,14 @@ def alignment_matrix_html(side: AlignedSide, tgt_tokens: Sequence[str], gold: Se
     gold_owner = _span_of_token(gold or [], len(tgt))
     head = [f'<th class="corner">{html.escape(side.name)} ↓ · target →</th>']
     for j in cols:
-        style = ""
-        if proj_owner[j] is not None:
-            style += f"background:{label_colour(projected[proj_owner[j]].label)};"
-        if gold_owner[j] is not None and gold:
-            style += f"border-bottom:3px dotted {label_dark(gold[gold_owner[j]].label)};"
-        what = []
-        if proj_owner[j] is not None:
-            what.append(f"projected {projected[proj_owner[j]].label}")
-        if gold_owner[j] is not None and gold:
-            what.append(f"gold {gold[gold_owner[j]].label}")
+        style, what = "", []
+        pk, gk = proj_owner[j], gold_owner[j]
+        if pk is not None:
+            style += f"background:{label_colour(projected[pk].label)};"
+            what.append(f"projected {projected[pk].label}")
+        if gk is not None and gold:
+            style += f"border-bottom:3px dotted {label_dark(gold[gk].label)};"
+            what.append(f"gold {gold[gk].label}")
         title = html.escape(f"{j}·{tgt[j]}" + (f" ({', '.join(what)})" if what else ""))
         head.append(f'<th class="col" style="{style}" title="{title}"><div class="v" dir="auto">'
                     f"{html.escape(f'{j}·{tgt[j]}')}</div></th>")
