@@ -190,7 +190,7 @@ def test_typed_sentences_without_gold_are_not_scored(server, page):
     rec = max(typed, key=lambda r: len(r.projection.projected))
     assert rec.gold is None and rec.projection.projected
     page.goto(f"{server['url']}/Sentences?run=typed-eu&sentence={urllib.parse.quote(rec.id)}")
-    page.wait_for_selector(".xl-rows", timeout=60000)  # a fresh server's first visit runs the page twice
+    page.wait_for_selector(".xl-rows", timeout=60000)
     settle(page)
     body = page.locator("[data-testid=stMain]").inner_text()
     assert "no gold" in body

@@ -27,25 +27,32 @@ URL_KEYS = ("lang", "run", "dataset", "sentence", "method")
 
 
 def page_setup(title: str, icon: str = "🔎") -> None:
-    _leave_pages_directory_mode()
     st.set_page_config(page_title=f"{title} · xlner explorer", page_icon=icon, layout="wide")
 
 
-def _leave_pages_directory_mode() -> None:
-    """Make the sidebar list app.py's pages ("Home", ...) even when a fresh server's first visitor
-    opens another page directly.
+def navigation_pages() -> list[Any]:
+    """The explorer's pages for st.navigation: Home, then every file in pages/ in file order."""
+    from xlner.explorer.home import home
 
-    Streamlit starts in its old pages-directory mode (this repository has pages/) and leaves it
-    only when app.py calls st.navigation. A first visit to /Sentences runs the page file without
-    app.py, and the sidebar then names the entry point "app". Leaving the mode here and rerunning
-    once makes that first run go through app.py like every later one (one extra run, once per
-    server process). PagesManager is Streamlit's own switch for this (internal, no public API).
+    folder = loading.PROJECT_ROOT / "pages"
+    return [st.Page(home, title="Home", icon="🌍", default=True)] + \
+        [st.Page(str(p)) for p in sorted(folder.glob("*.py"))]
+
+
+def _leave_pages_directory_mode() -> None:
+    """Leave Streamlit's old pages-directory mode for good, so the sidebar lists app.py's pages
+    ("Home", ...) even when a fresh server's first visitor opened another page directly.
+
+    Streamlit starts in that mode (this repository has pages/) and leaves it only when app.py calls
+    st.navigation; a first visit to /Sentences runs the page file without app.py, and the sidebar
+    names the entry point "app" for everyone until someone opens Home. Switching the mode off here
+    makes every later run go through app.py (the first run keeps its sidebar). PagesManager is
+    Streamlit's own switch (internal, no public API). Not a rerun and not a second st.navigation in
+    the page: either changes the run's widgets and loses a form submission.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    PagesManager.uses_pages_directory = False
 
 
 # --- loading (cached) ----------------------------------------------------------------------
@@ -351,3 +358,6 @@ def step_selection(key: str, ids: list[str], delta: int) -> None:
     cur = st.session_state.get(key)
     pos = ids.index(cur) if cur in ids else 0
     st.session_state[key] = ids[max(0, min(len(ids) - 1, pos + delta))]
+
+
+_leave_pages_directory_mode()  # once per process, when the first page imports this module
