@@ -22,9 +22,10 @@ switch for each run in ``--runs``: open the run's first sentence, let the page s
        (next sentence) ``--switches`` times, letting the page settle between presses. Each press is
        timed from the key press until
          shown  the new sentence's heading is on screen;
-         done   the script run has finished, nothing is still loading, and the alignment heatmap of
-                the new sentence is drawn (its x-axis tick labels are the new sentence's words, its
-                heatmap image exists); checked on every animation frame.
+         done   the script run has finished, nothing is still loading, and the alignment of the new
+                sentence is drawn: the HTML matrix labelled with the new sentence's words (this page),
+                or on an older checkout the plotly heatmap with them as x-axis ticks and its image
+                drawn; checked on every animation frame.
        ``script`` is the server's own time for the page, read from the page's "page built in N ms"
        caption (when the page shows one).
 
@@ -57,12 +58,20 @@ from xlner.explorer.browser import (CHROMIUM, CHROMIUM_ARGS, cpu_seconds, free_p
 from xlner.runs import read_records  # noqa: E402
 
 SHOWN = "sid => [...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(sid + ' '))"
-# The heatmap is drawn when its x-axis shows the new sentence's words and the heatmap image exists.
+# The alignment is drawn when the page shows the new sentence's: either the HTML matrix of this page
+# (its data-sentence is the new id and its column labels are the sentence's words, or the first
+# window of them) or, on an older checkout, the plotly heatmap (x-axis ticks = the new words).
 DRAWN = """([sid, labels]) => {
   const app = document.querySelector('[data-testid=stApp]');
   if (!app || app.dataset.testScriptState !== 'notRunning') return false;
   if (document.querySelector('[data-testid=stSkeleton]')) return false;
   if (![...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(sid + ' '))) return false;
+  const table = document.querySelector('table.xl-heat');
+  if (table) {
+    if (table.dataset.sentence !== sid) return false;
+    const cols = [...table.querySelectorAll('thead th.col')].map(t => t.textContent);
+    return cols.length > 0 && cols.every((t, i) => t === labels[i + +table.dataset.cols.split('-')[0]]);
+  }
   const gd = document.querySelector('.st-key-alignment-scroll .js-plotly-plot');
   if (!gd || !gd._fullLayout || !gd.querySelector('.hm image')) return false;
   const ticks = [...gd.querySelectorAll('.xaxislayer-above .xtick text')].map(t => t.textContent);

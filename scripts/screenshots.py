@@ -56,7 +56,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", help="extra run folder (XLNER_RUNS)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    ap.add_argument("--deep", default="dataset=demo/eu&sentence=demo-eu:0&method=match-greedy",
+    ap.add_argument("--deep", default="lang=eu&dataset=demo/eu&sentence=demo-eu:0&method=match-greedy",
                     help="query string for the sentence pages")
     ap.add_argument("--only", help="take only these shots, comma-separated names (e.g. 4_run)")
     args = ap.parse_args()

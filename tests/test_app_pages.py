@@ -169,12 +169,20 @@ def test_next_previous_step_through_sentences(env):
     assert at.button(key="sentences_next").disabled and at.query_params["sentence"] == ids[-1]
 
 
+def entity_table_shown(at: AppTest) -> str:
+    """The Sentences page's entity table (plain HTML, class xl-entities)."""
+    [table] = [h.value for h in at.html if "xl-entities" in h.value]
+    return table
+
+
 def test_method_switch_reprojects_this_sentence(env):
+    from xlner.explorer.figures import source_entity_table, table_html
+
     recs = records(env, "es-match-greedy")
     # a sentence where the two methods disagree, so the switch must visibly change the projection
     rec = next(r for r in recs if reproject(r, "heuristic").projected != r.projection.projected)
     at = ok(open_page("pages/2_Sentences.py", run="es-match-greedy", sentence=rec.id))
-    before = at.dataframe[0].value["projected to"].tolist()
+    before = entity_table_shown(at)
     t = time.perf_counter()
     at.radio(key="sentences_method").set_value("heuristic").run()
     switch_ms = (time.perf_counter() - t) * 1000
@@ -182,16 +190,27 @@ def test_method_switch_reprojects_this_sentence(env):
     assert at.query_params["method"] == "heuristic" and at.selectbox(key="sentences_sid").value == rec.id
     assert "projected (heuristic)" in at.html[0].value
     expected = reproject(rec, "heuristic")
-    shown = at.dataframe[0].value
-    chosen = {p.source: p.span for p in expected.projected}
-    for _, row in shown.iterrows():
-        if row["#"] in chosen:
-            p = chosen[row["#"]]
-            assert row["projected to"].endswith(f"[{p.start}–{p.end}]")
-        else:
-            assert row["projected to"] == "—"
-    assert shown["projected to"].tolist() != before
+    # the table is the library's own table of the re-projection, nothing else
+    assert table_html(source_entity_table(rec, expected).drop(
+        columns=["candidates (best first)"]), css_class="xl-table xl-entities").strip() in entity_table_shown(at)
+    assert entity_table_shown(at) != before
     print(f"method switch, AppTest rerun: {switch_ms:.0f} ms")
+
+
+def test_language_dataset_sentence_come_first_and_the_method_defaults_to_the_profiles(env):
+    at = ok(open_page("pages/2_Sentences.py"))
+    assert [w.key for w in at.selectbox][:3] == ["sentences_lang", "sentences_dataset", "sentences_run"]
+    assert at.radio(key="sentences_method").value == "match-greedy"  # the offline profile's, never blank
+    at.selectbox(key="sentences_lang").set_value("eu").run()
+    ok(at)
+    assert at.selectbox(key="sentences_dataset").value == "fixture-eu"
+    assert at.selectbox(key="sentences_run").value == "eu-match-greedy"
+    assert at.query_params["lang"] == "eu" and at.query_params["dataset"] == "fixture-eu"
+    assert at.selectbox(key="sentences_sid").value == records(env, "eu-match-greedy")[0].id
+    # the fixture runs store no back-translation: not offered, said once, quietly
+    assert "back-translation" not in at.radio(key="sentences_method").options
+    assert [c.value for c in at.caption].count("Back-translation: not stored in this run.") == 1
+    assert not at.info and not at.warning
 
 
 def test_switching_sentences_is_fast_once_loaded(env):

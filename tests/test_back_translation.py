@@ -15,7 +15,7 @@ import pytest
 
 from xlner.datamodel import Reason, Span
 from xlner.errors import XlnerError
-from xlner.explorer.figures import aligned_side
+from xlner.explorer.figures import aligned_side, source_entity_table, table_html
 from xlner.explorer.reproject import BACK_TRANSLATION, back_translation_status, reproject
 from xlner.pipeline import Options, translate_test, translate_train
 from xlner.pipeline import steps as S
@@ -323,26 +323,31 @@ def test_selecting_back_translation_on_the_spanish_demo(demo_env):
     assert any(rec.back_translation.text == c.value for c in at.caption)
     assert not at.info  # available: nothing to explain
     expected = reproject(rec, BACK_TRANSLATION, settings)
-    chosen = {p.source: p.span for p in expected.projected}
-    reasons = {u.source: u.reason.value for u in expected.unprojected}
-    for _, row in at.dataframe[0].value.iterrows():
-        if row["#"] in chosen:
-            p = chosen[row["#"]]
-            assert row["projected to"].endswith(f"[{p.start}–{p.end}]")
-        else:
-            assert row["projected to"] == "—" and row["reason (not projected)"] == reasons[row["#"]]
+    table = table_html(source_entity_table(rec, expected).drop(columns=["candidates (best first)"]),
+                       css_class="xl-table xl-entities")
+    assert any(table.strip() in h.value for h in at.html)  # the page's entity table is the library's re-projection
 
 
-def test_back_translation_is_explained_not_offered_on_the_basque_demo(demo_env):
+def test_back_translation_is_not_offered_on_the_basque_demo_and_said_once(demo_env):
     at = _sentences(run="eu-match-greedy", method=BACK_TRANSLATION)
     radio = at.radio(key="sentences_method")
-    assert radio.value == BACK_TRANSLATION and "back-translation (unavailable)" in radio.options
-    assert not at.warning  # a known method, not an "unknown projection method" warning
-    [info] = [i.value for i in at.info]
-    assert "en→eu" in info and "apertium-eu-en" in info and "--profile paper" in info
-    assert "Showing the run's own method, **match-greedy**" in info
+    assert radio.value == "match-greedy" and BACK_TRANSLATION not in radio.options
+    assert not at.warning and not at.info  # a known method: no "unknown method" box, no large box either
+    [said] = [c for c in at.caption if c.value.startswith("Back-translation:")]
+    assert said.value == "Back-translation: not stored in this run. Showing its own method."
+    why = ui_back_translation_reason(DEMO_RUNS / "eu-match-greedy")
+    assert said.proto.help == why  # the reason and how to get it: in the caption's tooltip
+    assert "en→eu" in why and "apertium-eu-en" in why and "--profile paper" in why
     assert "projected (match-greedy)" in at.html[0].value  # the run's own projection is shown
-    assert at.query_params["method"] == BACK_TRANSLATION
+
+
+def ui_back_translation_reason(run_dir):
+    from xlner.explorer.reproject import back_translation_status
+
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    ok_, why = back_translation_status(config, _rows(run_dir / "records.jsonl"))
+    assert not ok_
+    return why
 
 
 def test_overview_lists_the_back_translation_run_beside_the_others(demo_env):

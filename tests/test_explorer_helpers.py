@@ -15,8 +15,11 @@ from xlner.explorer import loading
 from xlner.datamodel import Sentence, Span
 from xlner.evaluate import evaluate
 from xlner.explorer.diff import SEMEVAL, compare_spans, entity_table, review_queue, sentence_summary
-from xlner.explorer.figures import (aligned_side, alignment_heatmap, alignment_lines, entities_html,
-                                    similarity_matrix, source_entity_table, text_direction, token_rows_html)
+from xlner.explorer.diff import featured_sentence
+from xlner.explorer.export import sentence_html
+from xlner.explorer.figures import (MATRIX_WINDOW, aligned_side, alignment_lines_svg, alignment_matrix_html,
+                                    candidate_table, entities_html, matrix_window, similarity_matrix,
+                                    source_entity_table, table_html, text_direction, token_rows_html)
 from xlner.record import RunRecord
 from xlner.explorer.reference import canonical_lang, reference_for, reference_table
 from xlner.explorer.reproject import available_methods, reproject
@@ -167,11 +170,30 @@ def test_text_direction_detects_right_to_left():
 
 
 def test_token_rows_mark_differences_and_escape():
+    import re
+
     html = token_rows_html(["<b>", "Paris", "x"], [P(1, 2, "LOC")], [P(1, 3, "LOC")])
-    assert '<td dir="auto">&lt;b&gt;</td>' in html and "<b>" not in html
-    assert 'data-category="boundary"' in html and 'colspan="2"' in html
+    assert '<span class="w" dir="auto">&lt;b&gt;</span>' in html and "<b>" not in html
+    # one mark per entity: the projected 1-3 is a boundary error, drawn under both of its words
+    assert re.findall(r'data-category="([^"]+)"', html) == ["boundary", "boundary"]
+    assert html.count('title="LOC [1, 3) — boundary"') == 2
     missed = token_rows_html(["Paris"], [P(0, 1, "LOC")], [])
     assert 'data-category="missed"' in missed
+
+
+def test_token_rows_wrap_word_by_word_and_say_no_gold():
+    import re
+
+    tokens = [f"w{i}" for i in range(120)]
+    html = token_rows_html(tokens, [P(3, 5, "PER")], [P(3, 5, "PER"), P(100, 103, "ORG")])
+    assert "flex-wrap:wrap" in html and "overflow-x" not in html
+    columns = re.findall(r'<div class="tok">(.*?)</div>', html)
+    assert len(columns) == 120  # one column per word: gold and projected cells stay under their word
+    assert all(c.count('class="c') == 2 for c in columns)
+    assert 'title="ORG [100, 103) — spurious"' in columns[101]
+    no_gold = token_rows_html(tokens[:4], None, [P(0, 1, "LOC")])
+    assert "no gold" in no_gold and "spurious" not in no_gold and "None" not in no_gold
+    assert all(c.count('class="c') == 1 for c in re.findall(r'<div class="tok">(.*?)</div>', no_gold))
 
 
 def test_similarity_matrix_falls_back_to_links():
@@ -185,32 +207,36 @@ def test_similarity_matrix_falls_back_to_links():
 
 
 @real
-def test_figures_on_real_records_grow_with_sentence_length():
+def test_alignment_views_on_a_long_real_sentence():
+    import re
+
     recs = loading.read_records(shared_runs() / "es-match-greedy" / "records.jsonl")
     long = max(recs, key=lambda r: len(r.tgt_tokens))
-    short = min(recs, key=lambda r: len(r.tgt_tokens))
     assert len(long.tgt_tokens) >= 100  # the fixture includes the longest dev sentence
-
-    def heatmap(r):
-        return alignment_heatmap(aligned_side(r), r.tgt_tokens, r.gold, r.projected_spans())
-
-    heat_long, heat_short = heatmap(long), heatmap(short)
-    assert heat_long.layout.width > heat_short.layout.width >= 220
-    heat = heat_long.data[0]
-    assert np.asarray(heat.z).shape == (len(long.src_tokens), len(long.tgt_tokens))
-    # hover names both words (the axes are "index·word") and the score
-    assert list(heat.x) == [f"{j}·{w}" for j, w in enumerate(long.tgt_tokens)]
-    assert list(heat.y) == [f"{i}·{w}" for i, w in enumerate(long.src_tokens)]
-    assert "%{y} ↔ %{x}" in heat.hovertemplate and "%{z" in heat.hovertemplate
-    links = heat_long.data[1]
-    assert len(links.x) == len(long.alignment.pairs)
+    side = aligned_side(long)
+    whole = alignment_matrix_html(side, long.tgt_tokens, long.gold, long.projected_spans())
+    assert whole.count("<td") == len(long.src_tokens) * len(long.tgt_tokens)
+    assert whole.count("✖") == len(long.alignment.pairs)
+    assert "position:sticky" in whole  # the axis labels stay in view when the matrix scrolls
+    # focused on an entity: at most MATRIX_WINDOW x MATRIX_WINDOW cells, holding the entity's rows and links
+    k = max(range(len(long.src_entities)), key=lambda k: long.src_entities[k].span.start)
+    e = long.src_entities[k].span
+    rows, cols = matrix_window(side, len(long.tgt_tokens), entity=k)
+    assert len(rows) <= MATRIX_WINDOW and len(cols) <= MATRIX_WINDOW
+    assert rows.start <= e.start and e.end <= rows.stop
+    linked = [j for i, j in long.alignment.pairs.tolist() if e.start <= i < e.end]
+    assert all(cols.start <= j < cols.stop for j in linked)
+    part = alignment_matrix_html(side, long.tgt_tokens, long.gold, long.projected_spans(), rows=rows, cols=cols)
+    assert part.count("<td") == len(rows) * len(cols)
     i, j = long.alignment.pairs[0]
-    assert (links.y[0], links.x[0]) == (heat.y[i], heat.x[j])
-    shaded = [s for s in heat_long.layout.shapes]
-    assert len(shaded) == len(long.src_entities) + len(long.gold) + len(long.projection.projected)
-    lines = alignment_lines(aligned_side(long), long.tgt_tokens, long.projected_spans())
-    n_link_points = sum(len([x for x in t.x if x is not None]) for t in lines.data if t.mode == "lines")
-    assert n_link_points == 2 * len(long.alignment.pairs)
+    assert f"{long.src_tokens[i]} ↔ {long.tgt_tokens[j]}" in whole  # the tooltip names both words
+    # a window of target words: the rows follow the words linked to it
+    rows, cols = matrix_window(side, len(long.tgt_tokens), start=40)
+    assert cols == range(40, 40 + MATRIX_WINDOW)
+    # the whole sentence as lines fits the page: one line per link, one label per word, scaled by viewBox
+    svg = alignment_lines_svg(side, long.tgt_tokens, long.projected_spans())
+    assert svg.count("<line") == len(long.alignment.pairs) and 'width="100%"' in svg and "viewBox" in svg
+    assert len(re.findall(r"<text ", svg)) == len(long.src_tokens) + len(long.tgt_tokens)
     table = source_entity_table(long)
     assert len(table) == len(long.src_entities)
     projected_sources = {p.source for p in long.projection.projected}
@@ -218,6 +244,78 @@ def test_figures_on_real_records_grow_with_sentence_length():
         assert (row["projected to"] != "—") == (row["#"] in projected_sources)
         if row["#"] not in projected_sources:
             assert row["reason (not projected)"]
+
+
+def test_right_to_left_lines_run_right_to_left():
+    import re
+
+    rec = RunRecord.from_json({"id": "ar", "tgt_tokens": ["ذهب", "محمد", "إلى", "القاهرة"],
+                               "src_tokens": ["Mohamed", "went", "to", "Cairo"], "gold_entities": [],
+                               "src_entities": [S(0, 1, "PER", score=1.0)],
+                               "alignment": [[0, 1], [3, 3]]})
+    svg = alignment_lines_svg(aligned_side(rec), rec.tgt_tokens, [])
+    xs = [float(x) for x in re.findall(r'<circle cx="([0-9.]+)" cy="[0-9]+" r="5" fill="[^"]+" stroke="#555">'
+                                        r"<title>\d·[^a-zA-Z<]", svg)]
+    assert len(xs) == 4 and xs == sorted(xs, reverse=True)  # the first Arabic word is on the right
+
+
+def test_candidate_table_shows_components_and_origin():
+    rec = RunRecord.from_json({
+        "id": "c", "tgt_tokens": ["Ana", "vive", "en", "Bilbao"], "src_tokens": ["Ana", "lives", "in", "Bilbao"],
+        "gold_entities": [S(0, 1), S(3, 4, "LOC")], "src_entities": [S(0, 1, score=0.9), S(3, 4, "LOC", score=0.8)],
+        "method": "match-greedy", "tgt_entities": [S(0, 1, source=0, score=0.7), S(3, 4, "LOC", source=1, score=0.9)],
+        "candidates": [
+            {"source": 0, "start": 0, "end": 1, "score": 0.7, "origin": "ner",
+             "components": {"align": 0.5, "ner": 0.9}},
+            {"source": 0, "start": 0, "end": 2, "score": 0.4, "origin": "ngram", "components": {"align": 0.4}},
+            {"source": 1, "start": 3, "end": 4, "score": 0.9, "origin": "ngram",
+             "components": {"align": 0.9, "cap": 1.0}}]})
+    table = candidate_table(rec)
+    assert list(table.columns) == ["#", "English entity", "candidate", "span", "score", "chosen", "origin",
+                                   "align", "cap", "ner"]
+    assert table["candidate"].tolist() == ["Ana", "Ana vive", "Bilbao"]
+    assert table["chosen"].tolist() == ["✔", "", "✔"] and table["origin"].tolist() == ["ner", "ngram", "ngram"]
+    assert table.iloc[0]["ner"] == 0.9 and table.iloc[1]["ner"] == ""  # a part the candidate has not: empty
+    html = table_html(table)
+    assert "None" not in html and "nan" not in html and "<td dir=\"auto\">0.900</td>" in html
+    # a run without components or origins: just the plain columns
+    plain = RunRecord.from_json({**rec.to_json(), "candidates": [{"source": 0, "start": 0, "end": 1, "score": 0.7}]})
+    assert list(candidate_table(plain).columns) == ["#", "English entity", "candidate", "span", "score", "chosen"]
+
+
+def test_exported_sentence_is_self_contained_and_carries_the_spans():
+    import html
+    import re
+
+    from xlner.runs import list_runs, load_run
+
+    run = load_run(next(p for p in list_runs(Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs")
+                        if p.name == "eu-match-greedy"))
+    rec = max(run.records, key=lambda r: len(r.src_entities))
+    page = sentence_html(rec, rec.projection, rec.method, aligned_side(rec), run_key="eu-match-greedy")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)  # nothing fetched
+    assert "<script" not in page and "@import" not in page and "url(" not in page
+    for s in rec.gold + rec.projected_spans():
+        assert f"{s.label} [{s.start}, {s.end})" in page  # every span, with its words' columns
+    assert html.escape(rec.translation) in page and "<svg" in page and 'class="xl-heat"' in page
+    assert page.count("✔") == len(rec.projection.projected)
+
+
+def test_featured_sentence_shows_the_most_outcomes():
+    from xlner.runs import list_runs, load_run
+
+    run = load_run(next(p for p in list_runs(Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs")
+                        if p.name == "eu-match-greedy"))
+    best = featured_sentence(run.records)
+    assert best is not None and len(best.tgt_tokens) <= 20
+
+    def kinds(r):
+        return len({d.category for d in compare_spans(r.gold, r.projected_spans())} |
+                   ({"not projected"} if r.projection.unprojected else set()))
+
+    assert kinds(best) == max(kinds(r) for r in run.records if len(r.tgt_tokens) <= 20) >= 2
+    assert featured_sentence([RunRecord.from_json({**best.to_json(), "gold_entities": None})]) is None
 
 
 # --- loading ----------------------------------------------------------------------------------

@@ -171,3 +171,18 @@ def review_queue(table: pd.DataFrame) -> pd.DataFrame:
     """Projected entities, least confident first (matching score, then the English NER score)."""
     projected = table[table["projected"] != ""]
     return projected.sort_values(["score", "ner_score"], na_position="first", kind="stable")
+
+
+def featured_sentence(records: Sequence[RunRecord], max_words: int = 20) -> RunRecord | None:
+    """The sentence that shows the most of what projection does, for the Home page: the most
+    different outcomes (error categories, plus an English entity left unprojected), then the most
+    entities, then the shortest; only sentences with gold and at most ``max_words`` words (a short
+    one reads at a glance). None when no sentence qualifies."""
+    def score(rec: RunRecord) -> tuple[int, int, int]:
+        kinds = {d.category for d in compare_spans(rec.gold or [], rec.projected_spans())}
+        if rec.projection.unprojected:
+            kinds.add("not projected")
+        return len(kinds), len(rec.gold or []) + len(rec.projection.projected), -len(rec.tgt_tokens)
+
+    pool = [r for r in records if r.gold is not None and len(r.tgt_tokens) <= max_words]
+    return max(pool, key=score) if pool else None

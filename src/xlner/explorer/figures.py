@@ -1,4 +1,6 @@
-"""What the Sentence page draws, as pure functions: HTML token rows and plotly figures.
+"""What the Sentence page draws, as pure functions: HTML token rows, the alignment matrix (HTML) and
+lines (inline SVG), and the entity and candidate tables. Plain HTML/SVG, no plotly: the browser draws
+it in milliseconds, and an exported sentence (xlner.explorer.export) carries the same markup.
 
 Nothing here touches Streamlit, so each function is tested on its own and reused by the pages.
 """
@@ -12,7 +14,6 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from xlner.datamodel import Alignment, ProjectionResult, Span
 from xlner.explorer.diff import CATEGORY_COLOURS, compare_spans
@@ -24,9 +25,7 @@ LABEL_COLOURS = {"PER": "#a9def9", "ORG": "#ffe5a3", "LOC": "#c7f0bd", "MISC": "
 OTHER_LABEL_COLOUR = "#d9d9d9"
 # Darker versions for lines and outlines, which pastel colours would make invisible.
 LABEL_DARK = {"PER": "#0077b6", "ORG": "#c98a00", "LOC": "#2d6a4f", "MISC": "#7b2cbf", "DATE": "#e76f51"}
-CELL_PX = 28  # heatmap cell size: long sentences grow the figure, the page scrolls it
-TICK_FONT_PX = 11
-# Width of one character of an 11 px tick label, generously (East Asian wide characters count twice).
+# Width of one character of an 11 px label, generously (East Asian wide characters count twice).
 CHAR_PX = 6.2
 MAX_LABEL_PX = 320  # a longer word (a URL, say) overflows its margin rather than widening the figure
 
@@ -92,74 +91,90 @@ def aligned_side(record: RunRecord, method: str = "") -> AlignedSide | None:
 
 ROW_CSS = """
 <style>
-.xl-rows{overflow-x:auto;padding-bottom:4px}
-.xl-rows table{border-collapse:separate;border-spacing:2px 3px;font-size:15px}
-.xl-rows td{padding:2px 5px;white-space:nowrap;border-radius:4px;text-align:center;vertical-align:top}
-.xl-rows th{font-weight:600;font-size:12px;color:#555;padding-right:8px;text-align:end;white-space:nowrap}
-.xl-rows .lab{display:block;font-size:10px;font-weight:700;opacity:.85}
-.xl-rows .idx{font-size:10px;color:#999}
+.xl-rows{display:flex;flex-wrap:wrap;row-gap:8px;column-gap:0;font-size:15px;line-height:1.25}
+.xl-rows .tok,.xl-rows .head{display:flex;flex-direction:column;align-items:stretch;text-align:center}
+.xl-rows .head{text-align:end;padding-inline-end:8px;font-size:12px;font-weight:600;color:#555}
+.xl-rows .head span{white-space:nowrap}
+.xl-rows .idx{font-size:10px;color:#999;height:13px}
+.xl-rows .w{padding:1px 4px;white-space:nowrap}
+.xl-rows .c{height:18px;font-size:10px;font-weight:700;padding:0 4px;white-space:nowrap;opacity:.9}
+.xl-rows .c.e{border-top:2px solid transparent;border-bottom:2px solid transparent}
+.xl-rows .c.first{border-start-start-radius:5px;border-end-start-radius:5px}
+.xl-rows .c.last{border-start-end-radius:5px;border-end-end-radius:5px}
 .xl-legend span{display:inline-block;margin:0 8px 4px 0;padding:1px 6px;border-radius:4px;font-size:12px}
 </style>
 """
 
 
+def _row_cells(spans: Sequence[Span], n: int, category_of: dict[int, str] | None) -> list[tuple[str, str]]:
+    """For each token, the (attributes, text) of its cell in one span row: filled with the label's
+    colour, the label on the entity's first token, and an outline in the category's colour when the
+    entity is not ``correct`` (``category_of`` None: no gold, nothing categorised)."""
+    owner = _span_of_token(spans, n)
+    cells: list[tuple[str, str]] = []
+    for i in range(n):
+        k = owner[i]
+        if k is None:
+            cells.append(('class="c"', ""))
+            continue
+        s = spans[k]
+        first, last = i == s.start, i == min(s.end, n) - 1
+        cat = "no gold" if category_of is None else category_of.get(k, "correct")
+        style = f"background:{label_colour(s.label)};"
+        if cat not in ("correct", "no gold"):
+            colour = CATEGORY_COLOURS[cat]
+            style += f"border-top:2px dashed {colour};border-bottom:2px dashed {colour};"
+            if first:
+                style += f"border-inline-start:2px dashed {colour};"
+            if last:
+                style += f"border-inline-end:2px dashed {colour};"
+        classes = "c e" + (" first" if first else "") + (" last" if last else "")
+        title = html.escape(f"{s.label} [{s.start}, {s.end}) — {cat}")
+        # data-category once per entity (on its first token), so the page holds one mark per entity
+        data = f' data-category="{cat}"' if first else ""
+        cells.append((f'class="{classes}" style="{style}" title="{title}"{data}',
+                      html.escape(s.label) if first else ""))
+    return cells
+
+
 def token_rows_html(tokens: Sequence[str], gold: Sequence[Span] | None, projected: Sequence[Span],
                     *, gold_name: str = "gold", projected_name: str = "projected") -> str:
-    """Gold and projected spans as two rows under the same token columns, differences outlined.
+    """Gold and projected spans under each word, differences outlined; the words wrap like text.
 
-    Two rows instead of one because gold and projected spans overlap (st-annotated-text cannot draw
-    that). Each entity cell is filled with its label's colour; a cell whose entity is not
-    ``correct`` gets a thick outline in the category's colour and the category in its tooltip.
-    Without gold (None) the gold row says so and projected entities are not categorised.
+    Each word is one column (index, word, gold cell, projected cell), so however the line wraps the
+    gold and projected cells of a word stay under it: a 100-token sentence needs no sideways scroll.
+    Entity cells are filled with their label's colour (the label on the first word); an entity that
+    is not ``correct`` gets a dashed outline in its category's colour and the category in its tooltip.
+    Right-to-left sentences flow right to left (``dir``). Without gold (None) there is no gold row
+    and nothing is categorised: the legend says "no gold".
     """
     n = len(tokens)
     direction = text_direction(list(tokens))
     diffs = compare_spans(gold, projected) if gold is not None else []
-    category_of: dict[tuple[str, int], str] = {}
-    for d in diffs:
-        if d.gold_index is not None:
-            category_of[("gold", d.gold_index)] = d.category
-        if d.pred_index is not None:
-            category_of[("pred", d.pred_index)] = d.category
-
-    def row(name: str, side: str, spans: Sequence[Span]) -> str:
-        owner = _span_of_token(spans, n)
-        cells = []
-        i = 0
-        while i < n:
-            k = owner[i]
-            if k is None:
-                cells.append(f'<td dir="auto">{html.escape(tokens[i])}</td>')
-                i += 1
-                continue
-            s = spans[k]
-            j = i  # one cell spanning the entity's tokens (colspan keeps the columns aligned)
-            while j < n and owner[j] == k:
-                j += 1
-            cat = category_of.get((side, k), "correct" if gold is not None else "no gold")
-            style = f"background:{label_colour(s.label)};"
-            if cat != "correct":
-                colour = CATEGORY_COLOURS[cat]
-                style += f"outline:2px dashed {colour};outline-offset:-2px;box-shadow:inset 0 -5px 0 {colour};"
-            title = f"{s.label} [{s.start}, {s.end}) — {cat}"
-            cells.append(f'<td dir="auto" colspan="{j - i}" style="{style}" title="{html.escape(title)}" '
-                         f'data-category="{cat}">{html.escape(" ".join(tokens[i:j]))}'
-                         f'<span class="lab">{html.escape(s.label)}</span></td>')
-            i = j
-        return f'<tr><th>{html.escape(name)}</th>{"".join(cells)}</tr>'
-
-    index_row = "<tr><th></th>" + "".join(f'<td class="idx">{i}</td>' for i in range(n)) + "</tr>"
+    gold_cat = {d.gold_index: d.category for d in diffs if d.gold_index is not None}
+    pred_cat = {d.pred_index: d.category for d in diffs if d.pred_index is not None}
+    gold_cells = _row_cells(gold, n, gold_cat) if gold is not None else None
+    pred_cells = _row_cells(projected, n, pred_cat if gold is not None else None)
+    head = ['<span class="idx"></span><span class="w">&nbsp;</span>']
+    if gold_cells is not None:
+        head.append(f'<span class="c">{html.escape(gold_name)}</span>')
+    head.append(f'<span class="c">{html.escape(projected_name)}</span>')
+    columns = [f'<div class="head">{"".join(head)}</div>']
+    for i, tok in enumerate(tokens):
+        parts = [f'<span class="idx">{i}</span><span class="w" dir="auto">{html.escape(tok)}</span>']
+        for cells in (gold_cells, pred_cells):
+            if cells is not None:
+                attrs, text = cells[i]
+                parts.append(f"<span {attrs}>{text}</span>")
+        columns.append(f'<div class="tok">{"".join(parts)}</div>')
     if gold is None:
-        legend = '<span style="border:2px solid #9e9e9e">no gold: nothing to compare with</span>'
-        gold_row = f'<tr><th>{html.escape(gold_name)}</th><td colspan="{max(n, 1)}">(no gold)</td></tr>'
+        legend = '<span style="border:2px solid #9e9e9e">no gold: projections are shown, not scored</span>'
     else:
         legend = "".join(
             f'<span style="border:2px solid {CATEGORY_COLOURS[c]}">{c}: {sum(d.category == c for d in diffs)}</span>'
             for c in ("correct", "type", "boundary", "boundary+type", "missed", "spurious"))
-        gold_row = row(gold_name, "gold", gold)
     return (ROW_CSS + f'<div class="xl-legend">{legend}</div>'
-            f'<div class="xl-rows" dir="{direction}"><table dir="{direction}">{index_row}'
-            f'{gold_row}{row(projected_name, "pred", projected)}</table></div>')
+            f'<div class="xl-rows" dir="{direction}">{"".join(columns)}</div>')
 
 
 def entities_html(tokens: Sequence[str], spans: Sequence[Span], scores: Sequence[float | None] | None = None) -> str:
@@ -204,111 +219,171 @@ def similarity_matrix(side: AlignedSide, n_tgt: int) -> tuple[np.ndarray, str]:
     return m, "link score" if not np.isnan(sc).all() else "link"
 
 
-def alignment_heatmap(side: AlignedSide, tgt_tokens: Sequence[str], gold: Sequence[Span] | None,
-                      projected: Sequence[Span]) -> go.Figure:
-    """Similarity as heat (rows: the side's words, columns: target words), links as markers,
-    entities shaded (gold dotted, projected solid; no gold: none drawn)."""
+MATRIX_CSS = """
+<style>
+.xl-matrix{overflow:auto;max-height:720px;max-width:100%;border:1px solid #eee}
+.xl-heat{border-collapse:separate;border-spacing:1px;font-size:11px}
+.xl-heat th{background:#fff;font-weight:500;white-space:nowrap;color:#333}
+.xl-heat thead th{position:sticky;top:0;z-index:2;vertical-align:bottom;padding:2px 0}
+.xl-heat thead th .v{writing-mode:vertical-rl;transform:rotate(180deg);max-height:140px;overflow:hidden;
+  text-overflow:ellipsis;margin:auto}
+.xl-heat tbody th{position:sticky;left:0;z-index:1;text-align:end;padding:0 6px;max-width:200px;overflow:hidden;
+  text-overflow:ellipsis}
+.xl-heat thead th.corner{left:0;z-index:3;font-size:10px;color:#777;text-align:start;vertical-align:bottom}
+.xl-heat td{width:22px;min-width:22px;height:22px;text-align:center;color:#d62828;font-size:14px;line-height:1}
+</style>
+"""
+MATRIX_WINDOW = 30  # cells per axis of the focused matrix: a 100-token sentence stays readable
+
+
+def _window(lo: int, hi: int, n: int, size: int) -> range:
+    """At most ``size`` indices of ``range(n)`` around ``[lo, hi)`` (centred on it, kept inside)."""
+    if n <= size:
+        return range(n)
+    centre = (lo + hi) // 2
+    start = max(0, min(n - size, centre - size // 2))
+    return range(start, start + size)
+
+
+def matrix_window(side: AlignedSide, n_tgt: int, *, entity: int | None = None, start: int = 0,
+                  size: int = MATRIX_WINDOW, projected: Sequence[Span] = ()) -> tuple[range, range]:
+    """The rows (side's words) and columns (target words) of a focused alignment matrix.
+
+    ``entity`` (an index into ``side.entities``) centres the rows on that entity and the columns on
+    the target words its words are linked to (or its projection); without it the columns are the
+    window starting at ``start`` and the rows centre on the words linked to those columns.
+    """
+    n_src, pairs = len(side.tokens), side.alignment.pairs
+    if entity is not None and 0 <= entity < len(side.entities):
+        e = side.entities[entity]
+        rows = _window(e.start, e.end, n_src, size)
+        linked = [int(j) for i, j in pairs.tolist() if e.start <= i < e.end] if len(pairs) else []
+        linked += [j for p in projected for j in range(p.start, p.end)]
+        cols = _window(min(linked), max(linked) + 1, n_tgt, size) if linked else _window(e.start, e.end, n_tgt, size)
+        return rows, cols
+    first = max(0, min(start, max(n_tgt - size, 0)))
+    cols = range(first, min(n_tgt, first + size))
+    linked = [int(i) for i, j in pairs.tolist() if first <= j < cols.stop] if len(pairs) else []
+    if linked:
+        rows = _window(min(linked), max(linked) + 1, n_src, size)
+    else:  # nothing linked there: the same relative place on the other side
+        rel = int(first * n_src / max(n_tgt, 1))
+        rows = _window(rel, rel + 1, n_src, size)
+    return rows, cols
+
+
+def alignment_matrix_html(side: AlignedSide, tgt_tokens: Sequence[str], gold: Sequence[Span] | None,
+                          projected: Sequence[Span], *, rows: range | None = None, cols: range | None = None,
+                          sentence: str = "") -> str:
+    """The alignment as an HTML matrix (rows: the side's words, columns: target words).
+
+    Heat = similarity (darker = more similar), ✖ = alignment link; the side's entity rows are shaded
+    in their label's colour, projected target columns filled and gold ones underlined (dotted). The
+    word labels are sticky: scrolling a large matrix keeps both axes in view. ``rows``/``cols``
+    limit it to a window (:func:`matrix_window`). Plain HTML, so the browser draws it in a few
+    milliseconds and an exported page carries it as is. Every cell's tooltip names both words.
+    """
     src, tgt = list(side.tokens), list(tgt_tokens)
+    rows = rows if rows is not None else range(len(src))
+    cols = cols if cols is not None else range(len(tgt))
     z, heat_name = similarity_matrix(side, len(tgt))
-    # Categorical axes labelled "index·word": hover then names both words with no per-cell text
-    # arrays (which made the figure ten times slower to build and to send).
-    xs = [f"{j}·{w}" for j, w in enumerate(tgt)]
-    ys = [f"{i}·{w}" for i, w in enumerate(src)]
-    # No colour bar: it is a second axis for plotly to lay out and measure on every sentence (a third
-    # of the drawing time); the hover gives each cell's score and the page's caption says darker = higher.
-    fig = go.Figure(go.Heatmap(z=z, x=xs, y=ys, hovertemplate=f"%{{y}} ↔ %{{x}}<br>{heat_name}: %{{z:.3f}}<extra></extra>",
-                               colorscale="Blues", showscale=False,
-                               # the colour range follows the data: e5 similarities sit in 0.5-1
-                               zmin=float(z.min()) if z.size else 0.0, zmax=float(z.max()) if z.size else 1.0,
-                               xgap=1, ygap=1,
-                               # see-through, so that the entity shading drawn below it shows
-                               opacity=0.8))
-    pairs, sc = side.alignment.pairs, _link_scores(side.alignment)
-    if len(pairs):
-        fig.add_trace(go.Scatter(x=[xs[j] for j in pairs[:, 1]], y=[ys[i] for i in pairs[:, 0]], mode="markers",
-                                 name="alignment link", customdata=np.where(np.isnan(sc), -1.0, sc),
-                                 marker={"symbol": "x", "size": 11, "color": "#d62828", "line": {"width": 1}},
-                                 hovertemplate="link %{y} ↔ %{x}" + (
-                                     "" if np.isnan(sc).all() else "<br>link score %{customdata:.3f}")
-                                 + "<extra></extra>"))
-    shapes = []
-    for s in side.entities:
-        shapes.append({"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y",
-                       "y0": s.start - 0.5, "y1": s.end - 0.5, "line": {"width": 0},
-                       "fillcolor": label_colour(s.label), "opacity": 0.9, "layer": "below"})
-    for spans, dash in ((gold or [], "dot"), (projected, "solid")):
-        for s in spans:
-            shapes.append({"type": "rect", "yref": "paper", "y0": 0, "y1": 1, "xref": "x",
-                           "x0": s.start - 0.5, "x1": s.end - 0.5,
-                           "line": {"width": 2, "dash": dash, "color": label_dark(s.label)},
-                           "fillcolor": label_colour(s.label), "opacity": 0.8 if dash == "solid" else 0.5,
-                           "layer": "below"})
-    # Margins computed here instead of plotly's automargin, which measures every tick label and then
-    # draws the whole figure a second time with the margins it found. x labels stand at -60°.
-    top = int(label_px(xs) * 0.87 + TICK_FONT_PX + 12)
-    left = int(label_px(ys) + 12)
-    fig.update_layout(
-        shapes=shapes, width=left + 10 + CELL_PX * len(tgt), height=top + 10 + CELL_PX * max(len(src), 1),
-        margin={"l": left, "r": 10, "t": top, "b": 10, "autoexpand": False},
-        showlegend=False, plot_bgcolor="white",
-        xaxis={"type": "category", "side": "top", "tickangle": -60, "showgrid": False, "automargin": False,
-               "tickfont": {"size": TICK_FONT_PX}},
-        yaxis={"type": "category", "autorange": "reversed", "showgrid": False, "automargin": False,
-               "tickfont": {"size": TICK_FONT_PX}})
-    return fig
+    lo, hi = (float(z.min()), float(z.max())) if z.size else (0.0, 1.0)
+    links = {(int(i), int(j)): s for (i, j), s in zip(side.alignment.pairs.tolist(), _link_scores(side.alignment))}
+    src_owner = _span_of_token(side.entities, len(src))
+    proj_owner = _span_of_token(projected, len(tgt))
+    gold_owner = _span_of_token(gold or [], len(tgt))
+    head = [f'<th class="corner">{html.escape(side.name)} ↓ · target →</th>']
+    for j in cols:
+        style, what = "", []
+        pk, gk = proj_owner[j], gold_owner[j]
+        if pk is not None:
+            style += f"background:{label_colour(projected[pk].label)};"
+            what.append(f"projected {projected[pk].label}")
+        if gk is not None and gold:
+            style += f"border-bottom:3px dotted {label_dark(gold[gk].label)};"
+            what.append(f"gold {gold[gk].label}")
+        title = html.escape(f"{j}·{tgt[j]}" + (f" ({', '.join(what)})" if what else ""))
+        head.append(f'<th class="col" style="{style}" title="{title}"><div class="v" dir="auto">'
+                    f"{html.escape(f'{j}·{tgt[j]}')}</div></th>")
+    body = []
+    for i in rows:
+        k = src_owner[i]
+        style = f"background:{label_colour(side.entities[k].label)};" if k is not None else ""
+        cells = [f'<th style="{style}" title="{html.escape(f"{i}·{src[i]}")}">{html.escape(f"{i}·{src[i]}")}</th>']
+        for j in cols:
+            v = float(z[i, j]) if i < z.shape[0] and j < z.shape[1] else 0.0
+            a = 0.05 + 0.75 * ((v - lo) / (hi - lo) if hi > lo else 0.0)
+            link = links.get((i, j))
+            tip = f"{src[i]} ↔ {tgt[j]} · {heat_name} {v:.3f}"
+            if link is not None:
+                tip += " · link" + ("" if np.isnan(link) else f" {link:.3f}")
+            cells.append(f'<td style="background:rgba(33,113,181,{a:.2f})" title="{html.escape(tip)}">'
+                         f'{"✖" if link is not None else ""}</td>')
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return (MATRIX_CSS + f'<div class="xl-matrix"><table class="xl-heat" data-sentence="{html.escape(sentence)}" '
+            f'data-cols="{cols.start}-{cols.stop}" data-rows="{rows.start}-{rows.stop}">'
+            f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
 
 
-def alignment_lines(side: AlignedSide, tgt_tokens: Sequence[str], projected: Sequence[Span]) -> go.Figure:
-    """The side's words on top, target words below, one line per link (entity links in colour)."""
+def alignment_lines_svg(side: AlignedSide, tgt_tokens: Sequence[str], projected: Sequence[Span], *,
+                        width: int = 1200) -> str:
+    """The whole sentence at a glance: the side's words on top, target words below, one line per
+    link (entity links in their label's colour, others grey; unaligned words as grey dots).
+
+    An inline SVG scaled to the page's width (``viewBox``), so even a 100-token sentence fits the
+    screen; long sentences turn their words at -60° to fit. Target words run right to left for a
+    right-to-left script. Each line's tooltip names both words and the score.
+    """
     src, tgt = list(side.tokens), list(tgt_tokens)
     n = max(len(src), len(tgt), 1)
-    # Spread both rows over the same width so that the lines stay short and mostly vertical.
-    xs = np.linspace(0, n - 1, len(src)) if len(src) > 1 else np.zeros(len(src))
-    xt = np.linspace(0, n - 1, len(tgt)) if len(tgt) > 1 else np.zeros(len(tgt))
-    src_owner = [None if k is None else side.entities[k].label
-                 for k in _span_of_token(side.entities, len(src))]
-    tgt_owner = [None if k is None else projected[k].label for k in _span_of_token(projected, len(tgt))]
-    pairs, sc = side.alignment.pairs, _link_scores(side.alignment)
-    fig = go.Figure()
-    groups: dict[str, list[tuple[int, int, float]]] = {}
-    for (i, j), s in zip(pairs.tolist(), sc):
-        label = src_owner[i] or "other"
-        groups.setdefault(label, []).append((i, j, s))
-    for label, links in groups.items():
-        lx, ly = [], []
-        for i, j, _ in links:
-            lx += [xs[i], xt[j], None]
-            ly += [1, 0, None]
-        fig.add_trace(go.Scatter(x=lx, y=ly, mode="lines", hoverinfo="skip", name=label,
-                                 line={"width": 3 if label != "other" else 1.2,
-                                       "color": label_dark(label) if label != "other" else "#9e9e9e"}))
-        # Invisible midpoints carry the hover text of each line (plotly cannot hover a line segment).
-        fig.add_trace(go.Scatter(
-            x=[(xs[i] + xt[j]) / 2 for i, j, _ in links], y=[0.5] * len(links), mode="markers",
-            marker={"size": 8, "opacity": 0}, showlegend=False,
-            text=[f"{src[i]} ↔ {tgt[j]}" + ("" if np.isnan(s) else f"<br>score {s:.3f}") for i, j, s in links],
-            hovertemplate="%{text}<extra></extra>"))
-    aligned_src = set(pairs[:, 0].tolist()) if len(pairs) else set()
-    aligned_tgt = set(pairs[:, 1].tolist()) if len(pairs) else set()
+    tilted = n > 24
+    font = 12 if not tilted else 10
+    label_h = int(label_px(src + tgt) * (0.87 if tilted else 0) + font + 8)
+    top, gap = label_h + 6, 110
+    height = top + gap + label_h + 6
+    pad = 30
 
-    def token_trace(tokens: list[str], x: np.ndarray, y: float, owner: list[str | None], aligned: set,
-                    who: str) -> go.Scatter:
-        colours = [label_colour(o) if o else ("#ffffff" if k in aligned else "#9e9e9e")
-                   for k, o in enumerate(owner)]
-        return go.Scatter(
-            x=x, y=[y] * len(tokens), mode="markers+text", text=tokens, textposition="top center"
-            if y == 1 else "bottom center", showlegend=False, textfont={"size": 13},
-            marker={"size": 12, "color": colours, "line": {"width": 1, "color": "#555"}},
-            customdata=[f"{who} {k}: {t}" + ("" if k in aligned else " (unaligned)") for k, t in enumerate(tokens)],
-            hovertemplate="%{customdata}<extra></extra>")
+    def xs(count: int, rtl: bool = False) -> list[float]:
+        if count <= 1:
+            return [width / 2] * count
+        step = (width - 2 * pad) / (count - 1)
+        pos = [pad + k * step for k in range(count)]
+        return pos[::-1] if rtl else pos
 
-    fig.add_trace(token_trace(src, xs, 1, src_owner, aligned_src, side.name))
-    fig.add_trace(token_trace(tgt, xt, 0, tgt_owner, aligned_tgt, "target"))
-    fig.update_layout(width=160 + 64 * n, height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      plot_bgcolor="white", legend={"orientation": "h", "y": 1.12},
-                      xaxis={"visible": False, "range": [-1, n]},
-                      yaxis={"visible": False, "range": [-0.45, 1.45]})
-    return fig
+    x_src, x_tgt = xs(len(src)), xs(len(tgt), text_direction(tgt) == "rtl")
+    y_src, y_tgt = top, top + gap
+    src_owner = _span_of_token(side.entities, len(src))
+    tgt_owner = _span_of_token(projected, len(tgt))
+    pairs, sc = side.alignment.pairs.tolist(), _link_scores(side.alignment)
+    parts = []
+    for (i, j), s in sorted(zip(pairs, sc), key=lambda p: src_owner[p[0][0]] is not None):  # entity links on top
+        k = src_owner[i]
+        colour, w = (label_dark(side.entities[k].label), 2.5) if k is not None else ("#9e9e9e", 1)
+        tip = html.escape(f"{i}·{src[i]} ↔ {j}·{tgt[j]}" + ("" if np.isnan(s) else f" · score {s:.3f}"))
+        parts.append(f'<line x1="{x_src[i]:.1f}" y1="{y_src}" x2="{x_tgt[j]:.1f}" y2="{y_tgt}" stroke="{colour}" '
+                     f'stroke-width="{w}"><title>{tip}</title></line>')
+    aligned_src = {i for i, _ in pairs}
+    aligned_tgt = {j for _, j in pairs}
+
+    def words(tokens: list[str], x: list[float], y: int, owner: list[int | None], spans: Sequence[Span],
+              aligned: set[int], above: bool) -> None:
+        for k, (t, xk) in enumerate(zip(tokens, x)):
+            o = owner[k]
+            fill = label_colour(spans[o].label) if o is not None else ("#ffffff" if k in aligned else "#9e9e9e")
+            parts.append(f'<circle cx="{xk:.1f}" cy="{y}" r="5" fill="{fill}" stroke="#555"><title>'
+                         f'{html.escape(f"{k}·{t}" + ("" if k in aligned else " (unaligned)"))}</title></circle>')
+            ty = y - 9 if above else y + 9 + (0 if tilted else font)
+            anchor = "start" if tilted else "middle"
+            turn = f' transform="rotate({-60 if above else 60} {xk:.1f} {ty})"' if tilted else ""
+            weight = ' font-weight="700"' if o is not None else ""
+            parts.append(f'<text x="{xk:.1f}" y="{ty}" font-size="{font}" text-anchor="{anchor}"{turn}{weight}>'
+                         f"{html.escape(t)}</text>")
+
+    words(src, x_src, y_src, src_owner, side.entities, aligned_src, True)
+    words(tgt, x_tgt, y_tgt, tgt_owner, projected, aligned_tgt, False)
+    return (f'<svg class="xl-lines" viewBox="0 0 {width} {height}" '
+            f'width="100%" preserveAspectRatio="xMidYMid meet" style="max-height:{height}px;font-family:sans-serif">'
+            + "".join(parts) + "</svg>")
 
 
 def source_entity_table(record: RunRecord, projection: ProjectionResult | None = None) -> pd.DataFrame:
@@ -339,3 +414,53 @@ def source_entity_table(record: RunRecord, projection: ProjectionResult | None =
         })
     return pd.DataFrame(rows, columns=["#", "English entity", "label", "NER score", "projected to", "score",
                                        "reason (not projected)", "candidates (best first)"])
+
+
+def candidate_table(record: RunRecord, projection: ProjectionResult | None = None) -> pd.DataFrame:
+    """One row per scored candidate, best first within each English entity: its words, span, score,
+    whether it was chosen, its origin (n-gram or target NER) and the parts of a fused score
+    (``Candidate.components``: one column each, e.g. align, ner, nmt, cap) when the run stored them."""
+    projection = projection or record.projection
+    src, tgt = record.src_tokens, record.tgt_tokens
+    chosen = {(p.source, p.span.start, p.span.end) for p in projection.projected}
+    parts = sorted({k for c in projection.candidates for k in (c.components or {})})
+    has_origin = any(c.origin for c in projection.candidates)
+    rows = []
+    for c in sorted(projection.candidates, key=lambda c: (c.source, -c.score, c.start)):
+        e = record.src_entities[c.source].span if 0 <= c.source < len(record.src_entities) else None
+        row: dict[str, object] = {
+            "#": c.source, "English entity": " ".join(src[e.start:e.end]) if e else "?",
+            "candidate": " ".join(tgt[c.start:c.end]), "span": f"{c.start}–{c.end}", "score": round(c.score, 3),
+            "chosen": "✔" if (c.source, c.start, c.end) in chosen else ""}
+        if has_origin:
+            row["origin"] = c.origin or ""
+        for k in parts:
+            v = (c.components or {}).get(k)
+            row[k] = "" if v is None else round(float(v), 3)
+        rows.append(row)
+    columns = ["#", "English entity", "candidate", "span", "score", "chosen"] + \
+        (["origin"] if has_origin else []) + parts
+    return pd.DataFrame(rows, columns=columns)
+
+
+TABLE_CSS = """
+<style>
+.xl-table{border-collapse:collapse;font-size:13px;margin:4px 0 8px}
+.xl-table th{text-align:start;border-bottom:2px solid #ccc;padding:3px 8px;background:#fafafa;white-space:nowrap}
+.xl-table td{border-bottom:1px solid #eee;padding:3px 8px;vertical-align:top}
+</style>
+"""
+
+
+def table_html(table: pd.DataFrame, *, css_class: str = "xl-table") -> str:
+    """A small table as plain HTML (escaped; empty cells stay empty, never "None" or "nan")."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+
+    def cell(v: object) -> str:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return ""
+        return html.escape(f"{v:.3f}" if isinstance(v, float) else str(v))
+
+    body = "".join("<tr>" + "".join(f'<td dir="auto">{cell(v)}</td>' for v in row) + "</tr>"
+                   for row in table.itertuples(index=False))
+    return TABLE_CSS + f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

@@ -23,11 +23,36 @@ from xlner.explorer.diff import entity_table, evaluate_records
 from xlner.explorer.reproject import BACK_TRANSLATION, available_methods, back_translation_status, reproject
 from xlner.record import RunRecord
 
-URL_KEYS = ("run", "dataset", "sentence", "method")
+URL_KEYS = ("lang", "run", "dataset", "sentence", "method")
 
 
 def page_setup(title: str, icon: str = "🔎") -> None:
     st.set_page_config(page_title=f"{title} · xlner explorer", page_icon=icon, layout="wide")
+
+
+def navigation_pages() -> list[Any]:
+    """The explorer's pages for st.navigation: Home, then every file in pages/ in file order."""
+    from xlner.explorer.home import home
+
+    folder = loading.PROJECT_ROOT / "pages"
+    return [st.Page(home, title="Home", icon="🌍", default=True)] + \
+        [st.Page(str(p)) for p in sorted(folder.glob("*.py"))]
+
+
+def _leave_pages_directory_mode() -> None:
+    """Leave Streamlit's old pages-directory mode for good, so the sidebar lists app.py's pages
+    ("Home", ...) even when a fresh server's first visitor opened another page directly.
+
+    Streamlit starts in that mode (this repository has pages/) and leaves it only when app.py calls
+    st.navigation; a first visit to /Sentences runs the page file without app.py, and the sidebar
+    names the entry point "app" for everyone until someone opens Home. Switching the mode off here
+    makes every later run go through app.py (the first run keeps its sidebar). PagesManager is
+    Streamlit's own switch (internal, no public API). Not a rerun and not a second st.navigation in
+    the page: either changes the run's widgets and loses a form submission.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
 
 
 # --- loading (cached) ----------------------------------------------------------------------
@@ -121,37 +146,63 @@ def projection(run: loading.RunInfo, sentence: str, method: str) -> ProjectionRe
     return _reprojected(str(run.path), loading.records_fingerprint(run.path), sentence, method, settings)
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
-def _figure(path: str, fingerprint: tuple, sentence: str, method: str, view: str,
-            _projection: dict[str, Any] | None = None):
-    # cache_resource: plotly figures cost ~30 ms to build (validation); revisiting is then free.
-    from xlner.explorer.figures import aligned_side, alignment_heatmap, alignment_lines
-
-    recs, index = _records(path, fingerprint)
-    projected = _reprojected(path, fingerprint, sentence, method, _projection).spans()
-    record = recs[index[sentence]]
-    # the alignment the projection used (back-translation: back-translation -> sentence)
-    side = aligned_side(record, method) or aligned_side(record)
-    assert side is not None
-    if view == "heatmap":
-        return alignment_heatmap(side, record.tgt_tokens, record.gold, projected)
-    return alignment_lines(side, record.tgt_tokens, projected)
-
-
-def alignment_figure(run: loading.RunInfo, sentence: str, method: str, view: str):
-    """The heatmap or lines figure of one sentence under ``method`` (cached); for back-translation
-    the back-translation's words are the rows (its alignment with the sentence)."""
-    settings = (run.config.get("components") or {}).get("projection")
-    return _figure(str(run.path), loading.records_fingerprint(run.path), sentence, method, view, settings)
-
-
-def method_options(run: loading.RunInfo) -> list[str]:
-    """The methods of the switch: the library's projection methods, then back-translation (shown
-    even where the run cannot offer it, with the reason: see :func:`back_translation`)."""
+def method_options(run: loading.RunInfo, with_back_translation: bool = True) -> list[str]:
+    """The methods of the switch: the library's projection methods (the run's own first when the
+    library does not know it), then back-translation when ``with_back_translation`` (the Sentences
+    page offers it only where the run stores it: see :func:`back_translation`)."""
     methods = list(available_methods())
     if run.method not in methods and run.method != BACK_TRANSLATION:
         methods.insert(0, run.method)
-    return methods + [BACK_TRANSLATION]
+    return methods + ([BACK_TRANSLATION] if with_back_translation or run.method == BACK_TRANSLATION else [])
+
+
+@st.cache_resource(show_spinner=False)
+def default_method() -> str:
+    """The projection method of the offline profile (``match-greedy``): what a new user's runs use,
+    so the Sentences page opens on it. Read from the profile file (the explorer does not import the
+    pipeline); the library's first method if the file cannot be read."""
+    from importlib import resources
+
+    import yaml
+
+    try:
+        profile = yaml.safe_load((resources.files("xlner") / "profiles" / "offline.yaml").read_text(encoding="utf-8"))
+        return str(profile["projection"]["method"])
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return available_methods()[0]
+
+
+def sentence_run(all_runs: list[loading.RunInfo]) -> loading.RunInfo | None:
+    """The run the Sentences page opens on, from the selection: by key, else among the runs of the
+    selected dataset (else language), the one with the selected method, else the offline profile's
+    method (``match-greedy``), else the first. Bad keys and datasets get a notice, never a blank page."""
+    if not all_runs:
+        return None
+    by_key = {r.key: r for r in all_runs}
+    key = st.session_state.get("sel_run")
+    if key in by_key:
+        return by_key[key]
+    if key:
+        notice(XlnerError("E904", run=key, instead="another one"))
+    dataset, lang = st.session_state.get("sel_dataset"), st.session_state.get("sel_lang")
+    pool = all_runs
+    if dataset:
+        pool = [r for r in all_runs if dataset in (r.dataset, r.key)]
+        if not pool:
+            notice(XlnerError("E910", dataset=dataset, available=", ".join(sorted({r.dataset for r in all_runs}))))
+            pool = all_runs
+    elif lang and any(r.lang == lang for r in all_runs):
+        pool = [r for r in all_runs if r.lang == lang]
+    return preferred_run(pool, st.session_state.get("sel_method"))
+
+
+def preferred_run(pool: list[loading.RunInfo], method: str | None = None) -> loading.RunInfo:
+    """Among ``pool`` (not empty): the run with ``method``, else with the default method, else the first."""
+    for wanted in (method, default_method()):
+        for r in pool:
+            if wanted and r.method == wanted:
+                return r
+    return pool[0]
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -307,3 +358,6 @@ def step_selection(key: str, ids: list[str], delta: int) -> None:
     cur = st.session_state.get(key)
     pos = ids.index(cur) if cur in ids else 0
     st.session_state[key] = ids[max(0, min(len(ids) - 1, pos + delta))]
+
+
+_leave_pages_directory_mode()  # once per process, when the first page imports this module
