@@ -28,7 +28,7 @@ from xlner.errors import XlnerError
 from xlner.registry import Int, Origin, check_params
 
 __all__ = ["DEFAULT_PROFILE", "Profile", "Settings", "ComponentSection", "ProjectionSection",
-           "RefineSection", "BackTranslationSection", "builtin_profiles", "profile_path",
+           "RefineSection", "BackTranslationSection", "TargetTaggerSection", "TARGET_TAGGER_REF", "builtin_profiles", "profile_path",
            "load_profile", "read_profile", "parse_profile", "apply_override", "component_params"]
 
 DEFAULT_PROFILE = "offline"
@@ -61,6 +61,7 @@ class Settings:
     projection: Section
     refine: Section | None = None
     back_translation: Section | None = None
+    target_tagger: Section | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,24 @@ class BackTranslationSection:
     min_ratio: Annotated[float, Interval(ge=0, lt=1)] = 0.5
 
 
+@dataclass(kw_only=True)
+class TargetTaggerSection:
+    """A token classifier run on the target sentences (any model ``xlner tag`` accepts: a folder
+    written by ``xlner train`` or a hub name); its spans and per-word probabilities feed the fused
+    projection methods. ``model`` null: no target tagger. Elsewhere in the profile,
+    ``{target_tagger}`` stands for the resolved model folder (offline-fusion's English NER)."""
+
+    model: Annotated[str, MinLen(1)] | None = None
+    labels: Sequence[Annotated[str, MinLen(1)]] | None = None
+    batch_size: Positive = 32
+    max_length: Positive = 512
+    device: str | None = "auto"
+
+
+#: Stands for the target tagger's model folder in other sections' string values.
+TARGET_TAGGER_REF = "{target_tagger}"
+
+
 @dataclass
 class Profile:
     """A checked profile: its typed sections and the mapping they were read from."""
@@ -118,6 +137,7 @@ class Profile:
     refine: RefineSection
     back_translation: BackTranslationSection
     raw: dict[str, Any] = field(repr=False)
+    target_tagger: TargetTaggerSection = field(default_factory=TargetTaggerSection)
 
     def as_dict(self) -> dict[str, Any]:
         """The mapping the pipeline reads (``load_profile``'s result), a copy."""
@@ -167,6 +187,7 @@ def read_profile(name_or_path: str = DEFAULT_PROFILE,
     else:
         for item in overrides or []:
             written[apply_override(profile, item)] = f"--set {item}"
+    profile = _expand_target_tagger(profile, str(path))
     profile = _expand_cache_paths(profile)
     return parse_profile(profile, overrides=written, method=method)
 
@@ -190,6 +211,29 @@ def _expand_cache_paths(node: Any) -> Any:
 
         return node.replace("{cache}", str(default_cache_dir()))
     return node
+
+
+def _expand_target_tagger(profile: dict, where: str) -> dict:
+    """Replace ``{target_tagger}`` in other sections' strings by the target tagger's resolved model
+    folder (one model trained once serves as English NER and target tagger); E684 when the profile
+    refers to it and ``target_tagger.model`` is not set."""
+    section = profile.get("target_tagger")
+    model = section.get("model") if isinstance(section, dict) else None
+
+    def walk(node: Any, key: str) -> Any:
+        if isinstance(node, dict):
+            return {k: (v if k == "target_tagger" and not key else walk(v, f"{key}.{k}" if key else str(k)))
+                    for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, key) for v in node]
+        if isinstance(node, str) and TARGET_TAGGER_REF in node:
+            if not model:
+                raise XlnerError("E684", profile=where, what=f"{key} ({node!r})")
+            from xlner.tag import resolve_tag_model
+
+            return node.replace(TARGET_TAGGER_REF, resolve_tag_model(str(model)))
+        return node
+    return walk(profile, "")
 
 
 def apply_override(profile: dict, item: str) -> str:
@@ -239,6 +283,9 @@ def parse_profile(profile: Mapping[str, Any], *, overrides: Mapping[str, str] | 
     bt: BackTranslationSection = check_params("section 'back_translation'", BackTranslationSection,
                                               settings.back_translation or {},
                                               top.child("back_translation"), "key")
+    target_tagger: TargetTaggerSection = check_params("section 'target_tagger'", TargetTaggerSection,
+                                                      settings.target_tagger or {},
+                                                      top.child("target_tagger"), "key")
     if bt.translator is not None:
         _component("translator", bt.translator, top.child("back_translation.translator"))
     registry.lookup("projection", bt.method, top.child("back_translation"), name_key="method")
@@ -250,7 +297,7 @@ def parse_profile(profile: Mapping[str, Any], *, overrides: Mapping[str, str] | 
     if options_for in registry.names("projection"):
         registry.validate("projection", options_for, projection.options or {}, where.child("options"))
     return Profile(path, settings, components["translator"], components["tagger"],
-                   components["aligner"], projection, refine, bt, dict(profile))
+                   components["aligner"], projection, refine, bt, dict(profile), target_tagger)
 
 
 def _component(kind: str, section: Mapping[str, Any], origin: Origin) -> ComponentSection:

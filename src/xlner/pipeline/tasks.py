@@ -31,6 +31,7 @@ from xlner.pipeline.profiles import builtin_profiles, load_profile
 from xlner.pipeline.records import build_records, evaluate_records, reason_counts, write_training_set
 from xlner.runs import Run, load_run, write_run
 from xlner.threads import pin_threads
+from xlner.project.params import FUSED_METHODS
 from xlner.translate import UNAVAILABLE_CODES
 
 ENGLISH = "en"
@@ -119,6 +120,7 @@ def _profile(opts: Options, task: str = "translate-test") -> dict:
         profile["labels"] = list(opts.labels)
     opts.lang = check_lang(opts.lang)
     check_method(profile["projection"]["method"], task)
+    check_target_tagger(profile)
     back_translation_settings(profile)  # refuses a bad back_translation section before any work
     pin_threads(int(profile.get("threads") or 1))
     return profile
@@ -133,6 +135,16 @@ def check_method(method: str, task: str = "translate-test") -> None:
         return
     if method not in METHODS:
         raise XlnerError("E747", method=method, methods=", ".join((*METHODS, S.BACK_TRANSLATION)))
+
+
+def check_target_tagger(profile: dict) -> None:
+    """A fused method without a target tagger model is refused before any work (E684)."""
+    from xlner.project import FUSED_METHODS
+
+    method = profile["projection"]["method"]
+    if method in FUSED_METHODS and not (profile.get("target_tagger") or {}).get("model"):
+        raise XlnerError("E684", profile=profile.get("path") or profile.get("name") or "profile",
+                         what=f"projection method {method}")
 
 
 # --- back-translation (method.md §5) -----------------------------------------------------------
@@ -258,7 +270,7 @@ def _config(task: str, opts: Options, profile: dict, dataset: str, labels: list[
             "profile": profile.get("name"), "profile_path": _user_profile_path(profile),
             "method": profile["projection"]["method"], "labels": labels, "limit": opts.limit,
             "components": {k: profile.get(k) for k in ("translator", "tagger", "refine", "aligner",
-                                                       "projection")},
+                                                       "projection", "target_tagger")},
             "settings": {k: profile.get(k) for k in ("threads", "shard_size", "translate_shard_size",
                                                      "max_words", "keep_similarity")},
             "xlner_version": xlner.__version__,
@@ -317,7 +329,25 @@ def _projection_steps(profile: dict, labels: list[str], project: bool = True) ->
              {"entities": "tgt_entities", "unprojected": "unprojected", "candidates": "candidates"},
              "projector", _projection_params(profile)),
     ]
+    if project and profile["projection"]["method"] in FUSED_METHODS:
+        steps[-1:] = _fused_steps(profile)
     return steps if project else steps[:-1]
+
+
+TARGET_NER_COLUMNS = {"entities": "tgt_ner_entities", "probs": "tgt_ner_probs", "columns": "tgt_ner_columns"}
+
+
+def _fused_steps(profile: dict) -> list[Step]:
+    """The fused methods' projection: the target tagger on the target sentences (cached, keyed by
+    the model's identity and the sentences), then fused matching [+ ensemble] with its output."""
+    return [
+        Step("target_tag", S.tag_target, {"tokens": "tgt_tokens"}, TARGET_NER_COLUMNS, "target_tagger"),
+        Step("project", S.project_fused,
+             {c: c for c in ("id", "src_tokens", "tgt_tokens", "src_entities", "alignment",
+                             "alignment_scores", *TARGET_NER_COLUMNS.values())},
+             {"entities": "tgt_entities", "unprojected": "unprojected", "candidates": "candidates"},
+             "projector", _projection_params(profile)),
+    ]
 
 
 def _run_steps(task: str, opts: Options, gold_columns: list[str], build_steps: Callable,

@@ -9,15 +9,15 @@ import typing
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Mapping, Sequence
 
-from annotated_types import Ge
+from annotated_types import Ge, Le
 
 from xlner import registry
 from xlner.project.heuristic import COLLISIONS, ORDERS
 from xlner.project.matching import EXACT_SOLVERS, STOP_TOKENS
 from xlner.registry import Int
 
-__all__ = ["METHODS", "DEFAULTS", "resolve_params", "HeuristicParams", "LargestGroupParams",
-           "MatchingParams"]
+__all__ = ["METHODS", "DEFAULTS", "FUSED_METHODS", "ENSEMBLE_METHOD", "resolve_params", "HeuristicParams",
+           "LargestGroupParams", "MatchingParams", "FusedParams", "FusedEnsembleParams"]
 
 Order = Literal["input", "shortest"]
 Collision = Literal["overwrite", "skip", "merge"]
@@ -68,8 +68,49 @@ class MatchingParams:
     target_labels: TargetLabels = None
 
 
+Probability = Annotated[float, Ge(0), Le(1)]
+
+
+@dataclass(kw_only=True)
+class FusedParams:
+    """Fused matching (:mod:`xlner.project.fusion`, method.md §4): ``lambda_align * Dice + lambda_ner *
+    NER [+ lambda_nmt * NMT] [+ target scores]`` over n-gram and/or target-NER candidates, with the
+    target tagger's output (the pipeline's ``target_tagger``). ``weights`` name ``align``, ``ner``
+    (and ``nmt`` only where NMT scores are given); ``ner_variant``: ``ner`` (the entity's own type)
+    or ``ner_spans`` (best type); ``ner_gate``: NER score only on candidates aligned to the entity."""
+
+    candidates: Literal["ngram", "ner", "ngram+ner"] = "ngram+ner"
+    weights: Mapping[str, float] | None = None
+    ner_variant: Literal["ner_spans", "ner"] = "ner_spans"
+    ner_gate: bool = False
+    alpha: float = 1.15
+    ner_threshold: float = 0.05
+    solver: Literal["greedy", "exact"] = "greedy"
+    max_candidate_length: Annotated[Int, Ge(0)] = 10
+    min_score: float = 0.0
+    n_candidates: Annotated[Int, Ge(0)] = 3
+    target_labels: TargetLabels = None
+
+
+@dataclass(kw_only=True)
+class FusedEnsembleParams(FusedParams):
+    """Fused matching, then the ensemble with the target tagger (:func:`xlner.project.ensemble.ensemble`):
+    a projected span is dropped when the tagger's mean p(O) on it is at least ``drop_if_o``, retyped
+    when the tagger gives another type on exactly that span a score of at least ``retype_if``, and
+    tagger spans with confidence at least ``add_if`` that overlap no kept span are added (null: off)."""
+
+    drop_if_o: Probability | None = None
+    add_if: Probability | None = None
+    retype_if: Probability | None = 0.7
+
+
+#: Methods that need the target tagger's output on the target sentence.
+FUSED_METHODS = ("match-fused", "match-fused+ensemble")
+ENSEMBLE_METHOD = "match-fused+ensemble"
+
 _PARAMS = {"heuristic": HeuristicParams, "largest-group": LargestGroupParams,
-           "match-greedy": MatchingParams, "match-exact": MatchingParams}
+           "match-greedy": MatchingParams, "match-exact": MatchingParams,
+           "match-fused": FusedParams, "match-fused+ensemble": FusedEnsembleParams}
 for _method, _params in _PARAMS.items():
     registry.register("projection", _method, _params, "xlner.project:project")
 
