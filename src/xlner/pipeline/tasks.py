@@ -138,13 +138,18 @@ def check_method(method: str, task: str = "translate-test") -> None:
 
 
 def check_target_tagger(profile: dict) -> None:
-    """A fused method without a target tagger model is refused before any work (E684)."""
+    """Before any work: a fused method without a target tagger model is refused (E684), and a
+    local target tagger folder that is not a token classifier is named (E680/E681)."""
     from xlner.project import FUSED_METHODS
+    from xlner.tag import check_token_classifier, resolve_tag_model
 
     method = profile["projection"]["method"]
-    if method in FUSED_METHODS and not (profile.get("target_tagger") or {}).get("model"):
+    model = (profile.get("target_tagger") or {}).get("model")
+    if method in FUSED_METHODS and not model:
         raise XlnerError("E684", profile=profile.get("path") or profile.get("name") or "profile",
                          what=f"projection method {method}")
+    if model:
+        check_token_classifier(resolve_tag_model(str(model)))
 
 
 # --- back-translation (method.md §5) -----------------------------------------------------------
@@ -302,6 +307,12 @@ def _strip_score(rows: list[dict]) -> list[dict]:
     return [{"start": r["start"], "end": r["end"], "label": r["label"]} for r in rows]
 
 
+def _marks_unknown(translator: dict) -> bool:
+    """Whether the translator writes ``*`` before unknown words: its ``mark_unknown``, which
+    defaults to on for the two translators that have it (Apertium, the lexicon)."""
+    return bool(translator.get("mark_unknown", translator.get("name") in ("apertium", "lexicon")))
+
+
 def _text_steps(profile: dict, tokens: str, text: str, words: str, unknown: str,
                 keep_marks: bool) -> list[Step]:
     """detokenize -> translate -> split words, from column ``tokens`` to ``words``."""
@@ -409,7 +420,7 @@ def translate_test(opts: Options) -> Run:
     def steps(profile: dict, labels: list[str]) -> list[Step]:
         return [
             *_text_steps(profile, "tgt_tokens", "tgt_text", "src_tokens", "src_unknown",
-                         bool(profile["translator"].get("mark_unknown"))),
+                         _marks_unknown(profile["translator"])),
             Step("ner", S.tag_entities, {"tokens": "src_tokens", "unknown": "src_unknown"},
                  {"entities": "src_entities_ner"}, "tagger"),
             Step("refine", S.refine_entities,

@@ -17,7 +17,7 @@ from xlner.project.matching import EXACT_SOLVERS, STOP_TOKENS
 from xlner.registry import Int
 
 __all__ = ["METHODS", "DEFAULTS", "FUSED_METHODS", "ENSEMBLE_METHOD", "resolve_params", "HeuristicParams",
-           "LargestGroupParams", "MatchingParams", "FusedParams", "FusedEnsembleParams"]
+           "LargestGroupParams", "MatchingParams", "FusedParams"]
 
 Order = Literal["input", "shortest"]
 Collision = Literal["overwrite", "skip", "merge"]
@@ -77,7 +77,11 @@ class FusedParams:
     NER [+ lambda_nmt * NMT] [+ target scores]`` over n-gram and/or target-NER candidates, with the
     target tagger's output (the pipeline's ``target_tagger``). ``weights`` name ``align``, ``ner``
     (and ``nmt`` only where NMT scores are given); ``ner_variant``: ``ner`` (the entity's own type)
-    or ``ner_spans`` (best type); ``ner_gate``: NER score only on candidates aligned to the entity."""
+    or ``ner_spans`` (best type); ``ner_gate``: NER score only on candidates aligned to the entity.
+
+    ``drop_if_o``, ``add_if``, ``retype_if``: the ensemble's thresholds
+    (:func:`xlner.project.ensemble.ensemble`, null: off), used by ``match-fused+ensemble`` only, so
+    that one profile serves both methods (``--method match-fused`` ignores them)."""
 
     candidates: Literal["ngram", "ner", "ngram+ner"] = "ngram+ner"
     weights: Mapping[str, float] | None = None
@@ -89,19 +93,10 @@ class FusedParams:
     max_candidate_length: Annotated[Int, Ge(0)] = 10
     min_score: float = 0.0
     n_candidates: Annotated[Int, Ge(0)] = 3
-    target_labels: TargetLabels = None
-
-
-@dataclass(kw_only=True)
-class FusedEnsembleParams(FusedParams):
-    """Fused matching, then the ensemble with the target tagger (:func:`xlner.project.ensemble.ensemble`):
-    a projected span is dropped when the tagger's mean p(O) on it is at least ``drop_if_o``, retyped
-    when the tagger gives another type on exactly that span a score of at least ``retype_if``, and
-    tagger spans with confidence at least ``add_if`` that overlap no kept span are added (null: off)."""
-
     drop_if_o: Probability | None = None
     add_if: Probability | None = None
     retype_if: Probability | None = 0.7
+    target_labels: TargetLabels = None
 
 
 #: Methods that need the target tagger's output on the target sentence.
@@ -110,7 +105,7 @@ ENSEMBLE_METHOD = "match-fused+ensemble"
 
 _PARAMS = {"heuristic": HeuristicParams, "largest-group": LargestGroupParams,
            "match-greedy": MatchingParams, "match-exact": MatchingParams,
-           "match-fused": FusedParams, "match-fused+ensemble": FusedEnsembleParams}
+           "match-fused": FusedParams, "match-fused+ensemble": FusedParams}
 for _method, _params in _PARAMS.items():
     registry.register("projection", _method, _params, "xlner.project:project")
 
