@@ -189,3 +189,11 @@ def test_offline_fusion_end_to_end_with_a_tagger_trained_in_the_test(tmp_path, t
     other = translate_test(dataclasses.replace(opts, method="match-fused"))
     assert "target_tag" in other.metrics["cached_steps"] and "project" not in other.metrics["cached_steps"]
     assert all(p.source >= 0 for r in other.records for p in r.projection.projected)
+
+
+def test_fused_records_refuse_another_method():
+    from xlner.project.fused import project_fused_records
+
+    with pytest.raises(XlnerError) as err:
+        project_fused_records([_record()], "match-greedy", {}, [NER])
+    assert err.value.code == "E688" and "match-greedy" in err.value.message

@@ -28,7 +28,8 @@ from xlner.errors import XlnerError
 from xlner.registry import Int, Origin, check_params
 
 __all__ = ["DEFAULT_PROFILE", "Profile", "Settings", "ComponentSection", "ProjectionSection",
-           "RefineSection", "BackTranslationSection", "TargetTaggerSection", "TARGET_TAGGER_REF", "builtin_profiles", "profile_path",
+           "RefineSection", "BackTranslationSection", "TargetTaggerSection", "TARGET_TAGGER_REF",
+           "target_tagger_refs", "builtin_profiles", "profile_path",
            "load_profile", "read_profile", "parse_profile", "apply_override", "component_params"]
 
 DEFAULT_PROFILE = "offline"
@@ -215,25 +216,35 @@ def _expand_cache_paths(node: Any) -> Any:
 
 def _expand_target_tagger(profile: dict, where: str) -> dict:
     """Replace ``{target_tagger}`` in other sections' strings by the target tagger's resolved model
-    folder (one model trained once serves as English NER and target tagger); E684 when the profile
-    refers to it and ``target_tagger.model`` is not set."""
+    folder (one model trained once serves as English NER and target tagger). Without
+    ``target_tagger.model`` the placeholder stays: the profile still loads and lists, and the
+    pipeline refuses to run it (E684, :func:`target_tagger_refs`)."""
     section = profile.get("target_tagger")
     model = section.get("model") if isinstance(section, dict) else None
+    if not model:
+        return profile
+    from xlner.tag import resolve_tag_model
 
-    def walk(node: Any, key: str) -> Any:
+    resolved = resolve_tag_model(str(model))
+
+    def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            return {k: (v if k == "target_tagger" and not key else walk(v, f"{key}.{k}" if key else str(k)))
-                    for k, v in node.items()}
+            return {k: walk(v) for k, v in node.items()}
         if isinstance(node, list):
-            return [walk(v, key) for v in node]
-        if isinstance(node, str) and TARGET_TAGGER_REF in node:
-            if not model:
-                raise XlnerError("E684", profile=where, what=f"{key} ({node!r})")
-            from xlner.tag import resolve_tag_model
-
-            return node.replace(TARGET_TAGGER_REF, resolve_tag_model(str(model)))
+            return [walk(v) for v in node]
+        if isinstance(node, str):
+            return node.replace(TARGET_TAGGER_REF, resolved)
         return node
-    return walk(profile, "")
+    return walk(profile)
+
+
+def target_tagger_refs(node: Any, key: str = "") -> list[str]:
+    """The dotted keys whose values still hold ``{target_tagger}`` (no target tagger model set)."""
+    if isinstance(node, dict):
+        return [k_ for k, v in node.items() for k_ in target_tagger_refs(v, f"{key}.{k}" if key else str(k))]
+    if isinstance(node, list):
+        return [k_ for v in node for k_ in target_tagger_refs(v, key)]
+    return [key] if isinstance(node, str) and TARGET_TAGGER_REF in node else []
 
 
 def apply_override(profile: dict, item: str) -> str:

@@ -143,11 +143,16 @@ def check_target_tagger(profile: dict) -> None:
     from xlner.project import FUSED_METHODS
     from xlner.tag import check_token_classifier, resolve_tag_model
 
+    from xlner.pipeline.profiles import target_tagger_refs
+
+    where = profile.get("path") or profile.get("name") or "profile"
     method = profile["projection"]["method"]
     model = (profile.get("target_tagger") or {}).get("model")
     if method in FUSED_METHODS and not model:
-        raise XlnerError("E684", profile=profile.get("path") or profile.get("name") or "profile",
-                         what=f"projection method {method}")
+        raise XlnerError("E684", profile=where, what=f"projection method {method}")
+    refs = target_tagger_refs(profile)
+    if refs:
+        raise XlnerError("E684", profile=where, what=f"{refs[0]} ({{target_tagger}})")
     if model:
         check_token_classifier(resolve_tag_model(str(model)))
 

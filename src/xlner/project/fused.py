@@ -86,7 +86,7 @@ def project_fused_records(records: Sequence[RunRecord], method: str, options: Ma
     target-side scores by name (their weights are in ``options["weights"]``).
     """
     if method not in FUSED_METHODS:
-        raise XlnerError("E760", kind="projection", name=method, choices=", ".join(FUSED_METHODS))
+        raise XlnerError("E688", method=method, methods=", ".join(FUSED_METHODS))
     if target_ner is None:
         raise XlnerError("E685", method=method)
     if len(target_ner) != len(records):
