@@ -197,3 +197,13 @@ def test_fused_records_refuse_another_method():
     with pytest.raises(XlnerError) as err:
         project_fused_records([_record()], "match-greedy", {}, [NER])
     assert err.value.code == "E688" and "match-greedy" in err.value.message
+
+
+def test_back_translation_cannot_use_a_fused_method(tmp_path):
+    """Nothing runs the target tagger on a back-translation's words: refused before any work."""
+    data = _demo(tmp_path, 2)
+    with pytest.raises(XlnerError) as err:
+        translate_test(Options(data=str(data), lang="eu", out=str(tmp_path / "run"), shared_cache=False,
+                               progress=False, settings={"back_translation.method": "match-fused"}))
+    assert err.value.code == "E750" and "match-fused" in err.value.message
+    assert "match-fused" not in err.value.message.split("one of")[1].split(", not")[0]

@@ -178,8 +178,10 @@ def back_translation_settings(profile: dict) -> dict:
     unknown = sorted(set(bt) - set(BT_DEFAULTS))
     if unknown:
         raise XlnerError("E749", profile=where, keys=", ".join(unknown), known=", ".join(BT_DEFAULTS))
-    if bt["method"] not in METHODS:
-        raise XlnerError("E750", profile=where, methods=", ".join(METHODS), value=repr(bt["method"]))
+    # the fused methods need the target tagger on the back-translation's words, which nothing runs
+    plain = [m for m in METHODS if m not in FUSED_METHODS]
+    if bt["method"] not in plain:
+        raise XlnerError("E750", profile=where, methods=", ".join(plain), value=repr(bt["method"]))
     ratio = bt["min_ratio"]
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
         raise XlnerError("E751", profile=where, value=repr(ratio))
