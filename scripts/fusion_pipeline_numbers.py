@@ -96,7 +96,7 @@ def main() -> None:
         print(name, {k: round(100 * v["f1"], 1) for k, v in results[name].items()})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":
