@@ -207,3 +207,35 @@ def test_back_translation_cannot_use_a_fused_method(tmp_path):
                                progress=False, settings={"back_translation.method": "match-fused"}))
     assert err.value.code == "E750" and "match-fused" in err.value.message
     assert "match-fused" not in err.value.message.split("one of")[1].split(", not")[0]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DATA.exists(), reason="../shared/data not found")
+def test_fused_projection_is_an_experiment_method(tmp_path, monkeypatch):
+    """``projection-fused`` in the experiment runner: the seed's tiny teacher is the target tagger of
+    the translate-test pipeline (Apertium + spaCy, identical-token aligner for speed), one cell per
+    seed and Basque test set, scored by the pipeline's own evaluation."""
+    import pandas as pd
+    import yaml
+
+    from xlner.experiment import run_domain_shift
+    from xlner.runs import load_run
+
+    monkeypatch.setenv("XLNER_CACHE", str(tmp_path / "cache"))
+    cfg = yaml.safe_load((ROOT / "src/xlner/configs/tiny-test.yaml").read_text())
+    cfg.update(methods=["model-transfer", "projection-fused"], seeds=[0],
+               projection={"set": {"aligner": {"name": "identity"}}})
+    cfg["test_sets"] = [dict(t, max_sentences=10) for t in cfg["test_sets"] if t["language"] == "eu"]
+    cfg["teacher"]["epochs"] = 1
+    path = tmp_path / "fused.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    exp = tmp_path / "exp"
+    run_domain_shift(path, exp, data_root=DATA, log=None, progress=False)
+    res = pd.read_csv(exp / "results.csv")
+    fused = res[res.method == "projection-fused"]
+    assert set(fused.test_set) == {"eu-news-val", "eu-wiki-val"} and set(fused.seed) == {0}
+    for _, r in fused.iterrows():
+        pipe = load_run(exp / "pipeline" / f"translate-test-fused__test-{r.test_set}-s0")
+        assert pipe.config["method"] == "match-fused+ensemble"
+        assert pipe.config["components"]["target_tagger"]["model"].startswith(str(exp))  # the seed's teacher
+        assert pipe.metrics["overall"]["f1"] == pytest.approx(r.f1)
