@@ -87,3 +87,27 @@ def test_missing_or_broken_dictionary_is_named(tmp_path):
     with pytest.raises(XlnerError) as e:
         LexiconTranslator("sw", "en", path=str(bad))
     assert e.value.code == "E481" and str(bad) in e.value.message
+
+
+def test_registered_translator_is_selectable_in_a_profile_and_runs_translate_test(swahili, tmp_path):
+    """``translator: {name: lexicon}`` in a profile: Swahili translate-test offline, end to end with
+    the offline profile's English NER, alignment and projection, on 4 real MasakhaNER2 sentences."""
+    from xlner.data import write_jsonl
+    from xlner.pipeline import Options, load_profile, translate_test
+    from xlner.translate import get_translator
+
+    assert get_translator("lexicon", "sw", "en").translate(["wa"]) == LexiconTranslator("sw", "en").translate(["wa"])
+    with pytest.raises(XlnerError) as err:  # the registry checks the parameters like any translator's
+        get_translator("lexicon", "sw", "en", max_phrase=0)
+    assert err.value.code == "E761" and "max_phrase" in err.value.message
+    assert load_profile("offline", {"translator": {"name": "lexicon"}})["translator"] == {"name": "lexicon"}
+    data = tmp_path / "sw.jsonl"
+    write_jsonl(swahili[:4], data)
+    run = translate_test(Options(data=str(data), lang="sw", out=str(tmp_path / "run"), shared_cache=False,
+                                 progress=False, settings={"translator": {"name": "lexicon"}}))
+    assert run.config["components"]["translator"]["name"] == "lexicon"
+    first = run.records[0]
+    assert "of" in first.src_tokens and "John" in first.src_tokens      # translated, the name kept
+    assert first.src_unknown is not None and any(first.src_unknown)     # unknown words flagged, '*' split off
+    assert not any(w.startswith("*") for r in run.records for w in r.src_tokens)
+    assert run.metrics["overall"]["f1"] is not None and sum(len(r.projection.projected) for r in run.records) > 0

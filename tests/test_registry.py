@@ -15,10 +15,11 @@ from xlner.registry import Int, Origin
 
 
 @pytest.mark.parametrize("kind,names", [
-    ("translator", {"apertium", "hf", "precomputed"}),
+    ("translator", {"apertium", "hf", "precomputed", "lexicon"}),
     ("tagger", {"spacy", "hf", "mt-marks"}),
     ("aligner", {"simalign", "awesome", "eflomal", "identity"}),
-    ("projection", {"heuristic", "largest-group", "match-greedy", "match-exact"}),
+    ("projection", {"heuristic", "largest-group", "match-greedy", "match-exact", "match-fused",
+                    "match-fused+ensemble"}),
 ])
 def test_every_kind_is_registered_in_one_place(kind, names):
     assert set(registry.names(kind)) == names

@@ -142,6 +142,7 @@ class Reason(str, Enum):
     MARKER_UNBALANCED = "marker_unbalanced"  # ... markers came back unpaired or nested
     MARKER_MOVED = "marker_moved"            # ... markers came back around words unlike the entity
     LABEL_NOT_IN_TARGET = "label_not_in_target"
+    REJECTED_BY_TARGET_MODEL = "rejected_by_target_model"  # match-fused+ensemble: the target tagger says O
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,15 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Annotated, Any, Sequence
+
+from annotated_types import Ge
 
 from xlner.errors import XlnerError
+from xlner.registry import Int, PathText
 from xlner.text import detokenize, split_words
 
-__all__ = ["LexiconTranslator", "load_dictd", "dictd_path", "FREEDICT_DIR"]
+__all__ = ["LexiconTranslator", "LexiconParams", "load_dictd", "dictd_path", "FREEDICT_DIR"]
 
 FREEDICT_DIR = Path("/usr/share/dictd")
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -116,6 +119,17 @@ def load_dictd(index_path: str) -> dict[str, str]:
     if not best:
         raise XlnerError("E481", path=str(index), line=0)
     return {k: v for k, (_, v) in best.items()}
+
+
+@dataclass(kw_only=True)
+class LexiconParams:
+    """The ``lexicon`` translator's parameters (registered in :mod:`xlner.registry` by
+    :mod:`xlner.translate`): ``path`` a dictd ``.index`` (null: Debian's FreeDict file of the pair),
+    ``mark_unknown`` (``*`` before words kept untranslated), ``max_phrase`` (words per lookup)."""
+
+    path: PathText | None = None
+    mark_unknown: bool = True
+    max_phrase: Annotated[Int, Ge(1)] = 3
 
 
 @dataclass

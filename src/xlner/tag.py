@@ -28,8 +28,8 @@ from xlner.cache import StepCache, default_cache_dir, file_fingerprint, fingerpr
 from xlner.datamodel import Dataset, Sentence, Span
 from xlner.errors import XlnerError
 
-__all__ = ["TagResult", "resolve_tag_model", "check_token_classifier", "tag_dataset", "tag_sentences",
-           "write_predictions", "OUTPUT_FORMATS"]
+__all__ = ["TagResult", "resolve_tag_model", "check_token_classifier", "load_tagger", "model_identity",
+           "tag_dataset", "tag_sentences", "write_predictions", "OUTPUT_FORMATS"]
 
 OUTPUT_FORMATS = ("conll", "jsonl")
 CACHE_STEP = "tag"
@@ -91,7 +91,26 @@ def check_token_classifier(model: str) -> None:
         raise XlnerError("E680", model=model, found=f"labels {labels} without B-/I- tags")
 
 
-def _tagger(model: str, labels: Sequence[str] | None, batch_size: int, max_length: int, device: str | None):
+def model_identity(model: str | Path) -> dict[str, Any]:
+    """What a cache key needs to know of a model without loading it: the resolved name and, for a
+    local folder, its files' names, sizes and times (retraining into the same folder changes it)."""
+    resolved = resolve_tag_model(model)
+    path = Path(resolved)
+    ident: dict[str, Any] = {"model": resolved}
+    if path.is_dir():
+        ident["files"] = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime))
+                                for p in path.iterdir() if p.is_file())
+    return ident
+
+
+def load_tagger(model: str | Path, labels: Sequence[str] | None = None, *, batch_size: int = 32,
+                max_length: int = 512, device: str | None = "auto") -> Any:
+    """The :class:`xlner.ner.HFTagger` ``xlner tag`` uses for ``model`` (resolved and checked: E680,
+    E681); ``labels`` default to every type the model predicts."""
+    return _tagger(resolve_tag_model(model), labels, batch_size, max_length, device)
+
+
+def _tagger(model: str, labels: Sequence[str] | None, batch_size: int, max_length: int, device: str | None) -> Any:
     from xlner.ner import HFTagger
 
     check_token_classifier(model)

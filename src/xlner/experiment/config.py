@@ -17,7 +17,7 @@ import numpy as np
 from xlner.datamodel import Sentence
 from xlner.errors import XlnerError
 
-PIPELINE_METHODS = ("projection", "projection-teacher", "translate-train")
+PIPELINE_METHODS = ("projection", "projection-teacher", "translate-train", "projection-fused")
 KNOWN_METHODS = ("model-transfer", "teacher-student") + PIPELINE_METHODS
 
 # The optional ``translate_train:`` section of a config.

@@ -300,3 +300,6 @@ class Projection(TransferMethod):
 # In the order the runner visits them (per seed; then the seedless ones).
 METHODS: dict[str, type[TransferMethod]] = {m.name: m for m in (
     ModelTransfer, TeacherStudent, ProjectionTeacher, TranslateTrain, Projection)}
+# fused translate-test (issue 11), in a module of its own that builds on the classes above
+from xlner.experiment.fused_projection import FusedProjection  # noqa: E402
+METHODS[FusedProjection.name] = FusedProjection

@@ -95,7 +95,7 @@ def _target_languages(cfg: ExperimentConfig, method: str, profile: dict | None, 
         gap = None
         if method in ("teacher-student", "projection-teacher") and lang not in cfg.unlabeled:
             gap = "no unlabeled text for it in the config"
-        if gap is None and method in ("projection", "projection-teacher"):
+        if gap is None and method in ("projection", "projection-teacher", "projection-fused"):
             assert profile is not None
             gap = translator_gap(profile, lang, SOURCE_LANGUAGE)
         if gap:

@@ -16,7 +16,7 @@ from xlner.errors import XlnerError
 from xlner.pipeline.framework import Components
 from xlner.pipeline.profiles import component_params
 
-__all__ = ["build_components", "guarded"]
+__all__ = ["build_components", "guarded", "target_tagger_component"]
 
 
 def guarded(kind: str, name: str, params: Mapping[str, Any], build: Callable[[], Any]) -> Callable[[], Any]:
@@ -71,7 +71,7 @@ def build_components(profile: Mapping[str, Any], src_lang: str, tgt_lang: str,
         return project_batch
 
     version = xlner.__version__
-    extra = {}
+    extra = target_tagger_component(profile)
     if back_translator is not None:
         b_name, b_params = component_params(back_translator)
 
@@ -92,3 +92,26 @@ def build_components(profile: Mapping[str, Any], src_lang: str, tgt_lang: str,
         "projector": ({"function": "xlner.project.project_batch", "version": version},
                       guarded("projection", "xlner.project", {}, projector)),
     })
+
+
+def target_tagger_component(profile: Mapping[str, Any]) -> dict[str, tuple[dict, Callable[[], Any]]]:
+    """``{"target_tagger": (config, build)}`` when the profile names a target tagger model, else
+    ``{}``. The config the cache keys see is the section plus the model's identity (its resolved
+    folder and files' sizes and times, :func:`xlner.tag.model_identity`): retraining into the
+    same folder reruns the step, an unchanged model never loads."""
+    from xlner.tag import model_identity
+
+    section = dict(profile.get("target_tagger") or {})
+    model = section.get("model")
+    if not model:
+        return {}
+    params = {k: v for k, v in section.items() if k != "model"}
+
+    def build() -> Any:
+        from xlner.tag import load_tagger
+
+        return load_tagger(model, params.get("labels"), batch_size=int(params.get("batch_size") or 32),
+                           max_length=int(params.get("max_length") or 512), device=params.get("device", "auto"))
+
+    return {"target_tagger": ({**section, "identity": model_identity(model)},
+                              guarded("target tagger", "hf", section, build))}

@@ -30,7 +30,8 @@ from xlner.errors import XlnerError
 from xlner.registry import Int, Origin, check_params
 
 __all__ = ["DEFAULT_PROFILE", "Profile", "Settings", "ComponentSection", "ProjectionSection",
-           "RefineSection", "BackTranslationSection", "builtin_profiles", "profile_path",
+           "RefineSection", "BackTranslationSection", "TargetTaggerSection", "TARGET_TAGGER_REF",
+           "target_tagger_refs", "builtin_profiles", "profile_path",
            "load_profile", "read_profile", "parse_profile", "parse_settings", "apply_settings",
            "component_params", "tagger_types"]
 
@@ -64,6 +65,7 @@ class Settings:
     projection: Section
     refine: Section | None = None
     back_translation: Section | None = None
+    target_tagger: Section | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,24 @@ class BackTranslationSection:
     min_ratio: Annotated[float, Interval(ge=0, lt=1)] = 0.5
 
 
+@dataclass(kw_only=True)
+class TargetTaggerSection:
+    """A token classifier run on the target sentences (any model ``xlner tag`` accepts: a folder
+    written by ``xlner train`` or a hub name); its spans and per-word probabilities feed the fused
+    projection methods. ``model`` null: no target tagger. Elsewhere in the profile,
+    ``{target_tagger}`` stands for the resolved model folder (offline-fusion's English NER)."""
+
+    model: Annotated[str, MinLen(1)] | None = None
+    labels: Sequence[Annotated[str, MinLen(1)]] | None = None
+    batch_size: Positive = 32
+    max_length: Positive = 512
+    device: str | None = "auto"
+
+
+#: Stands for the target tagger's model folder in other sections' string values.
+TARGET_TAGGER_REF = "{target_tagger}"
+
+
 @dataclass
 class Profile:
     """A checked profile: its typed sections and the mapping they were read from."""
@@ -121,6 +141,7 @@ class Profile:
     refine: RefineSection
     back_translation: BackTranslationSection
     raw: dict[str, Any] = field(repr=False)
+    target_tagger: TargetTaggerSection = field(default_factory=TargetTaggerSection)
 
     def as_dict(self) -> dict[str, Any]:
         """The mapping the pipeline reads (``load_profile``'s result), a copy."""
@@ -169,7 +190,8 @@ def read_profile(name_or_path: str = DEFAULT_PROFILE,
         items = list(overrides or [])
         settings = parse_settings(items)
         written = {item.partition("=")[0].strip(): f"--set {item}" for item in items}
-    profile = _expand_cache_paths(apply_settings(profile, settings, written))
+    profile = apply_settings(profile, settings, written)
+    profile = _expand_cache_paths(_expand_target_tagger(profile, str(path)))
     return parse_profile(profile, overrides=written, method=method)
 
 
@@ -231,6 +253,39 @@ def apply_settings(profile: Mapping[str, Any], settings: Mapping[str, Any],
     return out
 
 
+def _expand_target_tagger(profile: dict, where: str) -> dict:
+    """Replace ``{target_tagger}`` in other sections' strings by the target tagger's resolved model
+    folder (one model trained once serves as English NER and target tagger). Without
+    ``target_tagger.model`` the placeholder stays: the profile still loads and lists, and the
+    pipeline refuses to run it (E684, :func:`target_tagger_refs`)."""
+    section = profile.get("target_tagger")
+    model = section.get("model") if isinstance(section, dict) else None
+    if not model:
+        return profile
+    from xlner.tag import resolve_tag_model
+
+    resolved = resolve_tag_model(str(model))
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, str):
+            return node.replace(TARGET_TAGGER_REF, resolved)
+        return node
+    return walk(profile)
+
+
+def target_tagger_refs(node: Any, key: str = "") -> list[str]:
+    """The dotted keys whose values still hold ``{target_tagger}`` (no target tagger model set)."""
+    if isinstance(node, dict):
+        return [k_ for k, v in node.items() for k_ in target_tagger_refs(v, f"{key}.{k}" if key else str(k))]
+    if isinstance(node, list):
+        return [k_ for v in node for k_ in target_tagger_refs(v, key)]
+    return [key] if isinstance(node, str) and TARGET_TAGGER_REF in node else []
+
+
 def set_key(profile: dict, key: str, value: Any, written: str) -> None:
     """``profile[a][b][c] = value`` for ``key`` ``a.b.c``, creating sections on the way."""
     node = profile
@@ -264,6 +319,9 @@ def parse_profile(profile: Mapping[str, Any], *, overrides: Mapping[str, str] | 
     bt: BackTranslationSection = check_params("section 'back_translation'", BackTranslationSection,
                                               settings.back_translation or {},
                                               top.child("back_translation"), "key")
+    target_tagger: TargetTaggerSection = check_params("section 'target_tagger'", TargetTaggerSection,
+                                                      settings.target_tagger or {},
+                                                      top.child("target_tagger"), "key")
     if bt.translator is not None:
         _component("translator", bt.translator, top.child("back_translation.translator"))
     registry.lookup("projection", bt.method, top.child("back_translation"), name_key="method")
@@ -275,7 +333,7 @@ def parse_profile(profile: Mapping[str, Any], *, overrides: Mapping[str, str] | 
     if options_for in registry.names("projection"):
         registry.validate("projection", options_for, projection.options or {}, where.child("options"))
     return Profile(path, settings, components["translator"], components["tagger"],
-                   components["aligner"], projection, refine, bt, dict(profile))
+                   components["aligner"], projection, refine, bt, dict(profile), target_tagger)
 
 
 def _component(kind: str, section: Mapping[str, Any], origin: Origin) -> ComponentSection:

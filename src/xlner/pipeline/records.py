@@ -35,7 +35,7 @@ def build_records(table: pa.Table, lang: str, method: str, labels: list[str],
             "similarity": row["similarity"],
             "method": method,
             "tgt_entities": row["tgt_entities"], "unprojected": row["unprojected"],
-            "candidates": row["candidates"],
+            "candidates": [_candidate(c) for c in row["candidates"] or []],
         }
         if with_bt:
             obj["back_translation"] = {
@@ -45,6 +45,17 @@ def build_records(table: pa.Table, lang: str, method: str, labels: list[str],
                 "method": bt_method}
         records.append(RunRecord.from_json(obj, path="the pipeline's output"))
     return records
+
+
+def _candidate(row: dict[str, Any]) -> dict[str, Any]:
+    """A candidate row of the table as the record's JSON form: fused candidates' score components
+    come out of Arrow as a map (a list of pairs); absent components and origin are left out."""
+    out = {k: row[k] for k in ("source", "start", "end", "score")}
+    if row.get("components") is not None:
+        out["components"] = dict(row["components"])
+    if row.get("origin") is not None:
+        out["origin"] = row["origin"]
+    return out
 
 
 def evaluate_records(records: Sequence[RunRecord], labels: list[str]) -> dict[str, Any]:

@@ -31,6 +31,10 @@ PROJECTED = pa.struct([("start", pa.int32()), ("end", pa.int32()), ("label", pa.
 UNPROJECTED = pa.struct([("source", pa.int32()), ("reason", pa.string())])
 CANDIDATE = pa.struct([("source", pa.int32()), ("start", pa.int32()), ("end", pa.int32()),
                        ("score", pa.float32())])
+# A fused candidate also keeps its score components ({"align": .., "ner": ..}) and its origin.
+FUSED_CANDIDATE = pa.struct([("source", pa.int32()), ("start", pa.int32()), ("end", pa.int32()),
+                             ("score", pa.float32()), ("components", pa.map_(pa.string(), pa.float32())),
+                             ("origin", pa.string())])
 TOKENS = pa.list_(pa.string())
 FLAGS = pa.list_(pa.bool_())
 SPANS = pa.list_(SPAN)
@@ -235,14 +239,54 @@ def project_entities(table: pa.Table, projector: Any, params: dict) -> pa.Table:
     return _projection_table(project_records(_projection_records(rows), params["method"], params))
 
 
-def _projection_table(results: list) -> pa.Table:
-    """The output columns of a projection step: one row per sentence's :class:`ProjectionResult`."""
+def tag_target(table: pa.Table, tagger: Any, params: dict) -> pa.Table:
+    """target tokens -> the target tagger's spans (with confidences), per-word IOB2 probabilities
+    and their columns (the inputs of the fused projection methods). Empty sentences get nothing."""
+    sentences = table["tokens"].to_pylist()
+    todo = [i for i, s in enumerate(sentences) if s]
+    outputs = tagger.tag([sentences[i] for i in todo]) if todo else []
+    entities: list[list[dict]] = [[] for _ in sentences]
+    probs: list[list[list[float]] | None] = [None] * len(sentences)
+    columns: list[list[str]] = [[] for _ in sentences]
+    for i, out in zip(todo, outputs):
+        entities[i] = _span_rows(list(out.spans), list(out.scores) if out.scores is not None else None)
+        if out.probs is not None:
+            probs[i] = np.asarray(out.probs, dtype=np.float32).tolist()
+        columns[i] = list(out.labels)
+    return pa.table({"entities": entities, "probs": probs, "columns": columns},
+                    schema=pa.schema([("entities", SPANS), ("probs", MATRIX), ("columns", TOKENS)]))
+
+
+def project_fused(table: pa.Table, projector: Any, params: dict) -> pa.Table:
+    """The projection step of the fused methods (``match-fused``, ``match-fused+ensemble``): as
+    :func:`project_entities`, plus the target tagger's output (:func:`tag_target`) on each sentence."""
+    from xlner.project import project_records
+    from xlner.project.fused import TargetNer
+
+    rows = table.to_pylist()
+    ner = [TargetNer(spans_of(r["tgt_ner_entities"]), [float(e["score"]) for e in r["tgt_ner_entities"] or []],
+                     np.asarray(r["tgt_ner_probs"] or [], dtype=np.float64).reshape(len(r["tgt_tokens"]),
+                                                                                   len(r["tgt_ner_columns"] or [])),
+                     list(r["tgt_ner_columns"] or []))
+           if r["tgt_ner_columns"] else None for r in rows]
+    return _projection_table(project_records(_projection_records(rows), params["method"], params, ner), fused=True)
+
+
+def _projection_table(results: list, fused: bool = False) -> pa.Table:
+    """The output columns of a projection step: one row per sentence's :class:`ProjectionResult`
+    (``fused``: candidates keep their score components and origin)."""
+    def candidate(c: Any) -> dict:
+        row = c.to_dict()
+        if fused:
+            row["components"] = list((row.get("components") or {}).items())
+            row.setdefault("origin", None)
+        return row
     return pa.table({"entities": [[p.to_dict() for p in res.projected] for res in results],
                      "unprojected": [[u.to_dict() for u in res.unprojected] for res in results],
-                     "candidates": [[c.to_dict() for c in res.candidates] for res in results]},
+                     "candidates": [[candidate(c) for c in res.candidates] for res in results]},
                     schema=pa.schema([("entities", pa.list_(PROJECTED)),
                                       ("unprojected", pa.list_(UNPROJECTED)),
-                                      ("candidates", pa.list_(CANDIDATE))]))
+                                      ("candidates", pa.list_(FUSED_CANDIDATE if fused else CANDIDATE))]))
 
 
 # --- back-translation (method.md §5, "tgt2tgt") ----------------------------------------------------

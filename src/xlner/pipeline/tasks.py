@@ -31,6 +31,7 @@ from xlner.pipeline.profiles import builtin_profiles, load_profile
 from xlner.pipeline.records import build_records, evaluate_records, reason_counts, write_training_set
 from xlner.runs import Run, load_run, write_run
 from xlner.threads import pin_threads
+from xlner.project.params import FUSED_METHODS
 from xlner.translate import UNAVAILABLE_CODES
 
 ENGLISH = "en"
@@ -127,6 +128,7 @@ def _profile(opts: Options, task: str = "translate-test") -> dict:
         profile["labels"] = list(opts.labels)
     opts.lang = check_lang(opts.lang)
     check_method(profile["projection"]["method"], task)
+    check_target_tagger(profile)
     back_translation_settings(profile)  # refuses a bad back_translation section before any work
     pin_threads(int(profile.get("threads") or 1))
     return profile
@@ -141,6 +143,26 @@ def check_method(method: str, task: str = "translate-test") -> None:
         return
     if method not in METHODS:
         raise XlnerError("E747", method=method, methods=", ".join((*METHODS, S.BACK_TRANSLATION)))
+
+
+def check_target_tagger(profile: dict) -> None:
+    """Before any work: a fused method without a target tagger model is refused (E684), and a
+    local target tagger folder that is not a token classifier is named (E680/E681)."""
+    from xlner.project import FUSED_METHODS
+    from xlner.tag import check_token_classifier, resolve_tag_model
+
+    from xlner.pipeline.profiles import target_tagger_refs
+
+    where = profile.get("path") or profile.get("name") or "profile"
+    method = profile["projection"]["method"]
+    model = (profile.get("target_tagger") or {}).get("model")
+    if method in FUSED_METHODS and not model:
+        raise XlnerError("E684", profile=where, what=f"projection method {method}")
+    refs = target_tagger_refs(profile)
+    if refs:
+        raise XlnerError("E684", profile=where, what=f"{refs[0]} ({{target_tagger}})")
+    if model:
+        check_token_classifier(resolve_tag_model(str(model)))
 
 
 # --- back-translation (method.md §5) -----------------------------------------------------------
@@ -164,8 +186,10 @@ def back_translation_settings(profile: dict) -> dict:
     unknown = sorted(set(bt) - set(BT_DEFAULTS))
     if unknown:
         raise XlnerError("E749", profile=where, keys=", ".join(unknown), known=", ".join(BT_DEFAULTS))
-    if bt["method"] not in METHODS:
-        raise XlnerError("E750", profile=where, methods=", ".join(METHODS), value=repr(bt["method"]))
+    # the fused methods need the target tagger on the back-translation's words, which nothing runs
+    plain = [m for m in METHODS if m not in FUSED_METHODS]
+    if bt["method"] not in plain:
+        raise XlnerError("E750", profile=where, methods=", ".join(plain), value=repr(bt["method"]))
     ratio = bt["min_ratio"]
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
         raise XlnerError("E751", profile=where, value=repr(ratio))
@@ -266,7 +290,7 @@ def _config(task: str, opts: Options, profile: dict, dataset: str, labels: list[
             "profile": profile.get("name"), "profile_path": _user_profile_path(profile),
             "method": profile["projection"]["method"], "labels": labels, "limit": opts.limit,
             "components": {k: profile.get(k) for k in ("translator", "tagger", "refine", "aligner",
-                                                       "projection")},
+                                                       "projection", "target_tagger")},
             "settings": {k: profile.get(k) for k in ("threads", "shard_size", "translate_shard_size",
                                                      "max_words", "keep_similarity")},
             "xlner_version": xlner.__version__,
@@ -298,6 +322,12 @@ def _strip_score(rows: list[dict]) -> list[dict]:
     return [{"start": r["start"], "end": r["end"], "label": r["label"]} for r in rows]
 
 
+def _marks_unknown(translator: dict) -> bool:
+    """Whether the translator writes ``*`` before unknown words: its ``mark_unknown``, which
+    defaults to on for the two translators that have it (Apertium, the lexicon)."""
+    return bool(translator.get("mark_unknown", translator.get("name") in ("apertium", "lexicon")))
+
+
 def _text_steps(profile: dict, tokens: str, text: str, words: str, unknown: str,
                 keep_marks: bool) -> list[Step]:
     """detokenize -> translate -> split words, from column ``tokens`` to ``words``."""
@@ -325,7 +355,25 @@ def _projection_steps(profile: dict, labels: list[str], project: bool = True) ->
              {"entities": "tgt_entities", "unprojected": "unprojected", "candidates": "candidates"},
              "projector", _projection_params(profile)),
     ]
+    if project and profile["projection"]["method"] in FUSED_METHODS:
+        steps[-1:] = _fused_steps(profile)
     return steps if project else steps[:-1]
+
+
+TARGET_NER_COLUMNS = {"entities": "tgt_ner_entities", "probs": "tgt_ner_probs", "columns": "tgt_ner_columns"}
+
+
+def _fused_steps(profile: dict) -> list[Step]:
+    """The fused methods' projection: the target tagger on the target sentences (cached, keyed by
+    the model's identity and the sentences), then fused matching [+ ensemble] with its output."""
+    return [
+        Step("target_tag", S.tag_target, {"tokens": "tgt_tokens"}, TARGET_NER_COLUMNS, "target_tagger"),
+        Step("project", S.project_fused,
+             {c: c for c in ("id", "src_tokens", "tgt_tokens", "src_entities", "alignment",
+                             "alignment_scores", *TARGET_NER_COLUMNS.values())},
+             {"entities": "tgt_entities", "unprojected": "unprojected", "candidates": "candidates"},
+             "projector", _projection_params(profile)),
+    ]
 
 
 def _run_steps(task: str, opts: Options, gold_columns: list[str], build_steps: Callable,
@@ -395,7 +443,7 @@ def translate_test(opts: Options) -> Run:
     def steps(profile: dict, labels: list[str]) -> list[Step]:
         return [
             *_text_steps(profile, "tgt_tokens", "tgt_text", "src_tokens", "src_unknown",
-                         bool(profile["translator"].get("mark_unknown"))),
+                         _marks_unknown(profile["translator"])),
             Step("ner", S.tag_entities, {"tokens": "src_tokens", "unknown": "src_unknown"},
                  {"entities": "src_entities_ner"}, "tagger"),
             Step("refine", S.refine_entities,

@@ -14,6 +14,10 @@ One entry point for every method::
   punctuation dropped, same-type collisions merged, different types: the longer wins).
 - ``match-greedy``: candidate matching solved with the paper's greedy (Dice score, n-grams).
 - ``match-exact``: the same matching solved to optimality.
+- ``match-fused`` / ``match-fused+ensemble``: fused alignment + target-NER scores over n-gram and
+  target-NER candidates, then (optionally) the ensemble with the target tagger. They need the target
+  tagger's output on each sentence: :func:`xlner.project.fused.project_fused_records` (what the
+  pipeline's projection step calls), or :func:`project_records` with ``target_ner``.
 
 Every source entity ends in ``result.projected`` (one or more spans) or ``result.unprojected``
 (with a :class:`~xlner.datamodel.Reason`). ``project_batch`` runs one method over many sentences.
@@ -33,10 +37,10 @@ from xlner.errors import XlnerError
 from xlner.project.batch import MAX_BATCH_ENTITIES, MAX_BATCH_TGT, match_items
 from xlner.project.heuristic import heuristic_project
 from xlner.project.matching import match_project, ngram_candidates
-from xlner.project.params import DEFAULTS, METHODS, resolve_params
+from xlner.project.params import DEFAULTS, FUSED_METHODS, METHODS, resolve_params
 from xlner.record import short_repr, check_pairs, check_span_range
 
-__all__ = ["METHODS", "DEFAULTS", "project", "project_batch", "ngram_candidates", "resolve_params",
+__all__ = ["METHODS", "DEFAULTS", "FUSED_METHODS", "project", "project_batch", "ngram_candidates", "resolve_params",
            "BACK_TRANSLATION", "project_record", "project_records", "project_back_translation",
            "project_back_translations"]
 
@@ -88,6 +92,8 @@ def project(
     ``target_labels`` (any method) marks entities whose label is outside it as
     ``label_not_in_target``. ``sentence_id`` only serves error messages.
     """
+    if method in FUSED_METHODS:
+        raise XlnerError("E685", method=method)
     p = resolve_params(method, params)
     return _project(method, p, list(src_tokens), list(tgt_tokens), list(src_entities), alignment,
                     tgt_candidates, extra_scores, params.get("target_labels"), sentence_id)
@@ -151,6 +157,8 @@ def project_batch(method: str, records: Iterable[Mapping[str, Any]], **params: A
     For the matching methods, n-gram records without extra scores are solved in padded batches
     (:mod:`xlner.project.batch`) with results identical to calling :func:`project` on each.
     """
+    if method in FUSED_METHODS:
+        raise XlnerError("E685", method=method)
     p = resolve_params(method, params)
     target_labels = params.get("target_labels")
     allowed = None if target_labels is None else set(target_labels)

@@ -60,13 +60,15 @@ def span_type_scores(probs: np.ndarray, columns: Sequence[str], span: Span) -> d
     """Mean IOB2-consistent probability of each type over ``span``: ``p(B-l)`` at the first word,
     ``p(I-l)`` at the others (the thesis NER score without its length bonus)."""
     index = {c: k for k, c in enumerate(columns)}
-    out = {}
-    for c in columns:
-        if c.startswith("B-") and f"I-{c[2:]}" in index:
-            t = c[2:]
-            values = [probs[span.start, index[c]]] + list(probs[span.start + 1:span.end, index[f"I-{t}"]])
-            out[t] = float(np.mean(values))
-    return out
+    types = [c[2:] for c in columns if c.startswith("B-") and f"I-{c[2:]}" in index]
+    if not types:
+        return {}
+    probs = np.asarray(probs)
+    b_cols = [index[f"B-{t}"] for t in types]
+    i_cols = [index[f"I-{t}"] for t in types]
+    # one vectorised mean per type (this runs for every projected span of a run)
+    total = probs[span.start, b_cols] + probs[span.start + 1:span.end][:, i_cols].sum(axis=0)
+    return dict(zip(types, (total / (span.end - span.start)).tolist()))
 
 
 def ensemble(projected: Sequence[Span], model_spans: Sequence[Span], model_scores: Sequence[float],

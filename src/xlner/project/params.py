@@ -9,15 +9,15 @@ import typing
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Mapping, Sequence
 
-from annotated_types import Ge
+from annotated_types import Ge, Le
 
 from xlner import registry
 from xlner.project.heuristic import COLLISIONS, ORDERS
 from xlner.project.matching import EXACT_SOLVERS, STOP_TOKENS
 from xlner.registry import Int
 
-__all__ = ["METHODS", "DEFAULTS", "resolve_params", "HeuristicParams", "LargestGroupParams",
-           "MatchingParams"]
+__all__ = ["METHODS", "DEFAULTS", "FUSED_METHODS", "ENSEMBLE_METHOD", "resolve_params", "HeuristicParams",
+           "LargestGroupParams", "MatchingParams", "FusedParams"]
 
 Order = Literal["input", "shortest"]
 Collision = Literal["overwrite", "skip", "merge"]
@@ -68,8 +68,44 @@ class MatchingParams:
     target_labels: TargetLabels = None
 
 
+Probability = Annotated[float, Ge(0), Le(1)]
+
+
+@dataclass(kw_only=True)
+class FusedParams:
+    """Fused matching (:mod:`xlner.project.fusion`, method.md §4): ``lambda_align * Dice + lambda_ner *
+    NER [+ lambda_nmt * NMT] [+ target scores]`` over n-gram and/or target-NER candidates, with the
+    target tagger's output (the pipeline's ``target_tagger``). ``weights`` name ``align``, ``ner``
+    (and ``nmt`` only where NMT scores are given); ``ner_variant``: ``ner`` (the entity's own type)
+    or ``ner_spans`` (best type); ``ner_gate``: NER score only on candidates aligned to the entity.
+
+    ``drop_if_o``, ``add_if``, ``retype_if``: the ensemble's thresholds
+    (:func:`xlner.project.ensemble.ensemble`, null: off), used by ``match-fused+ensemble`` only, so
+    that one profile serves both methods (``--method match-fused`` ignores them)."""
+
+    candidates: Literal["ngram", "ner", "ngram+ner"] = "ngram+ner"
+    weights: Mapping[str, float] | None = None
+    ner_variant: Literal["ner_spans", "ner"] = "ner_spans"
+    ner_gate: bool = False
+    alpha: float = 1.15
+    ner_threshold: float = 0.05
+    solver: Literal["greedy", "exact"] = "greedy"
+    max_candidate_length: Annotated[Int, Ge(0)] = 10
+    min_score: float = 0.0
+    n_candidates: Annotated[Int, Ge(0)] = 3
+    drop_if_o: Probability | None = None
+    add_if: Probability | None = None
+    retype_if: Probability | None = 0.7
+    target_labels: TargetLabels = None
+
+
+#: Methods that need the target tagger's output on the target sentence.
+FUSED_METHODS = ("match-fused", "match-fused+ensemble")
+ENSEMBLE_METHOD = "match-fused+ensemble"
+
 _PARAMS = {"heuristic": HeuristicParams, "largest-group": LargestGroupParams,
-           "match-greedy": MatchingParams, "match-exact": MatchingParams}
+           "match-greedy": MatchingParams, "match-exact": MatchingParams,
+           "match-fused": FusedParams, "match-fused+ensemble": FusedParams}
 for _method, _params in _PARAMS.items():
     registry.register("projection", _method, _params, "xlner.project:project")
 

@@ -15,6 +15,7 @@ import numpy as np
 from xlner.datamodel import Candidate, ProjectedEntity, ProjectionResult, Unprojected
 from xlner.errors import XlnerError
 from xlner.project import project_batch
+from xlner.project.params import FUSED_METHODS
 from xlner.record import RunRecord
 
 __all__ = ["BACK_TRANSLATION", "TARGET_SCORES", "capitalization_score", "projection_setup", "project_records",
@@ -79,18 +80,29 @@ def _batch_input(sid: str, src_tokens: list[str], tgt_tokens: list[str], src_ent
 
 
 def project_records(records: Sequence[RunRecord], method: str,
-                    settings: Mapping[str, Any] | None = None) -> list[ProjectionResult]:
+                    settings: Mapping[str, Any] | None = None,
+                    target_ner: Sequence[Any] | None = None) -> list[ProjectionResult]:
     """Project each record's English entities onto its target tokens through its alignment with
-    ``method`` and the run's projection ``settings`` (one batched call)."""
+    ``method`` and the run's projection ``settings`` (one batched call).
+
+    ``target_ner`` (the fused methods only, where it is required, E685): one
+    :class:`xlner.project.fused.TargetNer` per record, the target tagger's output."""
     options, target_scores = projection_setup(method, settings)
+    if method in FUSED_METHODS:
+        from xlner.project.fused import project_fused_records
+
+        extra = [{name: TARGET_SCORES[name](r.alignment.pairs) for name in target_scores} for r in records]
+        return project_fused_records(records, method, options, target_ner, extra)
     return project_batch(method, [_batch_input(r.id, r.src_tokens, r.tgt_tokens, r.src_spans, r.alignment,
                                                target_scores) for r in records], **options)
 
 
-def project_record(record: RunRecord, method: str, settings: Mapping[str, Any] | None = None) -> ProjectionResult:
+def project_record(record: RunRecord, method: str, settings: Mapping[str, Any] | None = None,
+                   target_ner: Any = None) -> ProjectionResult:
     """One record projected with ``method``: exactly what the pipeline stores for it when
-    ``method`` and ``settings`` are the run's (``config["components"]["projection"]``)."""
-    return project_records([record], method, settings)[0]
+    ``method`` and ``settings`` are the run's (``config["components"]["projection"]``);
+    ``target_ner``: the target tagger's output on it (fused methods only)."""
+    return project_records([record], method, settings, None if target_ner is None else [target_ner])[0]
 
 
 def _to_english(record: RunRecord, result: ProjectionResult | None) -> ProjectionResult:

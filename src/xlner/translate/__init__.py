@@ -8,6 +8,8 @@
   kept apart by blank lines.
 - ``hf`` (:mod:`.hf`): a Hugging Face seq2seq model (NLLB-200, M2M-100, Marian) by hub name or path.
 - ``precomputed`` (:mod:`.precomputed`): translations produced elsewhere, by sentence id.
+- ``lexicon`` (:mod:`xlner.lexicon`): word by word with a FreeDict bilingual dictionary, names and
+  unknown words kept (``*``-marked), for languages with no MT system (Swahili -> English).
 
 :mod:`.languages` maps language codes, :mod:`.markers` does back-translation with ``[ ]`` markers.
 Errors are E4xx (``xlner errors``).
@@ -28,11 +30,12 @@ from xlner.translate.markers import (MARKERS, MarkedTranslation, assign_marked_c
                                      back_translate_with_markers, mark_entities,
                                      recover_back_translation, recover_marked_spans, wrap_entities)
 from xlner.translate.precomputed import PrecomputedParams, PrecomputedTranslator
+from xlner.lexicon import LexiconParams, LexiconTranslator  # noqa: E402  (after the translators it mirrors)
 
 __all__ = [
     "Translator", "get_translator", "TRANSLATORS", "UNAVAILABLE_CODES", "normalise_lang", "nllb_code",
-    "ApertiumTranslator", "HFTranslator", "PrecomputedTranslator", "ApertiumParams",
-    "HFTranslatorParams", "PrecomputedParams", "apertium_pairs", "apertium_direction_note",
+    "ApertiumTranslator", "HFTranslator", "PrecomputedTranslator", "LexiconTranslator", "ApertiumParams",
+    "HFTranslatorParams", "PrecomputedParams", "LexiconParams", "apertium_pairs", "apertium_direction_note",
     "split_apertium_output", "lang_tokens", "from_pretrained", "hub_reachable",
     "wrap_entities", "mark_entities", "recover_marked_spans", "assign_marked_classes",
     "recover_back_translation", "MarkedTranslation", "back_translate_with_markers", "MARKERS",
@@ -42,9 +45,12 @@ registry.register("translator", "apertium", ApertiumParams, "xlner.translate.ape
 registry.register("translator", "hf", HFTranslatorParams, "xlner.translate.hf:HFTranslator")
 registry.register("translator", "precomputed", PrecomputedParams,
                   "xlner.translate.precomputed:PrecomputedTranslator")
+# "cheap translation" word by word with a FreeDict lexicon (Swahili: dict-freedict-swh-eng)
+registry.register("translator", "lexicon", LexiconParams, "xlner.lexicon:LexiconTranslator")
 
 #: Name -> class of every translator (the registry holds their parameters).
-TRANSLATORS = {"apertium": ApertiumTranslator, "hf": HFTranslator, "precomputed": PrecomputedTranslator}
+TRANSLATORS = {"apertium": ApertiumTranslator, "hf": HFTranslator, "precomputed": PrecomputedTranslator,
+               "lexicon": LexiconTranslator}
 
 #: Codes that mean "no translator for this direction here" (an unknown or unsupported language, no
 #: Apertium system or package for the direction, a model that cannot be loaded), as opposed to a

@@ -1,0 +1,70 @@
+"""The pipeline's fused projection against its n-gram matching, on the same run records.
+
+Both go through the library function the pipeline's projection step calls,
+:func:`xlner.project.project_records`, on every record of an ``offline-fusion`` run: ``match-greedy``
+(n-gram candidates, Dice + capitalisation, the default profiles' projection) and the run's own fused
+method with its settings and the target tagger's output read from the run's cached ``target_tag``
+step. CPU time (``time.process_time``), the methods alternating, median of ``--repeats`` rounds, so
+that load from other processes moves all of them alike.
+
+    PYTHONPATH=src python benchmarks/bench_fused_records.py \\
+        --run /work/fusion-runs/offline-fusion/match-fused+ensemble/eu-news
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+
+def main() -> None:
+    from xlner.datamodel import Span
+    from xlner.project import project_records
+    from xlner.project.fused import TargetNer
+    from xlner.runs import load_run
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", type=Path, required=True)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    run = load_run(args.run)
+    settings = run.config["components"]["projection"]
+    (path,) = sorted((args.run / "steps").glob("target_tag-*.parquet"))
+    rows = pq.read_table(path).to_pylist()
+    ner = [TargetNer([Span(e["start"], e["end"], e["label"]) for e in r["tgt_ner_entities"] or []],
+                     [float(e["score"]) for e in r["tgt_ner_entities"] or []],
+                     np.asarray(r["tgt_ner_probs"] or [], dtype=np.float64).reshape(len(rec.tgt_tokens), -1)
+                     if r["tgt_ner_columns"] else np.zeros((len(rec.tgt_tokens), 1)),
+                     list(r["tgt_ner_columns"] or ["O"]))
+           for r, rec in zip(rows, run.records)]
+    records = run.records
+    greedy = {"options": {}, "target_scores": settings.get("target_scores") or {}}
+    methods = {
+        "match-greedy": lambda: project_records(records, "match-greedy", greedy),
+        "match-fused": lambda: project_records(records, "match-fused", settings, ner),
+        "match-fused+ensemble": lambda: project_records(records, "match-fused+ensemble", settings, ner),
+    }
+    stored = [[(p.span, p.source) for p in r.projection.projected] for r in records]
+    again = project_records(records, run.config["method"], settings, ner)
+    assert [[(p.span, p.source) for p in res.projected] for res in again] == stored, "not the stored projection"
+    times: dict[str, list[float]] = {k: [] for k in methods}
+    for _ in range(args.repeats):
+        for name, fn in methods.items():
+            t = time.process_time()
+            fn()
+            times[name].append(time.process_time() - t)
+    n = len(records)
+    base = statistics.median(times["match-greedy"])
+    print(f"{args.run} ({n} sentences), CPU time, median of {args.repeats}:")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"  {name:22s} {n / med:8.0f} sentences per CPU-second  ({med / base:.2f}x match-greedy)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Fused translate-test projection as an experiment method (``projection-fused``, issue 11).
+
+The experiment's projection pipeline (``projection.profile`` with ``projection.set``) with the seed's
+English teacher as the **target tagger**: its spans become matching candidates, its probabilities the
+NER score, and it corrects the projected types (``match-fused+ensemble``, or
+``projection.fused_method: match-fused``), with the settings of the ``offline-fusion`` profile unless
+``projection.fused_options`` gives others. One cell per seed and test set, since the tagger is the
+seed's teacher; translation, English NER and alignment come from the shared step cache of the
+``projection`` method's runs (same profile, same sentences).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from xlner.datamodel import Sentence
+from xlner.experiment.cells import CellPrediction
+from xlner.experiment.config import DataSpec
+from xlner.experiment.methods import TransferMethod
+
+__all__ = ["FusedProjection"]
+
+
+class FusedProjection(TransferMethod):
+    """Translate-test with fused matching and the seed's teacher as target tagger."""
+
+    name = "projection-fused"
+    seeded = True
+
+    @property
+    def timing_key(self) -> str:
+        return "projection/fused"
+
+    def train(self, seed: int | None, language: str) -> None:
+        """The target tagger is the seed's English teacher (trained on first use)."""
+        assert seed is not None
+        self.ctx.teacher(seed)
+
+    def settings(self, seed: int) -> dict[str, Any]:
+        """The pipeline settings of this method's runs: the experiment's, plus the target tagger and
+        the fused method with its options."""
+        from xlner.pipeline import load_profile
+
+        projection = self.ctx.cfg.projection
+        options = projection.get("fused_options") or load_profile("offline-fusion")["projection"]["options"]
+        return {**self.ctx.cfg.settings, "target_tagger.model": str(self.ctx.teacher(seed)),
+                "projection.method": str(projection.get("fused_method") or "match-fused+ensemble"),
+                "projection.options": dict(options)}
+
+    def predict(self, seed: int | None, test: DataSpec, gold: Sequence[Sentence]) -> CellPrediction:
+        from xlner.experiment.config import original_file
+        from xlner.experiment.pipeline_runs import checked_records, projected_sentences, projection_fields
+        from xlner.pipeline import Options, translate_test
+        from xlner.runs import load_run
+
+        assert seed is not None
+        ctx = self.ctx
+        key = f"test-{test.name}"
+        out = ctx.exp / "pipeline" / f"translate-test-fused__{key}-s{seed}"
+        original: Path | None = original_file(test, ctx.root)
+        given: dict[str, Any] = ({"data": str(original)} if original is not None
+                                 else {"sentences": list(gold), "dataset": key})
+        run = load_run(out) if (out / "metrics.json").exists() else translate_test(Options(
+            lang=test.language, out=str(out), labels=list(ctx.cfg.types), profile=ctx.cfg.profile,
+            settings=self.settings(seed), progress=ctx.progress, **given))
+        records = checked_records(run, out, gold, "tgt", "fused translate-test run", "sentences")
+        pred, scores = projected_sentences(gold, records, ctx.cfg.types)
+        return CellPrediction(pred, scores, {"pipeline": str(out), "profile": ctx.cfg.profile,
+                                             "target_tagger": str(ctx.teacher(seed))},
+                              [projection_fields(r) for r in records])

@@ -1,0 +1,121 @@
+"""Fused projection of run records: the methods ``match-fused`` and ``match-fused+ensemble``.
+
+Both need, besides what every projection needs (English tokens and entities, target tokens, the
+alignment), the output of a token classifier on the target sentence (:class:`TargetNer`: its spans
+with confidences and its per-word IOB2 probabilities). The pipeline gets it from its
+``target_tagger`` step; here it is an argument, so that this stays a pure function.
+
+- ``match-fused``: :func:`xlner.project.fusion.fused_project` on each record, with the profile's
+  target-side scores (``capitalization``) added like in ``match-greedy``. Every listed candidate keeps
+  its score components (``align``, ``ner``, ``capitalization``...) and its origin (``ngram``/``ner``).
+- ``match-fused+ensemble``: the same, then :func:`xlner.project.ensemble.ensemble` with the
+  tagger. The rule, in order: a projected span whose words the tagger calls ``O`` with mean
+  probability >= ``drop_if_o`` is dropped (reason ``rejected_by_target_model``); a kept span takes
+  the tagger's type when the tagger's score for another type on exactly that span is >=
+  ``retype_if``; a tagger span with confidence >= ``add_if`` that overlaps no kept span is added
+  with ``source`` -1 (no English entity behind it). The tuned setting (retype 0.7, nothing
+  dropped or added) only corrects types: English NER on machine translation mistypes more often
+  than a tagger that reads the original sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from xlner.datamodel import ProjectedEntity, ProjectionResult, Reason, Span, Unprojected
+from xlner.errors import XlnerError
+from xlner.project.ensemble import EnsembleRule, ensemble
+from xlner.project.fusion import fused_project
+from xlner.project.params import ENSEMBLE_METHOD, FUSED_METHODS, resolve_params
+from xlner.record import RunRecord
+
+__all__ = ["TargetNer", "project_fused_records", "FUSED_METHODS", "ENSEMBLE_METHOD"]
+
+
+@dataclass(frozen=True)
+class TargetNer:
+    """A target tagger's output on one sentence: spans with one confidence each, and ``probs``
+    ``(n_words, len(columns))`` over IOB2 ``columns`` (``["O", "B-PER", "I-PER", ...]``)."""
+
+    spans: list[Span]
+    scores: list[float]
+    probs: np.ndarray
+    columns: list[str]
+
+
+def _weights(p: Mapping[str, Any]) -> dict[str, float]:
+    """The fused weights: ``align`` 1 and ``ner`` 1 unless the options say otherwise."""
+    weights = {"align": 1.0, "ner": 1.0, **{k: float(v) for k, v in (p.get("weights") or {}).items()}}
+    if weights.get("nmt"):
+        raise XlnerError("E686", weight=weights["nmt"])
+    weights.pop("nmt", None)
+    return weights
+
+
+def _ensemble(result: ProjectionResult, ner: TargetNer, rule: EnsembleRule) -> ProjectionResult:
+    """``result`` corrected and completed by the target tagger (the module docstring's rule)."""
+    spans = [p.span for p in result.projected]
+    kept = ensemble(spans, ner.spans, ner.scores, ner.probs, ner.columns, rule)
+    by_range = {(p.span.start, p.span.end): p for p in result.projected}
+    confidence = {(s.start, s.end): c for s, c in zip(ner.spans, ner.scores)}
+    projected, used = [], set()
+    for s in kept:
+        origin = by_range.get((s.start, s.end))
+        if origin is not None:
+            projected.append(ProjectedEntity(s, origin.source, origin.score))
+            used.add(origin.source)
+        else:
+            projected.append(ProjectedEntity(s, -1, float(confidence.get((s.start, s.end), 1.0))))
+    rejected = [Unprojected(p.source, Reason.REJECTED_BY_TARGET_MODEL) for p in result.projected
+                if p.source not in used]
+    return ProjectionResult(projected=projected,
+                            unprojected=sorted(result.unprojected + rejected, key=lambda u: u.source),
+                            candidates=result.candidates)
+
+
+def project_fused_records(records: Sequence[RunRecord], method: str, options: Mapping[str, Any],
+                          target_ner: Sequence[TargetNer | None] | None,
+                          extra_scores: Sequence[Mapping[str, Any]] | None = None) -> list[ProjectionResult]:
+    """Project each record with fused matching (and the ensemble for ``match-fused+ensemble``).
+
+    ``options``: the method's parameters (:class:`xlner.project.params.FusedParams`); ``target_ner``:
+    one :class:`TargetNer` per record (None for an empty sentence); ``extra_scores``: per record,
+    target-side scores by name (their weights are in ``options["weights"]``).
+    """
+    if method not in FUSED_METHODS:
+        raise XlnerError("E688", method=method, methods=", ".join(FUSED_METHODS))
+    if target_ner is None:
+        raise XlnerError("E685", method=method)
+    if len(target_ner) != len(records):
+        raise XlnerError("E687", n_ner=len(target_ner), n=len(records))
+    p = resolve_params(method, options)
+    target_labels = options.get("target_labels")
+    weights = _weights(p)
+    rule = (EnsembleRule(drop_if_o=p["drop_if_o"], add_if=p["add_if"], retype_if=p["retype_if"])
+            if method == ENSEMBLE_METHOD else None)
+    out = []
+    for k, (rec, ner) in enumerate(zip(records, target_ner)):
+        n_tgt = len(rec.tgt_tokens)
+        if ner is None:
+            ner = TargetNer([], [], np.zeros((n_tgt, 1)), ["O"])
+        extra = dict(extra_scores[k]) if extra_scores else {}
+        if not rec.src_entities:
+            result = ProjectionResult()
+        else:
+            has_probs = ner.probs is not None and len(ner.columns) > 1
+            result = fused_project(
+                rec.src_tokens, rec.tgt_tokens, rec.src_spans, rec.alignment,
+                tgt_probs=ner.probs if has_probs else None, tgt_columns=ner.columns, tgt_spans=ner.spans,
+                candidates=p["candidates"], weights={k_: v for k_, v in weights.items()
+                                                     if k_ in ("align", "ner") or k_ in extra},
+                ner_variant=p["ner_variant"], ner_gate=bool(p["ner_gate"]), alpha=float(p["alpha"]),
+                ner_threshold=float(p["ner_threshold"]), extra_scores=extra, solver=p["solver"],
+                max_candidate_length=int(p["max_candidate_length"]), min_score=float(p["min_score"]),
+                n_candidates=int(p["n_candidates"]), target_labels=target_labels, sentence_id=rec.id)
+        if rule is not None and len(ner.columns) > 1:
+            result = _ensemble(result, ner, rule)
+        out.append(result)
+    return out
