@@ -39,7 +39,7 @@ RTL = ["زار", "محمد", "القاهرة", "مع", "سارة", "يوم", "ا
 
 
 def _ui_run(folder: Path) -> None:
-    words = [t for r in load_run_records(DEMO / RUN) for t in r["tgt_tokens"]][:100]
+    words = [t for r in load_run_records(DEMO / RUN) for t in r.tgt_tokens][:100]
     recs = [{"id": "rtl:1", "lang": "ar", "tgt_tokens": RTL, "gold_entities": [{"start": 1, "end": 2, "label": "PER"}],
              "tgt_entities": [{"start": 1, "end": 2, "label": "PER", "score": 0.9, "source": -1}]},
             {"id": "long:1", "lang": "es", "tgt_tokens": words, "gold_entities": [],
@@ -138,8 +138,8 @@ def tokens(page):
 def test_spans_by_pointing_click_shift_drag_and_adjust(server, annotators):
     recs = load_run_records(DEMO / RUN)
     rec = recs[0]  # María González , portavoz de Greenpeace , denunció el vertido en Valencia .
-    ane = annotators(server["url"], "ane", run=RUN, sentence=rec["id"])
-    jon = annotators(server["url"], "jon", run=RUN, sentence=rec["id"])
+    ane = annotators(server["url"], "ane", run=RUN, sentence=rec.id)
+    jon = annotators(server["url"], "jon", run=RUN, sentence=rec.id)
     labels = ane.locator(".xsp-chip")
     store = CorrectionStore(server["db"])
     # click start, click end, a digit for the type
@@ -149,7 +149,7 @@ def test_spans_by_pointing_click_shift_drag_and_adjust(server, annotators):
     chips = [c.split(" ", 1)[1] for c in labels.all_inner_texts() if c[0].isdigit()]
     save_digit = str(chips.index("MISC") + 1)
     save(ane, save_digit)
-    assert [(d["action"], d["start"], d["end"], d["label"]) for d in store.history(RUN, rec["id"])] == [
+    assert [(d["action"], d["start"], d["end"], d["label"]) for d in store.history(RUN, rec.id)] == [
         ("add", 7, 10, "MISC")]
     # drag across tokens
     box3, box4 = tokens(ane).nth(3).bounding_box(), tokens(ane).nth(4).bounding_box()
@@ -165,7 +165,7 @@ def test_spans_by_pointing_click_shift_drag_and_adjust(server, annotators):
     tokens(ane).nth(11).click(modifiers=["Shift"])
     assert "adjust 11-12-PER to [10, 12)" in ane.locator('[data-testid="span-picker-bar"]').inner_text()
     save(ane, str(chips.index("LOC") + 1))
-    got = [(d["action"], d["entity"], d["start"], d["end"], d["label"]) for d in store.history(RUN, rec["id"])]
+    got = [(d["action"], d["entity"], d["start"], d["end"], d["label"]) for d in store.history(RUN, rec.id)]
     assert got[1:] == [("add", "new-3-5-MISC", 3, 5, "MISC"), ("fix", "11-12-PER", 10, 12, "LOC")]
     # Escape cancels a pending selection: nothing saved
     tokens(ane).nth(0).click()
@@ -206,11 +206,11 @@ def test_right_to_left_and_a_100_token_sentence(server, annotators):
 # --- 2. one-key decisions, 4. identity ------------------------------------------------------------
 
 def test_one_key_decisions_auto_advance_and_show_who_decided(server, annotators):
-    recs = [r for r in load_run_records(DEMO / "eu-match-greedy") if r["tgt_entities"]]
+    recs = [r for r in load_run_records(DEMO / "eu-match-greedy") if r.projection.projected]
     rec = recs[0]
-    ents = sorted(rec["tgt_entities"], key=lambda p: (p["start"], p["end"]))
-    ane = annotators(server["url"], "ane", run="eu-match-greedy", sentence=rec["id"])
-    jon = annotators(server["url"], "jon", run="eu-match-greedy", sentence=rec["id"])
+    ents = sorted((p.span for p in rec.projection.projected), key=lambda s: (s.start, s.end))
+    ane = annotators(server["url"], "ane", run="eu-match-greedy", sentence=rec.id)
+    jon = annotators(server["url"], "jon", run="eu-match-greedy", sentence=rec.id)
     store = CorrectionStore(server["db"])
     save(ane, "a")
     [d] = store.history("eu-match-greedy", annotator="ane")
@@ -254,33 +254,34 @@ def test_the_name_persists_across_reloads_and_sessions_and_is_required(server, a
 
 def test_queue_by_lowest_score_with_progress_and_assignment(server, annotators):
     recs = load_run_records(DEMO / "es-match-exact")
-    with_ents = [i for i, r in enumerate(recs) if r["tgt_entities"]]
+    with_ents = [i for i, r in enumerate(recs) if r.projection.projected]
     CorrectionStore(server["db"]).assign(run="es-match-exact", annotator="jon", first=with_ents[3],
                                          last=with_ents[5] + 1)
     ane = annotators(server["url"], "ane", run="es-match-exact")
     jon = annotators(server["url"], "jon", run="es-match-exact")
-    total = sum(len(recs[i]["tgt_entities"]) for i in with_ents)
+    total = sum(len(recs[i].projection.projected) for i in with_ents)
     assert f"0 of {total} entities reviewed by ane" in body(ane)
     box = ane.locator('[data-testid="stSelectbox"]').filter(has_text="Review order")
     box.click()
     ane.get_by_role("option", name="lowest projection score first").click()
     settle(ane)
     ane.locator("h1").first.click()  # keys go to the page, not to the select box
-    lowest = min((min(p["score"] for p in r["tgt_entities"]), k) for k, r in enumerate(recs) if r["tgt_entities"])
-    assert f"sentence={recs[lowest[1]]['id']}" in ane.url.replace("%3A", ":")
+    lowest = min((min(p.score for p in r.projection.projected), k) for k, r in enumerate(recs)
+                 if r.projection.projected)
+    assert f"sentence={recs[lowest[1]].id}" in ane.url.replace("%3A", ":")
     save(ane, "a")
     assert f"1 of {total} entities reviewed by ane" in body(ane)
-    mine = sum(len(recs[i]["tgt_entities"]) for i in with_ents[3:6])
+    mine = sum(len(recs[i].projection.projected) for i in with_ents[3:6])
     assert f"0 of {mine} entities reviewed by jon" in body(jon) and "assigned sentences only" in body(jon)
 
 
 # --- 5. several annotators: conflicts, adjudication, agreement ------------------------------------
 
 def test_conflict_between_two_annotators_is_listed_and_adjudicated(server, annotators):
-    recs = [r for r in load_run_records(DEMO / "eu-heuristic") if r["tgt_entities"]]
+    recs = [r for r in load_run_records(DEMO / "eu-heuristic") if r.projection.projected]
     rec = recs[1]
-    ane = annotators(server["url"], "ane", run="eu-heuristic", sentence=rec["id"])
-    jon = annotators(server["url"], "jon", run="eu-heuristic", sentence=rec["id"])
+    ane = annotators(server["url"], "ane", run="eu-heuristic", sentence=rec.id)
+    jon = annotators(server["url"], "jon", run="eu-heuristic", sentence=rec.id)
     save(ane, "a")
     save(jon, "x")  # the same entity, within a second
     rows = CorrectionStore(server["db"]).history("eu-heuristic")
@@ -288,18 +289,24 @@ def test_conflict_between_two_annotators_is_listed_and_adjudicated(server, annot
     assert a["entity"] == j["entity"] and a["created"] != j["created"]  # milliseconds tell them apart
     # each sees the other's decision and the conflict within seconds, without touching the page
     assert wait_text(ane, "reject by jon") < 8 and wait_text(ane, "open conflicts now: 1") < 8
-    assert "Conflicts (1 open)" in body(jon)  # jon saved last: his own page already counts it
-    mikel = annotators(server["url"], "mikel", run="eu-heuristic", sentence=rec["id"])
-    mikel.get_by_role("tab", name="Conflicts (1 open)").click()
+    assert wait_text(ane, "final · 1 open conflicts", timeout=20) < 20  # ane's page redraws once idle
+    assert "1 open conflicts" in body(jon)  # jon saved last: his own page already counts it
+    mikel = annotators(server["url"], "mikel", run="eu-heuristic", sentence=rec.id)
+    mikel.get_by_role("tab", name="Conflicts").click()
+    settle(mikel)
     assert "accept" in body(mikel) and "by ane" in body(mikel) and "by jon" in body(mikel)
     mikel.get_by_role("button", name="Choose jon's").click()
+    wait_text(mikel, "(adjudication) · #", timeout=30)  # the acknowledgement: committed
     settle(mikel)
     adj = [d for d in CorrectionStore(server["db"]).history("eu-heuristic") if d["role"] == "adjudicate"]
     assert [(d["annotator"], d["action"], d["entity"]) for d in adj] == [("mikel", "reject", a["entity"])]
-    assert "final: reject by mikel (adjudicated)" in body(mikel)
+    assert "0 open conflicts in this run" in body(mikel)
+    mikel.get_by_role("tab", name="Review").click()  # the review tab runs again when opened
+    assert wait_text(mikel, "final: reject by mikel (adjudicated)", timeout=30) < 30
     assert wait_text(ane, "reject by mikel (adjudication)") < 8  # ane's tab learns of it by itself
-    assert wait_text(ane, "Conflicts (0 open)", timeout=20) < 20  # and redraws the page once idle
+    assert wait_text(ane, "final · 0 open conflicts", timeout=20) < 20  # and redraws the page once idle
     mikel.get_by_role("tab", name="Agreement").click()
+    settle(mikel)
     assert "xlner corrections agreement" in body(mikel)
 
 
@@ -310,13 +317,15 @@ def test_the_final_export_downloads_what_the_cli_writes(server, annotators, tmp_
 
     from xlner.cli import _register, app
 
-    recs = [r for r in load_run_records(DEMO / "es-heuristic") if r["tgt_entities"]]
+    recs = [r for r in load_run_records(DEMO / "es-heuristic") if r.projection.projected]
     rec = recs[0]
-    ane = annotators(server["url"], "ane", run="es-heuristic", sentence=rec["id"])
-    jon = annotators(server["url"], "jon", run="es-heuristic", sentence=rec["id"])
-    for _ in rec["tgt_entities"]:
+    ane = annotators(server["url"], "ane", run="es-heuristic", sentence=rec.id)
+    jon = annotators(server["url"], "jon", run="es-heuristic", sentence=rec.id)
+    for _ in rec.projection.projected:
         save(ane, "a")
         save(jon, "a")
+    jon.get_by_role("tab", name="Export").click()
+    settle(jon)
     with jon.expect_download() as dl:
         jon.get_by_role("button", name="CoNLL (token TAG)").click()
     page_text = Path(dl.value.path()).read_text(encoding="utf-8")
@@ -326,7 +335,7 @@ def test_the_final_export_downloads_what_the_cli_writes(server, annotators, tmp_
                                    "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert page_text == out.read_text(encoding="utf-8")
-    assert [ln.split()[0] for ln in page_text.splitlines() if ln.strip()] == rec["tgt_tokens"]
+    assert [ln.split()[0] for ln in page_text.splitlines() if ln.strip()] == rec.tgt_tokens
 
 
 # --- 7. robustness: concurrent load, a killed server ------------------------------------------------
