@@ -11,21 +11,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from xlner.record import RunRecord
+
 DEMO_RUNS = Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs"
 
 
-def gold_decisions(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """``[{entity, action, span}]`` for one record, in reading order, adds last."""
+def gold_decisions(record: RunRecord) -> list[dict[str, Any]]:
+    """``[{entity, action, span}]`` for one typed run record, in reading order, adds last."""
     from xlner.corrections.store import added_key, entity_key
 
-    gold = [(int(g["start"]), int(g["end"]), g["label"]) for g in record.get("gold_entities") or []]
+    gold = [(g.start, g.end, g.label) for g in record.gold or []]
     claimed: set[tuple[int, int, str]] = set()
     out = []
-    projected = sorted(record.get("tgt_entities") or [], key=lambda p: (int(p["start"]), int(p["end"])))
-    exact = {(int(p["start"]), int(p["end"]), p["label"]) for p in projected} & set(gold)
+    projected = sorted((p.span for p in record.projection.projected), key=lambda s: (s.start, s.end))
+    exact = {(s.start, s.end, s.label) for s in projected} & set(gold)
     claimed |= exact
     for p in projected:
-        s, e, lab = int(p["start"]), int(p["end"]), p["label"]
+        s, e, lab = p.start, p.end, p.label
         if (s, e, lab) in exact:
             out.append({"entity": entity_key(p), "action": "accept", "span": {"start": s, "end": e, "label": lab}})
             continue

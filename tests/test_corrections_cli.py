@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from annotation_helpers import DEMO_RUNS, gold_decisions
+from xlner.record import RunRecord
 from xlner.cli import _register, app
 from xlner.corrections.store import CorrectionStore, entity_key
 from xlner.explorer.loading import load_run_records
@@ -27,26 +28,26 @@ def cli(*args: str):
 
 
 @pytest.fixture(scope="module")
-def annotated(tmp_path_factory) -> tuple[Path, list[dict]]:
+def annotated(tmp_path_factory) -> tuple[Path, list[RunRecord]]:
     """Both annotators decide every projected entity of the run; 'careful' also adds missed gold."""
     db = tmp_path_factory.mktemp("cli") / "corrections.sqlite"
     store = CorrectionStore(db)
     records = load_run_records(RUN)
     for rec in records:
-        n = len(rec["tgt_tokens"])
+        n = len(rec.tgt_tokens)
         for d in gold_decisions(rec):
-            store.record(run="es-match-greedy", sentence=rec["id"], annotator="careful", n_tokens=n, **d)
-        for p in rec.get("tgt_entities") or []:
-            store.record(run="es-match-greedy", sentence=rec["id"], entity=entity_key(p), action="accept",
-                         annotator="hasty", span=p, n_tokens=n)
+            store.record(run="es-match-greedy", sentence=rec.id, annotator="careful", n_tokens=n, **d)
+        for p in rec.projection.projected:
+            store.record(run="es-match-greedy", sentence=rec.id, entity=entity_key(p), action="accept",
+                         annotator="hasty", span=p.span.to_dict(), n_tokens=n)
     return db, records
 
 
-def expected_pair(records: list[dict]) -> dict:
+def expected_pair(records: list[RunRecord]) -> dict:
     """Agreement of careful vs hasty, computed from the records directly."""
-    shared = [r for r in records if r.get("tgt_entities")]
-    careful = {(r["id"], g["start"], g["end"], g["label"]) for r in shared for g in r["gold_entities"]}
-    hasty = {(r["id"], p["start"], p["end"], p["label"]) for r in shared for p in r["tgt_entities"]}
+    shared = [r for r in records if r.projection.projected]
+    careful = {(r.id, g.start, g.end, g.label) for r in shared for g in r.gold or []}
+    hasty = {(r.id, s.start, s.end, s.label) for r in shared for s in r.projected_spans()}
     keep = [d["action"] != "reject" for r in shared for d in gold_decisions(r) if d["action"] != "add"]
     return {"f1": 2 * len(careful & hasty) / (len(careful) + len(hasty)), "entities": len(keep),
             "observed": sum(keep) / len(keep)}
@@ -72,7 +73,7 @@ def test_conflicts_list_both_decisions_and_adjudication_settles_them(annotated, 
     res = cli("corrections", "conflicts", db, "--json")
     assert res.exit_code == 0, res.output
     listed = json.loads(res.output)
-    disagreeing = [(r["id"], d["entity"]) for r in records for d in gold_decisions(r) if d["action"] != "accept"
+    disagreeing = [(r.id, d["entity"]) for r in records for d in gold_decisions(r) if d["action"] != "accept"
                    and d["action"] != "add"]
     assert sorted((c["sentence"], c["entity"]) for c in listed) == sorted(disagreeing)
     assert all(set(c["decisions"]) == {"careful", "hasty"} and c["adjudication"] is None for c in listed)
@@ -80,7 +81,7 @@ def test_conflicts_list_both_decisions_and_adjudication_settles_them(annotated, 
     out = tmp_path / "final.conll"
     ok = cli("corrections", "export", db, "--run", RUN, "--format", "conll", "-o", out)
     conflicted = {s for s, _ in disagreeing}
-    with_entities = {r["id"] for r in records if r.get("tgt_entities")}
+    with_entities = {r.id for r in records if r.projection.projected}
     assert ok.exit_code == 0, ok.output
     assert f"{len(with_entities - conflicted)} sentences (final decisions)" in ok.output
 
@@ -104,13 +105,13 @@ def test_exports_after_adjudication_equal_the_gold_standard(annotated, tmp_path)
     assert res.exit_code == 0, res.output
     # exactly what `xlner train --train FILE` reads, and it equals the gold sentences
     got = read_sentences(out)
-    reviewed = [r for r in records if r.get("tgt_entities")]
-    assert [s.tokens for s in got] == [r["tgt_tokens"] for r in reviewed]
+    reviewed = [r for r in records if r.projection.projected]
+    assert [s.tokens for s in got] == [r.tgt_tokens for r in reviewed]
     assert [sorted((sp.start, sp.end, sp.label) for sp in s.spans) for s in got] == [
-        sorted((g["start"], g["end"], g["label"]) for g in r["gold_entities"]) for r in reviewed]
+        sorted((g.start, g.end, g.label) for g in r.gold or []) for r in reviewed]
     jsonl = tmp_path / "train.jsonl"
     assert cli("corrections", "export", adjudicated, "--run", RUN, "--format", "jsonl", "-o", jsonl).exit_code == 0
-    assert [json.loads(x)["id"] for x in jsonl.read_text().splitlines()] == [r["id"] for r in reviewed]
+    assert [json.loads(x)["id"] for x in jsonl.read_text().splitlines()] == [r.id for r in reviewed]
 
 
 def test_hf_and_spacy_exports_load_with_their_libraries(annotated, tmp_path):
@@ -124,17 +125,17 @@ def test_hf_and_spacy_exports_load_with_their_libraries(annotated, tmp_path):
     assert res.exit_code == 0, res.output
     ds = datasets.load_from_disk(str(hf))
     names = ds.features["ner_tags"].feature.names
-    reviewed = [r for r in records if r.get("tgt_entities")]
-    assert ds["id"] == [r["id"] for r in reviewed] and ds["tokens"][0] == reviewed[0]["tgt_tokens"]
-    first_gold = reviewed[0]["gold_entities"][0]
-    assert names[ds["ner_tags"][0][first_gold["start"]]] == f"B-{first_gold['label']}"
+    reviewed = [r for r in records if r.projection.projected]
+    assert ds["id"] == [r.id for r in reviewed] and ds["tokens"][0] == reviewed[0].tgt_tokens
+    first_gold = (reviewed[0].gold or [])[0]
+    assert names[ds["ner_tags"][0][first_gold.start]] == f"B-{first_gold.label}"
     sp = tmp_path / "train.spacy"
     assert cli("corrections", "export", db, "--run", RUN, "--format", "spacy", "-o", sp,
                "--annotator", "careful").exit_code == 0
     docs = list(DocBin().from_disk(sp).get_docs(spacy.blank("xx").vocab))
-    assert [d.user_data["id"] for d in docs] == [r["id"] for r in reviewed]
+    assert [d.user_data["id"] for d in docs] == [r.id for r in reviewed]
     assert sorted((e.start, e.end, e.label_) for e in docs[0].ents) == sorted(
-        (g["start"], g["end"], g["label"]) for g in reviewed[0]["gold_entities"])
+        (g.start, g.end, g.label) for g in reviewed[0].gold or [])
 
 
 def test_every_annotator_export_writes_one_file_each(annotated, tmp_path):
@@ -144,7 +145,7 @@ def test_every_annotator_export_writes_one_file_each(annotated, tmp_path):
     assert sorted(p.name for p in (tmp_path / "each").iterdir()) == ["careful.conll", "hasty.conll"]
     hasty = (tmp_path / "each" / "hasty.conll").read_text()
     assert sum(line.split()[-1].startswith("B-") for line in hasty.splitlines() if line.strip()) == sum(
-        len(r["tgt_entities"]) for r in records)
+        len(r.projection.projected) for r in records)
 
 
 def test_assign_records_a_range(tmp_path):

@@ -17,6 +17,7 @@ from typing import Any
 from xlner.corrections.resolve import Key, annotator_view, final
 from xlner.datamodel import Sentence
 from xlner.errors import XlnerError
+from xlner.record import RunRecord
 
 FORMATS = {"conll": ".conll", "jsonl": ".jsonl", "hf": "", "spacy": ".spacy"}
 
@@ -26,7 +27,7 @@ def decisions_for(rows: list[dict[str, Any]], annotator: str | None = None) -> d
     return final(rows) if annotator is None else annotator_view(rows, annotator)
 
 
-def corrected(records: Iterable[dict[str, Any]], rows: list[dict[str, Any]], *, annotator: str | None = None,
+def corrected(records: Iterable[RunRecord], rows: list[dict[str, Any]], *, annotator: str | None = None,
               reviewed_only: bool = True) -> list[Sentence]:
     """Sentences with corrected target spans (see ``xlner.explorer.corrections.corrected_sentences``)."""
     from xlner.explorer.corrections import corrected_sentences
