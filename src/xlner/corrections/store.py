@@ -207,7 +207,7 @@ class CorrectionStore:
     def history(self, run: str | None = None, sentence: str | None = None, *,
                 annotator: str | None = None) -> list[dict[str, Any]]:
         """Every decision, oldest first (optionally one run / one sentence / one annotator)."""
-        sql, args = "SELECT * FROM decisions WHERE 1=1", []
+        sql, args = "SELECT * FROM decisions WHERE 1=1", list[Any]()
         for column, value in (("run", run), ("sentence", sentence), ("annotator", annotator)):
             if value is not None:
                 sql, args = sql + f" AND {column} = ?", args + [str(value)]
