@@ -408,6 +408,9 @@ def agreement_tab() -> None:
 def mine_tab() -> None:
     mine = annotator_view(store.history(run.key), who) if who else {}
     if mine:
+        counts = pd.Series([d["action"] for d in mine.values()]).value_counts()
+        st.caption(f"{who}'s decisions on this run: {len(mine)} ("
+                   + ", ".join(f"{n} {action}" for action, n in counts.items()) + "), the latest per entity")
         st.dataframe(pd.DataFrame([{"sentence": s, "entity": e, "decision": describe(d), "label": d["label"],
                                     "start": d["start"], "end": d["end"], "when": d["created"]}
                                    for (s, e), d in mine.items()]), hide_index=True, key=f"{PAGE}_mine")

@@ -273,6 +273,11 @@ def test_queue_by_lowest_score_with_progress_and_assignment(server, annotators):
     assert f"1 of {total} entities reviewed by ane" in body(ane)
     mine = sum(len(recs[i].projection.projected) for i in with_ents[3:6])
     assert f"0 of {mine} entities reviewed by jon" in body(jon) and "assigned sentences only" in body(jon)
+    # each annotator's own decisions, in a tab of their own
+    for page in (ane, jon):
+        page.get_by_role("tab", name="My decisions").click()
+    assert wait_text(ane, "ane's decisions on this run: 1 (") < 30
+    assert wait_text(jon, "Your decisions on this run show here.") < 30
 
 
 # --- 5. several annotators: conflicts, adjudication, agreement ------------------------------------
