@@ -340,7 +340,7 @@ def live() -> None:
         recent.reverse()  # newest first; this sentence's before the rest
         shown_rows = ([d for d in recent if d["sentence"] == sid] + [d for d in recent if d["sentence"] != sid])[:6]
         n_open = len(conflicts(rows, include_resolved=False))
-        st.caption(f"🔴 Live: {len(recent)} decisions by others in this run in the last {RECENT_SECONDS // 60} "
+        st.caption(f":material/sensors: Live: {len(recent)} decisions by others in this run in the last {RECENT_SECONDS // 60} "
                    f"minutes · open conflicts now: {n_open}"
                    + "".join(f"  \n{d['sentence']} · {d['entity']}: {describe(d)}"
                              + (" (adjudication)" if d["role"] == "adjudicate" else "")
