@@ -40,6 +40,7 @@ SKEY, IKEY, ITEM_SID = f"{PAGE}_sid", f"{PAGE}_item", f"{PAGE}_item_sid"
 FIX, PICKER, CMD_DONE = f"{PAGE}_fix", f"{PAGE}_picker", f"{PAGE}_cmd_done"
 PRESSED, ADJUDICATE, OPEN_ITEM = f"{PAGE}_pressed", f"{PAGE}_adjudicate", f"{PAGE}_open_item"
 TAB, SEEN, DRAWN_AT = f"{PAGE}_tab", f"{PAGE}_seen", f"{PAGE}_drawn_at"
+REVIEWING = f"{PAGE}_review_unfinished"
 TABS = ["Review", "Conflicts", "Agreement", "My decisions", "Assignments", "Export"]
 POLL_SECONDS = float(os.environ.get("XLNER_CORRECTIONS_POLL", "2"))  # 0: no live updates
 RECENT_SECONDS = 120
@@ -222,6 +223,9 @@ def _first_open(sid: str, mine: dict[Item, dict[str, Any]]) -> str | None:
 
 @st.fragment
 def review() -> None:
+    # Another fragment's rerun (the live poll) can preempt this run at any element; a run that handled a
+    # key but was cut off before drawing leaves this flag set, and the poll then redraws the page.
+    st.session_state[REVIEWING] = True
     rows = store.history(run.key)
     mine = annotator_view(rows, who) if who else {}
     if (cmd := _take_input()) is not None:
@@ -319,6 +323,7 @@ def review() -> None:
         else:
             st.caption("Nothing decided on this sentence yet.")
     st.session_state[DRAWN_AT] = time.monotonic()  # idleness counts from the end of this run
+    st.session_state[REVIEWING] = False
 
 
 # --- other annotators: a polling line, and a redraw once idle -----------------------------------------
@@ -331,8 +336,8 @@ def _age(d: dict[str, Any]) -> float:
 def live() -> None:
     """Other annotators' decisions in this run in the last two minutes (this sentence first), polled
     every few seconds; the open tab redraws once something changed and you have been idle for 6 s."""
-    if st.session_state.get(TAB, TABS[0]) == TABS[0] and _command() is not None:
-        st.rerun(scope="app")  # a key press whose fragment run a poll swallowed: run it now
+    if st.session_state.get(TAB, TABS[0]) == TABS[0] and (_command() is not None or st.session_state.get(REVIEWING)):
+        st.rerun(scope="app")  # a key press whose run a poll swallowed or cut short: run and draw it now
     rows = store.history(run.key)
     sid = st.session_state.get(SKEY)
     recent = [d for d in rows if d["annotator"] != who and _age(d) < RECENT_SECONDS]
