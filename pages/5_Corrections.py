@@ -40,7 +40,7 @@ SKEY, IKEY, ITEM_SID = f"{PAGE}_sid", f"{PAGE}_item", f"{PAGE}_item_sid"
 FIX, PICKER, CMD_DONE = f"{PAGE}_fix", f"{PAGE}_picker", f"{PAGE}_cmd_done"
 PRESSED, ADJUDICATE, OPEN_ITEM = f"{PAGE}_pressed", f"{PAGE}_adjudicate", f"{PAGE}_open_item"
 TAB, SEEN, DRAWN_AT = f"{PAGE}_tab", f"{PAGE}_seen", f"{PAGE}_drawn_at"
-REVIEWING = f"{PAGE}_review_unfinished"
+REVIEWING, LAST_SAVED = f"{PAGE}_review_unfinished", f"{PAGE}_last_saved"
 TABS = ["Review", "Conflicts", "Agreement", "My decisions", "Assignments", "Export"]
 POLL_SECONDS = float(os.environ.get("XLNER_CORRECTIONS_POLL", "2"))  # 0: no live updates
 RECENT_SECONDS = 120
@@ -134,7 +134,7 @@ def decide(sentence: str, entity: str, action: str, span: dict[str, Any] | None 
     request = (run.key, sentence, entity, action, json.dumps(span, sort_keys=True, default=int), role)
     last = st.session_state.get(f"{PAGE}_last_request")
     if last is not None and last[0] == request and time.monotonic() - last[1] < 1.0:
-        _message(last[2])
+        st.session_state[LAST_SAVED] = last[2]
         return True
     try:
         row = store.record(run=run.key, sentence=sentence, entity=entity, action=action, annotator=who, span=span,
@@ -142,9 +142,9 @@ def decide(sentence: str, entity: str, action: str, span: dict[str, Any] | None 
     except XlnerError as exc:
         _message(f"error[{exc.code}]: {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else ""))
         return False
-    _message(f"Saved: {action} {entity} in {sentence}" + (" (adjudication)" if role == "adjudicate" else "")
-             + f" · #{row}")
-    st.session_state[f"{PAGE}_last_request"] = (request, time.monotonic(), st.session_state["corrections_msg"])
+    saved = f"Saved: {action} {entity} in {sentence}" + (" (adjudication)" if role == "adjudicate" else "") + f" · #{row}"
+    st.session_state[LAST_SAVED] = saved  # shown until the next decision: an acknowledgement cannot be missed
+    st.session_state[f"{PAGE}_last_request"] = (request, time.monotonic(), saved)
     return True
 
 
@@ -252,8 +252,12 @@ def review() -> None:
                 text=f"**{done} of {total}** entities reviewed by {who or 'you (type your name in the sidebar)'} · "
                      f"{final_done} final · {n_open} open conflicts"
                      + (" · your assigned sentences only" if allowed is not None else ""))
-    if msg := st.session_state.pop("corrections_msg", None):
-        (st.error if msg.startswith("error[") else st.success)(msg)
+    # A refusal or a note shows until a run of the review has been drawn to its end; the last saved
+    # decision (the acknowledgement, with its row number) stays until the next one.
+    if msg := st.session_state.get("corrections_msg"):
+        (st.error if msg.startswith("error[") else st.info)(msg)
+    elif saved := st.session_state.get(LAST_SAVED):
+        st.success(saved)
 
     rec = recs[index[sid]]
     tokens = rec.tgt_tokens
@@ -324,6 +328,7 @@ def review() -> None:
             st.caption("Nothing decided on this sentence yet.")
     st.session_state[DRAWN_AT] = time.monotonic()  # idleness counts from the end of this run
     st.session_state[REVIEWING] = False
+    st.session_state.pop("corrections_msg", None)
 
 
 # --- other annotators: a polling line, and a redraw once idle -----------------------------------------
@@ -360,9 +365,10 @@ def live() -> None:
 @st.fragment
 def conflicts_tab() -> None:
     if (choice := st.session_state.pop(ADJUDICATE, None)) is not None:
-        decide(*choice, role="adjudicate")
+        if decide(*choice, role="adjudicate"):
+            st.success(st.session_state[LAST_SAVED])
     if msg := st.session_state.pop("corrections_msg", None):
-        (st.error if msg.startswith("error[") else st.success)(msg)
+        st.error(msg)
     if st.session_state.pop(OPEN_ITEM, None):
         st.rerun(scope="app")  # the Review tab with that entity current
     rows = store.history(run.key)
