@@ -371,7 +371,9 @@ async def _annotate(browser, url: str, name: str, runs: list[str], n: int) -> li
                 if m and int(m.group(1)) != before:
                     acks.append(int(m.group(1)))
                     break
-                assert time.time() < deadline, f"{name}: no acknowledgement for decision {len(acks)}"
+                if time.time() > deadline:  # say what the page shows instead
+                    text = (await page.locator("body").inner_text())[-1500:]
+                    raise AssertionError(f"{name}: no acknowledgement for decision {len(acks)}; the page: {text}")
                 await asyncio.sleep(0.03)
             await page.wait_for_function("document.querySelector('[data-testid=stApp]')"
                                          ".dataset.testScriptState === 'notRunning'", timeout=60000)
