@@ -208,9 +208,9 @@ def _handle(cmd: dict[str, Any], mine: dict[Item, dict[str, Any]]) -> None:
     elif action in ("accept", "reject"):
         span_kept = projected[entity].to_dict() if action == "accept" else None
         if decide(sid, entity, action, span_kept):
-            if entity == current:  # the current entity: the queue moves on to the next undecided
+            if cmd.get("entity") is None:  # a key (or its bar button): the queue moves on to the next undecided
                 _go(next_undecided(items, {*mine, (sid, entity)}, after=(sid, entity)))
-            else:  # another entity of this sentence (its own button): stay
+            else:  # an entity's own button: stay on this sentence
                 st.session_state.pop(FIX, None)
 
 
