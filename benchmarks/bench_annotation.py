@@ -1,9 +1,13 @@
-"""Decisions per minute on the Corrections page: a scripted annotator, before (a baseline commit's page)
+"""Decisions per minute on the Corrections page: a scripted annotator, before (baseline commits' pages)
 and after (this checkout), on the same 50 projected entities with the same decisions.
 
-    .venv/bin/python benchmarks/bench_annotation.py                      # baseline: 1fa1b50 (the page before issue 10)
+    .venv/bin/python benchmarks/bench_annotation.py                      # baselines: a24df43, 1fa1b50
+    .venv/bin/python benchmarks/bench_annotation.py --base 1fa1b50       # one baseline
     .venv/bin/python benchmarks/bench_annotation.py --base none          # this checkout only
     .venv/bin/python benchmarks/bench_annotation.py --entities 20 --json /tmp/annotation.json
+
+Baselines: ``a24df43`` is the page of issue 10's first half (keys and pointing, but every key cost two
+page runs), ``1fa1b50`` the page before issue 10 (a button per entity, number fields for a fix).
 
 The decisions come from the gold standard (tests/annotation_helpers.gold_decisions): for the first
 ``--entities`` projected entities of the Spanish demo run ``es-match-greedy``, accept an exact match,
@@ -16,10 +20,13 @@ exactly these decisions, made the fastest way each page offers:
           click the first and the last token, press the type's digit.
 
 Each action waits until the page has settled (script finished, nothing loading) before the next, as
-an annotator waits to see the page. The clock runs from the first action to the last settled save.
-The app is started with ``xlner.explorer.browser.start_app`` from this checkout and from a
-``git archive`` of ``--base`` in a temporary folder (its own ``src`` first on PYTHONPATH), one after the
-other on the same machine, each with an empty corrections database. The stored decisions are checked
+an annotator waits to see the page; on the pages with keys each decision also waits until its row is
+committed to the store. The clock runs from the first action to the last settled save.
+The app is started with ``xlner.explorer.browser.start_app`` (``./dev explore``) from this checkout and
+from a ``git archive`` of each ``--base`` commit in a temporary folder (its own ``src`` first on
+PYTHONPATH; this checkout's ``.venv``, ``pyproject.toml``, ``dev`` and ``.streamlit/config.toml``, so that
+``./dev check`` passes, nothing is installed, and both sides run on the same packages and settings), one after the other on the same
+machine, each with an empty corrections database. The stored decisions are checked
 against the script afterwards (a run whose store differs exits with status 1).
 """
 
@@ -28,6 +35,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -61,7 +70,7 @@ def script(n: int) -> list[tuple[RunRecord, list[dict]]]:
     return out
 
 
-def drive_before(page, plan) -> None:
+def drive_before(page, plan, db: Path) -> None:
     """The page before issue 10: a button per entity, numbers for a fix, N for the next sentence."""
     page.get_by_label("Your name (stored with each decision)").fill("bench")
     page.get_by_label("Your name (stored with each decision)").press("Enter")
@@ -85,17 +94,43 @@ def drive_before(page, plan) -> None:
             settle(page, quiet=QUIET)
         if n_sentence + 1 < len(plan):
             nxt = plan[n_sentence + 1][0].id
-            while f"sentence={nxt}" not in page.url.replace("%3A", ":"):
+            for _ in range(60):  # a page that lost the script's place must not hang the benchmark
+                if f"sentence={nxt}" in page.url.replace("%3A", ":"):
+                    break
                 page.locator("h1").first.click()
                 page.keyboard.press("n")
                 settle(page, quiet=QUIET)
+            else:
+                raise AssertionError(f"N never reached sentence {nxt}")
 
 
-def drive_after(page, plan) -> None:
-    """This checkout's page: one key per decision, the queue advances by itself."""
+def _rows(db: Path) -> int:
+    con = sqlite3.connect(db)
+    try:
+        return int(con.execute("SELECT count(*) FROM decisions").fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    finally:
+        con.close()
+
+
+def _wait_saved(db: Path, before: int, timeout: float = 60) -> None:
+    """Until the decision is committed (one more row in the store). A page that runs twice per key can
+    look settled between its two runs, and a key pressed then goes to the wrong item; an annotator
+    waits to see the decision taken, so the script waits for the commit before it settles."""
+    deadline = time.time() + timeout
+    while _rows(db) <= before:
+        if time.time() > deadline:
+            raise AssertionError("the decision was not saved")
+        time.sleep(0.02)
+
+
+def drive_after(page, plan, db: Path) -> None:
+    """The pages with keys: one key per decision, the queue advances by itself."""
     settle(page, quiet=QUIET)
     for rec, decisions in plan:
         for d in decisions:
+            before = _rows(db)
             if d["action"] in ("accept", "reject"):
                 page.keyboard.press("a" if d["action"] == "accept" else "x")
             else:
@@ -108,6 +143,7 @@ def drive_after(page, plan) -> None:
                 toks.nth(d["span"]["end"] - 1).click()
                 chips = [c.split(" ", 1)[1] for c in page.locator(".xsp-chip").all_inner_texts() if c[0].isdigit()]
                 page.keyboard.press(str(chips.index(d["span"]["label"]) + 1))
+            _wait_saved(db, before)
             settle(page, quiet=QUIET)
 
 
@@ -127,12 +163,12 @@ def measure(root: Path, plan, name: str) -> dict:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-                query = f"run={RUN}&sentence={plan[0][0]['id']}" + ("&annotator=bench" if name == "after" else "")
+                query = f"run={RUN}&sentence={plan[0][0].id}&annotator=bench"
                 page.goto(f"http://127.0.0.1:{port}/Corrections?{query}")
                 settle(page)
                 new_page = page.locator(".xsp-tok").count() > 0
                 start = time.perf_counter()
-                (drive_after if new_page else drive_before)(page, plan)
+                (drive_after if new_page else drive_before)(page, plan, db)
                 elapsed = time.perf_counter() - start
                 browser.close()
         finally:
@@ -156,7 +192,7 @@ def measure(root: Path, plan, name: str) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--base", default="1fa1b50", help="baseline commit ('none' to skip)")
+    ap.add_argument("--base", default="a24df43,1fa1b50", help="baseline commits, comma-separated ('none' to skip)")
     ap.add_argument("--entities", type=int, default=50)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
@@ -164,14 +200,28 @@ def main() -> int:
     counts = {a: sum(d["action"] == a for _, ds in plan for d in ds) for a in ("accept", "reject", "fix")}
     print(f"{sum(counts.values())} entities in {len(plan)} sentences of {RUN}: {counts}; load {os.getloadavg()}")
     results = []
-    if args.base != "none":
+    for base in ([] if args.base == "none" else args.base.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.base], check=True, capture_output=True)
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", base], check=True, capture_output=True)
             subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-            results.append(measure(Path(tmp), plan, "before"))
+            # this checkout's environment and start-up (./dev, .streamlit/config.toml): ./dev check passes,
+            # ./dev explore installs nothing, and only the page's code differs between the sides
+            (Path(tmp) / ".venv").symlink_to((ROOT / ".venv").resolve())
+            for name in ("pyproject.toml", "dev", ".streamlit/config.toml"):
+                (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, Path(tmp) / name)
+            try:
+                results.append(measure(Path(tmp), plan, base))
+            except AssertionError as exc:  # a baseline that lost the script's place: say so, measure the rest
+                print(f"{base}: no result: {exc}")
+                results.append({"app": base, "failed": str(exc), "store_matches_script": False})
     results.append(measure(ROOT, plan, "after"))
+    print(f"load {os.getloadavg()}")
     for r in results:
-        print(f"{r['app']:<7} {r['page']:<26} {r['decisions']} decisions in {r['seconds']:>6.1f} s = "
+        if "failed" in r:
+            print(f"{r['app']:<8} no result: {r['failed']}")
+            continue
+        print(f"{r['app']:<8} {r['page']:<26} {r['decisions']} decisions in {r['seconds']:>6.1f} s = "
               f"{r['per_minute']:>5.1f} per minute; store matches the script: {r['store_matches_script']}")
     if args.json:
         args.json.write_text(json.dumps({"base": args.base, "counts": counts, "results": results}, indent=1))

@@ -17,17 +17,17 @@ DEMO_RUNS = Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs"
 
 
 def gold_decisions(record: RunRecord) -> list[dict[str, Any]]:
-    """``[{entity, action, span}]`` for one record, in reading order, adds last."""
+    """``[{entity, action, span}]`` for one typed run record, in reading order, adds last."""
     from xlner.corrections.store import added_key, entity_key
 
     gold = [(g.start, g.end, g.label) for g in record.gold or []]
     claimed: set[tuple[int, int, str]] = set()
     out = []
-    projected = sorted((p.span.to_dict() for p in record.projection.projected), key=lambda p: (p["start"], p["end"]))
-    exact = {(p["start"], p["end"], p["label"]) for p in projected} & set(gold)
+    projected = sorted((p.span for p in record.projection.projected), key=lambda s: (s.start, s.end))
+    exact = {(s.start, s.end, s.label) for s in projected} & set(gold)
     claimed |= exact
     for p in projected:
-        s, e, lab = p["start"], p["end"], p["label"]
+        s, e, lab = p.start, p.end, p.label
         if (s, e, lab) in exact:
             out.append({"entity": entity_key(p), "action": "accept", "span": {"start": s, "end": e, "label": lab}})
             continue

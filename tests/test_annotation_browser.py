@@ -208,7 +208,7 @@ def test_right_to_left_and_a_100_token_sentence(server, annotators):
 def test_one_key_decisions_auto_advance_and_show_who_decided(server, annotators):
     recs = [r for r in load_run_records(DEMO / "eu-match-greedy") if r.projection.projected]
     rec = recs[0]
-    ents = sorted((p.to_dict() for p in rec.projection.projected), key=lambda p: (p["start"], p["end"]))
+    ents = sorted((p.span for p in rec.projection.projected), key=lambda s: (s.start, s.end))
     ane = annotators(server["url"], "ane", run="eu-match-greedy", sentence=rec.id)
     jon = annotators(server["url"], "jon", run="eu-match-greedy", sentence=rec.id)
     store = CorrectionStore(server["db"])
@@ -266,12 +266,18 @@ def test_queue_by_lowest_score_with_progress_and_assignment(server, annotators):
     ane.get_by_role("option", name="lowest projection score first").click()
     settle(ane)
     ane.locator("h1").first.click()  # keys go to the page, not to the select box
-    lowest = min((min(p.score for p in r.projection.projected), k) for k, r in enumerate(recs) if r.projection.projected)
+    lowest = min((min(p.score for p in r.projection.projected), k) for k, r in enumerate(recs)
+                 if r.projection.projected)
     assert f"sentence={recs[lowest[1]].id}" in ane.url.replace("%3A", ":")
     save(ane, "a")
     assert f"1 of {total} entities reviewed by ane" in body(ane)
     mine = sum(len(recs[i].projection.projected) for i in with_ents[3:6])
     assert f"0 of {mine} entities reviewed by jon" in body(jon) and "assigned sentences only" in body(jon)
+    # each annotator's own decisions, in a tab of their own
+    for page in (ane, jon):
+        page.get_by_role("tab", name="My decisions").click()
+    assert wait_text(ane, "ane's decisions on this run: 1 (") < 30
+    assert wait_text(jon, "Your decisions on this run show here.") < 30
 
 
 # --- 5. several annotators: conflicts, adjudication, agreement ------------------------------------
@@ -288,18 +294,24 @@ def test_conflict_between_two_annotators_is_listed_and_adjudicated(server, annot
     assert a["entity"] == j["entity"] and a["created"] != j["created"]  # milliseconds tell them apart
     # each sees the other's decision and the conflict within seconds, without touching the page
     assert wait_text(ane, "reject by jon") < 8 and wait_text(ane, "open conflicts now: 1") < 8
-    assert "Conflicts (1 open)" in body(jon)  # jon saved last: his own page already counts it
+    assert wait_text(ane, "final · 1 open conflicts", timeout=20) < 20  # ane's page redraws once idle
+    assert "1 open conflicts" in body(jon)  # jon saved last: his own page already counts it
     mikel = annotators(server["url"], "mikel", run="eu-heuristic", sentence=rec.id)
-    mikel.get_by_role("tab", name="Conflicts (1 open)").click()
+    mikel.get_by_role("tab", name="Conflicts").click()
+    settle(mikel)
     assert "accept" in body(mikel) and "by ane" in body(mikel) and "by jon" in body(mikel)
     mikel.get_by_role("button", name="Choose jon's").click()
+    wait_text(mikel, "(adjudication) · #", timeout=30)  # the acknowledgement: committed
     settle(mikel)
     adj = [d for d in CorrectionStore(server["db"]).history("eu-heuristic") if d["role"] == "adjudicate"]
     assert [(d["annotator"], d["action"], d["entity"]) for d in adj] == [("mikel", "reject", a["entity"])]
-    assert "final: reject by mikel (adjudicated)" in body(mikel)
+    assert "0 open conflicts in this run" in body(mikel)
+    mikel.get_by_role("tab", name="Review").click()  # the review tab runs again when opened
+    assert wait_text(mikel, "final: reject by mikel (adjudicated)", timeout=30) < 30
     assert wait_text(ane, "reject by mikel (adjudication)") < 8  # ane's tab learns of it by itself
-    assert wait_text(ane, "Conflicts (0 open)", timeout=20) < 20  # and redraws the page once idle
+    assert wait_text(ane, "final · 0 open conflicts", timeout=20) < 20  # and redraws the page once idle
     mikel.get_by_role("tab", name="Agreement").click()
+    settle(mikel)
     assert "xlner corrections agreement" in body(mikel)
 
 
@@ -317,6 +329,8 @@ def test_the_final_export_downloads_what_the_cli_writes(server, annotators, tmp_
     for _ in rec.projection.projected:
         save(ane, "a")
         save(jon, "a")
+    jon.get_by_role("tab", name="Export").click()
+    settle(jon)
     with jon.expect_download() as dl:
         jon.get_by_role("button", name="CoNLL (token TAG)").click()
     page_text = Path(dl.value.path()).read_text(encoding="utf-8")
@@ -357,7 +371,9 @@ async def _annotate(browser, url: str, name: str, runs: list[str], n: int) -> li
                 if m and int(m.group(1)) != before:
                     acks.append(int(m.group(1)))
                     break
-                assert time.time() < deadline, f"{name}: no acknowledgement for decision {len(acks)}"
+                if time.time() > deadline:  # say what the page shows instead
+                    text = (await page.locator("body").inner_text())[-1500:]
+                    raise AssertionError(f"{name}: no acknowledgement for decision {len(acks)}; the page: {text}")
                 await asyncio.sleep(0.03)
             await page.wait_for_function("document.querySelector('[data-testid=stApp]')"
                                          ".dataset.testScriptState === 'notRunning'", timeout=60000)

@@ -381,24 +381,21 @@ def test_corrections_accept_fix_reject_add_and_keep_history(env, tmp_path):
     at.sidebar.text_input(key="annotator").input("ane").run()
     at.button(key=f"acc_{rec.id}_0").click().run()
     at.button(key=f"rej_{rec.id}_1").click().run()
-    p0 = rec.projection.projected[0].span
-    at.number_input(key=f"fe_{rec.id}_0").set_value(min(p0.end + 1, len(rec.tgt_tokens)))
-    at.selectbox(key=f"fl_{rec.id}_0").set_value("MISC")
-    at.button(key=f"FormSubmitter:fix_{rec.id}_0-Save fix").click().run()
-    at.number_input(key=f"as_{rec.id}").set_value(len(rec.tgt_tokens) - 1)
-    at.number_input(key=f"ae_{rec.id}").set_value(len(rec.tgt_tokens))
-    at.selectbox(key=f"al_{rec.id}").set_value("ORG")
-    at.button(key=f"FormSubmitter:add_{rec.id}-Add entity").click().run()
+    # a fix is made by pointing (the span picker, browser-tested); its button enters fix mode
+    at.button(key=f"fix_{rec.id}_0").click().run()
+    assert any("Fixing" in i.value for i in at.info)
     ok(at)
     history = CorrectionStore(tmp_path / "corrections.sqlite").history("es-match-greedy", rec.id)
-    assert [h["action"] for h in history] == ["accept", "reject", "fix", "add"]
+    assert [h["action"] for h in history] == ["accept", "reject"]
     assert all(h["annotator"] == "ane" for h in history)
-    assert history[2]["label"] == "MISC" and history[2]["entity"] == entity_key(p0.to_dict())
-    assert len(at.dataframe[0].value) == 4
-    # a reload (a fresh session) finds every decision, and the corrected row shows the fix
+    assert history[0]["entity"] == entity_key(rec.projection.projected[0].span)
+    assert len(at.dataframe[0].value) == 2  # this sentence's history
+    # a reload (a fresh session) finds every decision, and the corrected row shows the reject
     again = ok(open_page("pages/5_Corrections.py", run="es-match-greedy", sentence=rec.id))
-    assert len(again.dataframe[0].value) == 4
-    assert "corrected" in again.html[0].value and "MISC" in again.html[0].value
+    assert len(again.dataframe[0].value) == 2
+    assert "corrected" in again.html[0].value
+    again.session_state["corrections_tab"] = "Export"  # the tabs are drawn lazily
+    ok(again.run())
     assert [b.label for b in again.get("download_button")] == ["CoNLL (token TAG)", "JSON lines (tokens, tags)"]
     # the annotator's name stays for the session, across page switches
     at.switch_page("pages/2_Sentences.py").run()

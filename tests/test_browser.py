@@ -169,7 +169,7 @@ def test_save_a_correction_reload_and_export(server, page):
     page.get_by_label("Your name (stored with each decision)").press("Enter")
     settle(page)
     for k in range(len(rec.projection.projected)):
-        page.get_by_role("button", name="Accept").nth(k).click()
+        page.get_by_role("button", name="Accept", exact=True).nth(k).click()
         settle(page)
     assert "Saved: accept" in page.locator("body").inner_text()
     stored = CorrectionStore(server["db"]).history("es-match-greedy", rec.id)
@@ -179,6 +179,8 @@ def test_save_a_correction_reload_and_export(server, page):
     settle(page)
     body = page.locator("body").inner_text()
     assert "No decision yet" not in body and "accept by tester" in body
+    page.get_by_role("tab", name="Export").click()  # the Corrections tabs are drawn lazily
+    settle(page)
     with page.expect_download() as dl:
         page.get_by_role("button", name="CoNLL (token TAG)").click()
     text = Path(dl.value.path()).read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from annotation_helpers import DEMO_RUNS, gold_decisions
+from xlner.record import RunRecord
 from xlner.cli import _register, app
 from xlner.corrections.store import CorrectionStore, entity_key
 from xlner.explorer.loading import load_run_records
@@ -38,8 +39,8 @@ def annotated(tmp_path_factory) -> tuple[Path, list[RunRecord]]:
         for d in gold_decisions(rec):
             store.record(run="es-match-greedy", sentence=rec.id, annotator="careful", n_tokens=n, **d)
         for p in rec.projection.projected:
-            store.record(run="es-match-greedy", sentence=rec.id, entity=entity_key(p.to_dict()), action="accept",
-                         annotator="hasty", span=p.to_dict(), n_tokens=n)
+            store.record(run="es-match-greedy", sentence=rec.id, entity=entity_key(p), action="accept",
+                         annotator="hasty", span=p.span.to_dict(), n_tokens=n)
     return db, records
 
 
@@ -47,7 +48,7 @@ def expected_pair(records: list[RunRecord]) -> dict:
     """Agreement of careful vs hasty, computed from the records directly."""
     shared = [r for r in records if r.projection.projected]
     careful = {(r.id, g.start, g.end, g.label) for r in shared for g in r.gold or []}
-    hasty = {(r.id, p.span.start, p.span.end, p.span.label) for r in shared for p in r.projection.projected}
+    hasty = {(r.id, s.start, s.end, s.label) for r in shared for s in r.projected_spans()}
     keep = [d["action"] != "reject" for r in shared for d in gold_decisions(r) if d["action"] != "add"]
     return {"f1": 2 * len(careful & hasty) / (len(careful) + len(hasty)), "entities": len(keep),
             "observed": sum(keep) / len(keep)}

@@ -9,16 +9,21 @@ from sklearn.metrics import cohen_kappa_score
 
 from annotation_helpers import DEMO_RUNS
 from xlner.corrections.agreement import cohen_kappa, pair_agreement
+from xlner.attribution import STAGES, attribute_record
 from xlner.corrections.queue import (assigned_positions, next_undecided, order_sentences, progress, queue_items,
-                                     sentence_categories)
+                                     sentence_categories, stage_errors)
 from xlner.explorer.loading import load_run_records
 
 RECS = load_run_records(DEMO_RUNS / "eu-match-greedy")
 
 
+def _ids_with_entities():
+    return [r.id for r in RECS if r.projection.projected]
+
+
 def test_orders_by_score_and_error_category_and_custom_key():
     run_order = order_sentences(RECS)
-    assert run_order == [r.id for r in RECS if r.projection.projected]
+    assert run_order == _ids_with_entities()
     by_score = order_sentences(RECS, "score")
     lowest = {r.id: min(p.score for p in r.projection.projected) for r in RECS if r.projection.projected}
     assert [lowest[s] for s in by_score] == sorted(lowest.values()) and set(by_score) == set(run_order)
@@ -29,10 +34,36 @@ def test_orders_by_score_and_error_category_and_custom_key():
     # sentences where projection found nothing but gold has entities are queued for an add
     assert {r.id for r in RECS if not r.projection.projected and r.gold} <= set(by_cat)
     custom = order_sentences(RECS, "custom", key=lambda r: -len(r.tgt_tokens))
-    assert len(RECS[[r.id for r in RECS].index(custom[0])].tgt_tokens) == max(
-        len(r.tgt_tokens) for r in RECS if r.projection.projected)
+    by_id = {r.id: r for r in RECS}
+    assert len(by_id[custom[0]].tgt_tokens) == max(len(r.tgt_tokens) for r in RECS if r.projection.projected)
     with pytest.raises(ValueError):
         order_sentences(RECS, "custom")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_orders_by_the_errors_attributed_to_one_stage(stage):
+    """``stage:X`` puts the sentences with the most errors that xlner.attribution gives to X first."""
+    ordered = order_sentences(RECS, f"stage:{stage}")
+    by_id = {r.id: r for r in RECS}
+    counts = [sum(a.stage == stage for a in attribute_record(by_id[s])) for s in ordered]
+    assert counts == sorted(counts, reverse=True)
+    assert set(ordered) == set(order_sentences(RECS, "category"))  # the same sentences, another order
+    # ties keep the run's order
+    position = {r.id: i for i, r in enumerate(RECS)}
+    for a, b, ca, cb in zip(ordered, ordered[1:], counts, counts[1:]):
+        assert ca > cb or position[a] < position[b]
+
+
+def test_stage_orders_differ_on_real_data():
+    """On the Basque demo run every stage has errors of its own, so each stage order starts elsewhere
+    than run order (the orders are not a relabelled run order)."""
+    firsts = {stage: order_sentences(RECS, f"stage:{stage}")[0] for stage in STAGES}
+    totals = {stage: sum(stage_errors(r, stage) for r in RECS) for stage in STAGES}
+    for stage in STAGES:
+        if totals[stage]:
+            assert stage_errors(next(r for r in RECS if r.id == firsts[stage]), stage) == max(
+                stage_errors(r, stage) for r in RECS)
+    assert sum(1 for t in totals.values() if t) >= 2, totals
 
 
 def test_next_undecided_wraps_and_progress_counts():

@@ -167,14 +167,25 @@ def press(at: AppTest, key: str) -> AppTest:
     return at
 
 
+def _ents(rec):
+    return sorted((p.span for p in rec.projection.projected), key=lambda s: (s.start, s.end))
+
+
+def open_tab(at: AppTest, name: str) -> AppTest:
+    """Switch the page's lazily drawn tabs (only the open one runs)."""
+    at.session_state["corrections_tab"] = name
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def test_one_key_decisions_advance_to_the_next_undecided_across_sentences(page_env):
     store, recs = page_env
     with_ents = [r for r in recs if r.projection.projected]
     first = with_ents[0]
     at = corrections_page(run=RUN, sentence=first.id, annotator="ane")  # the name comes from the URL
     assert at.sidebar.text_input(key="annotator").value == "ane"
-    assert at.session_state["corrections_item"] == entity_key(sorted(
-        first.projection.projected, key=lambda p: (p.span.start, p.span.end))[0].to_dict())
+    assert at.session_state["corrections_item"] == entity_key(_ents(first)[0])
     n = len(first.projection.projected)
     for _ in range(n - 1):
         press(at, "a")
@@ -185,6 +196,7 @@ def test_one_key_decisions_advance_to_the_next_undecided_across_sentences(page_e
     rows = store.history(RUN)
     assert [d["action"] for d in rows] == ["accept"] * (n - 1) + ["reject"]
     assert all(d["annotator"] == "ane" for d in rows)
+    assert "Saved: reject" in at.success[0].value  # acknowledged in the same run that saved it
     # skip leaves the entity undecided and moves on; the progress counts decisions only
     press(at, "skip")
     assert len(store.history(RUN)) == n
@@ -192,6 +204,15 @@ def test_one_key_decisions_advance_to_the_next_undecided_across_sentences(page_e
     assert f"**{n} of {total}** entities reviewed by ane" in at.get("progress")[0].proto.text
     body = " ".join(m.value for m in at.markdown)
     assert "▶" in body  # the current entity is marked
+
+
+def test_the_decision_buttons_have_text_labels():
+    """Labels any font can draw (a glyph such as ⏭ showed as a box in Debian chromium)."""
+    at = corrections_page(run=RUN, annotator="ane")
+    labels = {b.key: b.label for b in at.button if b.key and b.key.startswith("corrections_key_")}
+    assert labels == {"corrections_key_a": "Accept · A", "corrections_key_x": "Reject · X",
+                      "corrections_key_f": "Fix · F", "corrections_key_skip": "Skip · Space"}
+    assert all(label.isascii() for label in labels.values() if "·" not in label)
 
 
 def test_fix_key_then_a_picked_span_saves_a_fix_of_the_current_entity(page_env):
@@ -207,20 +228,46 @@ def test_fix_key_then_a_picked_span_saves_a_fix_of_the_current_entity(page_env):
 def test_other_annotators_decisions_show_as_conflicts_and_adjudication_settles_them(page_env):
     store, recs = page_env
     rec = next(r for r in recs if r.projection.projected)
-    p = rec.projection.projected[0].to_dict()
-    store.record(run=RUN, sentence=rec.id, entity=entity_key(p), action="accept", annotator="ane", span=p)
+    p = rec.projection.projected[0].span
+    store.record(run=RUN, sentence=rec.id, entity=entity_key(p), action="accept", annotator="ane",
+                 span=p.to_dict())
     store.record(run=RUN, sentence=rec.id, entity=entity_key(p), action="reject", annotator="jon")
     at = corrections_page(run=RUN, sentence=rec.id, annotator="mikel")
     body = " ".join(m.value for m in at.markdown)
     assert "accept by ane" in body and "reject by jon" in body and "conflict" in body
-    assert any("Conflicts (1 open)" in t.label for t in at.tabs)
+    assert "1 open conflicts" in at.get("progress")[0].proto.text
+    assert not [d for d in at.dataframe if "annotators" in d.value.columns]  # closed tabs do not run
+    open_tab(at, "Agreement")
     [agreement_table] = [d.value for d in at.dataframe if "annotators" in d.value.columns]
     assert list(agreement_table["annotators"]) == ["ane / jon"]
+    open_tab(at, "Conflicts")
+    assert "**1 open conflicts** in this run" in [m.value for m in at.markdown]
     at.button(key="adj_0_1").click().run()  # choose jon's decision
     final_rows = [d for d in store.history(RUN) if d["role"] == "adjudicate"]
     assert [(d["annotator"], d["action"]) for d in final_rows] == [("mikel", "reject")]
-    assert any("Conflicts (0 open)" in t.label for t in at.tabs)
+    assert "**0 open conflicts** in this run" in [m.value for m in at.markdown]
+    open_tab(at, "Review")
     assert "final: reject by mikel (adjudicated)" in " ".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("stage", ["alignment", "projection"])
+def test_the_queue_can_follow_per_stage_attribution(page_env, stage):
+    """Ordered by one stage's errors, the queue opens on the sentence with most of them (the Basque
+    demo run has errors of every stage)."""
+    from xlner.attribution import attribute_record
+    from xlner.explorer.loading import load_run_records
+
+    recs = load_run_records(DEMO / "eu-heuristic")
+    at = corrections_page(run="eu-heuristic", annotator="ane")
+    order = at.selectbox(key="corrections_order")
+    assert f"stage:{stage}" in order.options or any(stage in o for o in order.options)
+    at.selectbox(key="corrections_order").set_value(f"stage:{stage}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = at.selectbox(key="corrections_sid").value
+    errors = {r.id: sum(a.stage == stage for a in attribute_record(r)) for r in recs}
+    assert errors[shown] == max(errors.values()) > 0
+    options = [o.split(" — ")[0] for o in at.selectbox(key="corrections_sid").options]
+    assert [errors[s] for s in options] == sorted((errors[s] for s in options), reverse=True)
 
 
 def test_assigned_ranges_limit_the_queue(page_env):

@@ -18,6 +18,7 @@ from xlner.corrections.resolve import Key, annotator_view, final
 from xlner.datamodel import Sentence
 from xlner.record import RunRecord
 from xlner.errors import XlnerError
+from xlner.record import RunRecord
 
 FORMATS = {"conll": ".conll", "jsonl": ".jsonl", "hf": "", "spacy": ".spacy"}
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -76,9 +76,15 @@ def default_db_path() -> Path:
     return Path(os.environ.get("XLNER_CORRECTIONS_DB") or user_runs_root() / "corrections.sqlite").expanduser()
 
 
-def entity_key(span: dict[str, Any]) -> str:
-    """The key of a projected entity: ``start-end-LABEL`` as projected."""
-    return f"{int(span['start'])}-{int(span['end'])}-{span['label']}"
+def entity_key(span: Any) -> str:
+    """The key of a projected entity: ``start-end-LABEL`` as projected. ``span``: a
+    :class:`~xlner.datamodel.Span`, a projected entity (its ``.span``) or a mapping with those keys."""
+    if isinstance(span, Mapping):
+        start, end, label = span["start"], span["end"], span["label"]
+    else:
+        inner = getattr(span, "span", span)
+        start, end, label = inner.start, inner.end, inner.label
+    return f"{int(start)}-{int(end)}-{label}"
 
 
 def added_key(start: int, end: int, label: str) -> str:

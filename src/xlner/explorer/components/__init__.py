@@ -31,14 +31,15 @@ def span_picker(*, tokens: list[str], spans: list[dict[str, Any]], labels: list[
     """Mount the picker. ``spans``: ``{start, end, label, key, state, current, added}`` to draw;
     ``target``: the entity key a selection fixes (fix mode), else the overlapped projected entity.
 
-    Returns the component result: ``.span`` is ``{start, end, label, target}`` in the run where
-    the annotator finished a span, ``.remembered`` the name this browser stored, when the page has
-    none; the *state* ``command`` is ``{token, seq, command}`` for the last decision key pressed
-    (accept, reject, fix, skip, next), see :func:`pending_command`. ``nonce`` changes to clear a pending selection (after a save, on another sentence)."""
+    Returns the component result: ``.remembered`` is the name this browser stored, when the page
+    has none. Everything the annotator decides comes as the *state* ``command``:
+    ``{token, seq, command}`` with ``command`` one of accept, reject, fix, skip, next (a key) or
+    ``span`` (a finished selection, with ``span: {start, end, label, target}``); the page reads it
+    with :func:`pending_command` before it draws. ``nonce`` changes to clear a pending selection
+    (after a save, on another sentence)."""
     data = {"tokens": tokens, "spans": spans, "labels": labels, "colours": colours, "dir": direction,
             "annotator": annotator, "nonce": nonce, "target": target, "target_text": target_text}
-    return _span_picker()(key=key, data=data, on_span_change=_noop, on_remembered_change=_noop,
-                          on_command_change=_noop)
+    return _span_picker()(key=key, data=data, on_remembered_change=_noop, on_command_change=_noop)
 
 
 def _noop() -> None:
@@ -46,8 +47,8 @@ def _noop() -> None:
 
 
 def pending_command(state: Any, done: tuple[str, int] | None) -> dict[str, Any] | None:
-    """The picker's last decision key if this session has not handled it yet (``done`` is the
-    ``(token, seq)`` handled last; a new token is a new page load)."""
+    """The picker's last command (a key or a span) if this session has not handled it yet (``done``
+    is the ``(token, seq)`` handled last; a new token is a new page load)."""
     cmd = state.get("command") if hasattr(state, "get") else None
     if not isinstance(cmd, dict) or "seq" not in cmd:
         return None

@@ -6,9 +6,9 @@
 // Also remembers the annotator's name in this browser (localStorage) across reloads and sessions.
 const STATE = new WeakMap();
 const NAME_KEY = "xlner.annotator";
-// Decision keys travel as a *state* value with a sequence number, not as a button click: a state
-// value survives a concurrent fragment rerun (which can swallow a click), and the page handles each
-// sequence number once.
+// Decision keys and finished spans travel as a *state* value with a sequence number, not as a click
+// or a trigger: a state value survives a concurrent fragment rerun (which can swallow a trigger), and
+// the page handles each sequence number once.
 const COMMAND_KEYS = { a: "accept", x: "reject", f: "fix", " ": "skip", u: "next" };
 const TOKEN = Math.random().toString(36).slice(2);
 let SEQ = 0;
@@ -117,6 +117,13 @@ export default function (component) {
     root.replaceChildren(row, bar);
   }
 
+  // Every decision (a key, or a finished span) is one numbered state value that the page handles
+  // once, at the top of its next run, before it draws anything.
+  function send(command, extra) {
+    SEQ += 1;
+    setStateValue("command", Object.assign({ token: TOKEN, seq: SEQ, command }, extra));
+  }
+
   function clear() {
     st.anchor = st.lo = st.hi = null;
     st.complete = false;
@@ -126,7 +133,7 @@ export default function (component) {
   function commit(label) {
     if (st.lo === null) return;
     const tgt = data.target || (overlapping(st.lo, st.hi) || {}).key || null;
-    setTriggerValue("span", { start: st.lo, end: st.hi + 1, label, target: tgt, nonce: data.nonce });
+    send("span", { span: { start: st.lo, end: st.hi + 1, label, target: tgt, nonce: data.nonce } });
     st.anchor = st.lo = st.hi = null;
     st.complete = false;
     render();
@@ -181,8 +188,7 @@ export default function (component) {
     if (command && st.lo === null && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
       ev.preventDefault();
       ev.stopPropagation();
-      SEQ += 1;
-      setStateValue("command", { token: TOKEN, seq: SEQ, command });
+      send(command, {});
       return;
     }
     if (st.lo === null) return;
