@@ -61,6 +61,7 @@ class Settings:
     projection: Section
     refine: Section | None = None
     back_translation: Section | None = None
+    engine: Section | None = None  # where steps run (--engine ray): xlner.engine.EngineSection
 
 
 @dataclass(frozen=True)
