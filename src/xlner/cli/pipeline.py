@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -89,7 +89,7 @@ def _run(task: str, data: Path, lang: str, out: Path, profile: str, method: Opti
 
 
 def _run_engine(task: str, engine_name: str, ray_address: Optional[str], datasets: Optional[Path],
-                data: Optional[Path], lang: Optional[str], out: Optional[Path], **kw: object) -> None:
+                data: Optional[Path], lang: Optional[str], out: Optional[Path], **kw: Any) -> None:
     """One run, or every dataset of ``--datasets`` (xlner.engine.datasets), on one engine (with
     ``--engine ray``: one cluster, started once and stopped at the end if xlner started it)."""
     from xlner.engine import get_engine
@@ -101,14 +101,15 @@ def _run_engine(task: str, engine_name: str, ray_address: Optional[str], dataset
     entries = read_datasets(datasets) if datasets is not None else None  # all checked before work
     with get_engine(engine_name, ray_address) as engine:
         if entries is None:
-            _run(task, data, lang, out, engine=engine, ray_address=ray_address, **kw)  # type: ignore[arg-type]
+            assert data is not None and lang is not None and out is not None  # checked above
+            _run(task, data, lang, out, engine=engine, ray_address=ray_address, **kw)
             return
         for i, entry in enumerate(entries, 1):
             typer.echo(f"[{i}/{len(entries)}] {entry.data} ({entry.lang}) -> {entry.out}")
             one = {**kw, "profile": entry.profile or kw["profile"], "method": entry.method or kw["method"],
                    "labels": ",".join(entry.labels) if entry.labels else kw["labels"],
                    "limit": entry.limit or kw["limit"], "data_format": entry.format}
-            _run(task, Path(entry.data), entry.lang, Path(entry.out), engine=engine,  # type: ignore[arg-type]
+            _run(task, Path(entry.data), entry.lang, Path(entry.out), engine=engine,
                  ray_address=ray_address, **one)
 
 

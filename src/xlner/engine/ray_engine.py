@@ -191,8 +191,8 @@ class RayEngine(Engine):
 
         blocks = [pa.table({SHARD: pa.array([i], pa.int64()), DATA: pa.array([to_ipc(t)], pa.binary())})
                   for i, t in shards]
-        ds = ray.data.from_arrow(blocks)
-        common = {"batch_format": "pyarrow", "batch_size": 1, "zero_copy_batch": True}
+        ds: Any = ray.data.from_arrow(blocks)  # Ray Data's overloads do not type pyarrow batches
+        common: dict[str, Any] = {"batch_format": "pyarrow", "batch_size": 1, "zero_copy_batch": True}
         if component in CPU_COMPONENTS:
             mapped = ds.map_batches(_task, fn_args=(work,), num_cpus=section.cpu_task_cpus, **common)
         else:
