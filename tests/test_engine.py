@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -16,6 +17,7 @@ from xlner.engine.shards import DATA, ERROR, SHARD, ShardWork, from_ipc, shard_r
 from xlner.errors import XlnerError
 from xlner.pipeline import steps as S
 from xlner.pipeline.framework import Runner
+from xlner.runs import load_run
 
 
 def test_engine_section_defaults_pools_and_refusals():
@@ -115,3 +117,22 @@ def test_shards_travel_as_arrow_ipc_and_failures_come_back_as_data():
 
     failed = shard_rows(work, broken, batch)
     assert failed[DATA].to_pylist() == [b""] and "error[E708]" in failed[ERROR][0].as_py()
+
+
+@pytest.mark.slow
+def test_cli_runs_a_dataset_list_as_one_job(tmp_path, capsys):
+    """Two real datasets (Spanish CoNLL-02, Basque news) from one list, each into its own run."""
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not data.exists():
+        pytest.skip("the gold data in ../shared/data is not here")
+    listing = tmp_path / "list.yaml"
+    listing.write_text(f"- {{data: {data}/conll02-es/test.txt, lang: es, out: runs/es, limit: 4}}\n"
+                       f"- {{data: {data}/basque-nerc/in_domain/val.jsonl, lang: eu, out: runs/eu, limit: 3}}\n")
+    with pytest.raises(SystemExit) as done:
+        main(["pipeline", "translate-test", "--datasets", str(listing), "--quiet", "--no-shared-cache",
+              "--set", "aligner={name: identity}"])
+    assert done.value.code == 0, capsys.readouterr().err
+    assert "[2/2]" in capsys.readouterr().out
+    assert len(load_run(tmp_path / "runs" / "es").records) == 4
+    eu = load_run(tmp_path / "runs" / "eu")
+    assert len(eu.records) == 3 and eu.config["lang"] == "eu"
