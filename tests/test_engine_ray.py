@@ -73,39 +73,51 @@ def test_spanish_identical_to_local_and_cache_shared_both_ways(engine, local_spa
     assert _records(out) == _records(local_spanish)
 
 
-def _kill_one_actor_mid_step(parts_glob: str, folder: Path, killed: list[int], stop: threading.Event) -> None:
-    """Once the step has saved its first shard, SIGKILL one of its Ray actors' processes."""
+def _step_actors() -> set[int]:
+    """Pids of the processes that are actors of xlner's step pools (Ray names them by class)."""
+    pids = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if b"MapBatches(_StepActor)" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    pids.add(int(pid))
+            except OSError:
+                continue
+    return pids
+
+
+def _kill_align_actor(steps: Path, killed: list[tuple[int, bool]], stop: threading.Event) -> None:
+    """SIGKILL the first actor started after NER finished (an alignment actor), noting whether the
+    alignment step was still unfinished at that moment."""
+    earlier: set[int] = set()
     while not stop.is_set():
-        if any(p.suffix == ".parquet" for d in folder.glob(parts_glob) for p in d.iterdir()):
-            for pid in os.listdir("/proc"):
-                if not pid.isdigit():
-                    continue
-                try:
-                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-                except OSError:
-                    continue
-                if b"MapBatches(_StepActor)" in cmdline:
-                    os.kill(int(pid), signal.SIGKILL)
-                    killed.append(int(pid))
-                    return
-        time.sleep(0.05)
+        ner_done = any(steps.glob("ner-*.parquet"))
+        actors = _step_actors()
+        if not ner_done:
+            earlier |= actors
+        elif actors - earlier:
+            pid = min(actors - earlier)
+            unfinished = not any(steps.glob("align-*.parquet"))
+            os.kill(pid, signal.SIGKILL)
+            killed.append((pid, unfinished))
+            return
+        time.sleep(0.02)
 
 
 def test_basque_worker_killed_mid_step_still_identical(engine, tmp_path):
     local = tmp_path / "local"
     translate_test(_opts(local, BASQUE, "eu"))
     out = tmp_path / "ray"
-    killed: list[int] = []
+    killed: list[tuple[int, bool]] = []
     stop = threading.Event()
-    killer = threading.Thread(target=_kill_one_actor_mid_step,
-                              args=("align-*.parts", out / "steps", killed, stop), daemon=True)
+    killer = threading.Thread(target=_kill_align_actor, args=(out / "steps", killed, stop), daemon=True)
     killer.start()
     try:
         translate_test(_opts(out, BASQUE, "eu", engine))
     finally:
         stop.set()
         killer.join()
-    assert killed, "no alignment actor was running while the step had shards left"
+    assert killed and killed[0][1], "no alignment actor was killed while the step was unfinished"
     assert _records(out) == _records(local)
 
 
