@@ -50,6 +50,15 @@ def test_local_engine_is_the_plain_runner_and_unknown_engines_are_refused(tmp_pa
     assert err.value.code == "E793" and "local, ray" in err.value.hint
 
 
+def test_ray_by_name_is_one_engine_per_address_started_lazily():
+    pytest.importorskip("ray.data")
+    from xlner.engine.ray_engine import RayEngine
+
+    engine = engine_of("ray", "127.0.0.1:1")
+    assert isinstance(engine, RayEngine) and engine_of("ray", "127.0.0.1:1") is engine
+    assert not engine.started  # nothing is started or contacted before a step needs the cluster
+
+
 def test_missing_ray_extra_is_a_catalogued_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what Python does when ray is not installed
     with pytest.raises(XlnerError) as err:
