@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -72,7 +72,8 @@ def _summary(run) -> None:
 
 def _run(task: str, data: Path, lang: str, out: Path, profile: str, method: Optional[str],
          labels: Optional[str], limit: Optional[int], data_format: str, overrides: list[str],
-         shared_cache: bool, quiet: bool, drop_incomplete: bool = False) -> None:
+         shared_cache: bool, quiet: bool, drop_incomplete: bool = False,
+         engine: object = "local", ray_address: Optional[str] = None) -> None:
     from xlner.paths import output_dir
     from xlner.pipeline import Options, parse_settings, translate_test, translate_train
 
@@ -81,9 +82,35 @@ def _run(task: str, data: Path, lang: str, out: Path, profile: str, method: Opti
     opts = Options(data=str(data), lang=lang, out=str(out), profile=profile, method=method,
                    labels=_labels(labels), limit=limit, data_format=data_format,
                    settings=parse_settings(overrides or ()), shared_cache=shared_cache,
-                   progress=not quiet, drop_incomplete=drop_incomplete)
+                   progress=not quiet, drop_incomplete=drop_incomplete,
+                   engine=engine, ray_address=ray_address)
     run = (translate_test if task == "translate-test" else translate_train)(opts)
     _summary(run)
+
+
+def _run_engine(task: str, engine_name: str, ray_address: Optional[str], datasets: Optional[Path],
+                data: Optional[Path], lang: Optional[str], out: Optional[Path], **kw: Any) -> None:
+    """One run, or every dataset of ``--datasets`` (xlner.engine.datasets), on one engine (with
+    ``--engine ray``: one cluster, started once and stopped at the end if xlner started it)."""
+    from xlner.engine import get_engine
+    from xlner.engine.datasets import read_datasets
+    from xlner.errors import XlnerError
+
+    if (datasets is None) == (data is None) or (data is not None and (lang is None or out is None)):
+        raise XlnerError("E797", task=task)
+    entries = read_datasets(datasets) if datasets is not None else None  # all checked before work
+    with get_engine(engine_name, ray_address) as engine:
+        if entries is None:
+            assert data is not None and lang is not None and out is not None  # checked above
+            _run(task, data, lang, out, engine=engine, ray_address=ray_address, **kw)
+            return
+        for i, entry in enumerate(entries, 1):
+            typer.echo(f"[{i}/{len(entries)}] {entry.data} ({entry.lang}) -> {entry.out}")
+            one = {**kw, "profile": entry.profile or kw["profile"], "method": entry.method or kw["method"],
+                   "labels": ",".join(entry.labels) if entry.labels else kw["labels"],
+                   "limit": entry.limit or kw["limit"], "data_format": entry.format}
+            _run(task, Path(entry.data), entry.lang, Path(entry.out), engine=engine,
+                 ray_address=ray_address, **one)
 
 
 _DATA = typer.Option(..., "--data", help="gold data: CoNLL, JSON lines or panx file")
@@ -102,17 +129,29 @@ _SET = typer.Option(None, "--set", help="override a profile key, e.g. --set alig
 _SHARED = typer.Option(True, "--shared-cache/--no-shared-cache",
                        help="reuse step outputs of other runs from $XLNER_CACHE/steps")
 _QUIET = typer.Option(False, "--quiet", help="no progress bars")
+_ENGINE = typer.Option("local", "--engine", help="where steps run: local (this process) or ray "
+                      "(model steps as actor pools on a Ray cluster; the extra xlner[ray]; docs/ray.md)")
+_RAY_ADDRESS = typer.Option(None, "--ray-address", envvar="RAY_ADDRESS",
+                            help="--engine ray: an existing cluster (host:port or ray://host:10001); "
+                            "default: a local cluster started and stopped by xlner")
+_DATASETS = typer.Option(None, "--datasets", help="a YAML list of {data, lang, out} entries run as one "
+                         "job instead of --data/--lang/--out (docs/ray.md)")
 
 
 @pipeline_app.command("translate-test")
-def translate_test_cmd(data: Path = _DATA, lang: str = _LANG, out: Path = _OUT,
+def translate_test_cmd(data: Optional[Path] = typer.Option(None, "--data", help=_DATA.help),
+                       lang: Optional[str] = typer.Option(None, "--lang", help=_LANG.help),
+                       out: Optional[Path] = typer.Option(None, "--out", help=_OUT.help),
                        profile: str = _PROFILE, method: Optional[str] = _METHOD,
                        labels: Optional[str] = _LABELS, limit: Optional[int] = _LIMIT,
                        data_format: str = _FORMAT, overrides: Optional[list[str]] = _SET,
-                       shared_cache: bool = _SHARED, quiet: bool = _QUIET) -> None:
+                       shared_cache: bool = _SHARED, quiet: bool = _QUIET,
+                       engine: str = _ENGINE, ray_address: Optional[str] = _RAY_ADDRESS,
+                       datasets: Optional[Path] = _DATASETS) -> None:
     """Target sentences -> English -> English NER -> align -> project back -> evaluate."""
-    _run("translate-test", data, lang, out, profile, method, labels, limit, data_format,
-         overrides or [], shared_cache, quiet)
+    _run_engine("translate-test", engine, ray_address, datasets, data, lang, out, profile=profile,
+                method=method, labels=labels, limit=limit, data_format=data_format,
+                overrides=overrides or [], shared_cache=shared_cache, quiet=quiet)
 
 
 @pipeline_app.command("translate-train")
@@ -121,6 +160,7 @@ def translate_train_cmd(data: Path = _DATA, lang: str = _LANG, out: Path = _OUT,
                         labels: Optional[str] = _LABELS, limit: Optional[int] = _LIMIT,
                         data_format: str = _FORMAT, overrides: Optional[list[str]] = _SET,
                         shared_cache: bool = _SHARED, quiet: bool = _QUIET,
+                        engine: str = _ENGINE, ray_address: Optional[str] = _RAY_ADDRESS,
                         drop_incomplete: bool = typer.Option(
                             False, "--drop-incomplete",
                             help="leave out sentences with an entity that could not be projected"),
@@ -130,8 +170,10 @@ def translate_train_cmd(data: Path = _DATA, lang: str = _LANG, out: Path = _OUT,
         from xlner.errors import XlnerError
 
         raise XlnerError("E780", path=str(data))
-    _run("translate-train", data, lang, out, profile, method, labels, limit, data_format,
-         overrides or [], shared_cache, quiet, drop_incomplete)
+    _run_engine("translate-train", engine, ray_address, None, data, lang, out, profile=profile,
+                method=method, labels=labels, limit=limit, data_format=data_format,
+                overrides=overrides or [], shared_cache=shared_cache, quiet=quiet,
+                drop_incomplete=drop_incomplete)
 
 
 @pipeline_app.command("profiles")

@@ -72,6 +72,10 @@ class Components:
     def config(self, name: str | None) -> dict | None:
         return None if name is None else self._builders[name][0]
 
+    def builder(self, name: str | None) -> Callable[[], Any] | None:
+        """The unbuilt factory of a component (an engine ships it to workers that load their own)."""
+        return None if name is None else self._builders[name][1]
+
     def get(self, name: str | None) -> Any:
         if name is None:
             return None

@@ -42,6 +42,10 @@ class Options:
     cache_dir: str | None = None   # that shared cache (default: $XLNER_CACHE/steps)
     progress: bool = True
     drop_incomplete: bool = False  # translate-train: leave out sentences with unprojected entities
+    # where steps run (xlner.engine): "local" (this process), "ray", or an Engine instance shared
+    # by several runs; ray_address: an existing Ray cluster (default $RAY_ADDRESS, else a local one)
+    engine: Any = "local"
+    ray_address: str | None = None
     # ``key=value`` texts as typed on a command line (scripts, tests): read once, into ``settings``
     overrides: tuple[str, ...] = ()
 

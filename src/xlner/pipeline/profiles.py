@@ -66,6 +66,7 @@ class Settings:
     refine: Section | None = None
     back_translation: Section | None = None
     target_tagger: Section | None = None
+    engine: Section | None = None  # where steps run (--engine ray): xlner.engine.EngineSection
 
 
 @dataclass(frozen=True)

@@ -248,13 +248,18 @@ def _unavailable(exc: XlnerError, lang: str) -> XlnerError:
                       translator_hint=exc.hint or "choose a back_translation.translator that covers it")
 
 
-def _runner(opts: Options, profile: dict, components: Components) -> Runner:
+def _runner(opts: Options, profile: dict, components: Components, dataset: str) -> Runner:
     shared = None
     if opts.shared_cache:
         shared = Path(opts.cache_dir) if opts.cache_dir else default_cache_dir() / "steps"
     cache = StepCache(Path(opts.out) / "steps", shared)
-    return Runner(cache, components, shard_size=int(profile.get("shard_size") or 64),
-                  progress=opts.progress)
+    # The engine (xlner.engine: local by default, or Ray) decides where missing shards are computed;
+    # the cache, its keys and the merged outputs are the same on every engine.
+    from xlner.engine import engine_of
+
+    return engine_of(opts.engine, opts.ray_address).runner(
+        cache, components, shard_size=int(profile.get("shard_size") or 64), progress=opts.progress,
+        profile=profile, dataset=dataset)
 
 
 def _timings(reports: list[StepReport], n: int, extra: dict[str, float]) -> dict[str, Any]:
@@ -413,7 +418,7 @@ def _run_steps(task: str, opts: Options, gold_columns: list[str], build_steps: C
     table = S.gold_table(gold).rename_columns(gold_columns)
     load_seconds = time.perf_counter() - t0
     keys = {c: gold_key for c in table.column_names}
-    runner = _runner(opts, profile, components)
+    runner = _runner(opts, profile, components, dataset)
     steps = build_steps(profile, labels)
     if method == S.BACK_TRANSLATION:
         steps = [s for s in steps if s.name != "project"] + _back_translation_steps(profile, bt, True)
