@@ -163,8 +163,10 @@ def test_json_lines_reader_names_the_bad_line():
         assert err.value.code == code and text in err.value.message
 
 
-def test_json_key_access_reads_the_json_form():
-    """Transitional: code not yet switched to the attributes reads records by JSON key."""
+def test_a_record_is_read_by_attribute_only():
+    """The transitional JSON-key access is gone: ``record["tgt_tokens"]`` is an error, the attribute works."""
     rec = RunRecord.from_json(FULL)
-    assert rec["tgt_entities"] == FULL["tgt_entities"] and rec.get("nope", 1) == 1
-    assert "back_translation" in rec and set(rec) == set(FULL)
+    assert rec.tgt_tokens == FULL["tgt_tokens"]
+    with pytest.raises(TypeError):
+        rec["tgt_tokens"]  # type: ignore[index]
+    assert not hasattr(rec, "get") and not hasattr(rec, "keys")

@@ -132,27 +132,6 @@ class RunRecord:
         """
         return _Reader(obj, path, line).record(required)
 
-    # --- transitional: read access by JSON key --------------------------------------------
-
-    def __getitem__(self, key: str) -> Any:
-        """``record["tgt_entities"]``: the JSON form's value. Transitional (deprecated), for code
-        written against the untyped records that is not switched yet (the experiment package, the
-        Corrections page); new code uses the attributes. Each access builds the JSON form."""
-        return self.to_json()[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """``record.get(key)`` on the JSON form (transitional, see :meth:`__getitem__`)."""
-        return self.to_json().get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_json()
-
-    def keys(self) -> list[str]:
-        return list(self.to_json())
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
 
 # --- validation --------------------------------------------------------------------------------
 
