@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import streamlit as st
 
+from xlner.datamodel import Span
 from xlner.errors import XlnerError
 from xlner.explorer import jobs, loading, ui
 from xlner.explorer.reproject import available_methods
@@ -75,9 +77,9 @@ def _describe(status: jobs.JobStatus) -> str:
 LABEL_COLOURS = {"PER": "#fde2e4", "ORG": "#dbeafe", "LOC": "#dcfce7", "MISC": "#fef3c7"}
 
 
-def _marked(tokens: list[str], spans: list[dict]) -> str:
+def _marked(tokens: Sequence[str], spans: Iterable[Span]) -> str:
     """Words with their entities marked (label after the span); wraps like text, in reading order."""
-    starts = {int(e["start"]): e for e in spans}
+    starts = {s.start: s for s in spans}
     out, i = [], 0
     while i < len(tokens):
         e = starts.get(i)
@@ -85,11 +87,11 @@ def _marked(tokens: list[str], spans: list[dict]) -> str:
             out.append(html.escape(tokens[i]))
             i += 1
             continue
-        words = html.escape(" ".join(tokens[i:int(e["end"])]))
-        colour = LABEL_COLOURS.get(e["label"], "#e5e7eb")
+        words = html.escape(" ".join(tokens[i:e.end]))
+        colour = LABEL_COLOURS.get(e.label, "#e5e7eb")
         out.append(f'<mark style="background:{colour};border-radius:4px;padding:0 3px">{words} '
-                   f'<b style="font-size:0.7em">{html.escape(e["label"])}</b></mark>')
-        i = max(int(e["end"]), i + 1)
+                   f'<b style="font-size:0.7em">{html.escape(e.label)}</b></mark>')
+        i = max(e.end, i + 1)
     return " ".join(out)
 
 
@@ -102,9 +104,9 @@ def _typed_result(status: jobs.JobStatus) -> None:
         return
     rows = []
     for r in records[:10]:
-        rows.append(f'<div class="xl-typed" dir="auto" style="line-height:2">{_marked(r["tgt_tokens"], r["tgt_entities"])}'
+        rows.append(f'<div class="xl-typed" dir="auto" style="line-height:2">{_marked(r.tgt_tokens, r.projected_spans())}'
                     f'<div dir="ltr" style="color:#6b7280;font-size:0.9em">English: '
-                    f'{_marked(r.get("src_tokens") or [], r.get("src_entities") or [])}</div></div>')
+                    f'{_marked(r.src_tokens, r.src_spans)}</div></div>')
     more = f"<p>… and {len(records) - 10} more on the Sentences page.</p>" if len(records) > 10 else ""
     st.html('<div class="xl-typed-projection">' + "".join(rows) + more + "</div>")
 
