@@ -197,3 +197,29 @@ def test_a_worker_that_died_is_started_again_for_the_next_job(tmp_path):
         assert status.meta["pid"] != old.pid and jobs.worker_state(tmp_path)["pid"] == status.meta["pid"]
     finally:
         jobs.stop_worker(tmp_path)
+
+
+def test_runs_started_within_one_second_get_their_own_folders_and_a_chosen_name_is_never_renamed(
+        tmp_path, monkeypatch):
+    # a warm worker projects a typed sentence in under a second, so a second Start can fall in the
+    # same second as the first: the default name (language, method, second) must not collide
+    from datetime import datetime, timezone
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 12, 4, 1, 19, 23, tzinfo=timezone.utc)
+
+    monkeypatch.setattr(jobs, "datetime", Frozen)
+    ids = []
+    for _ in range(3):
+        job_id, job_dir, run_dir = jobs._new_job(tmp_path, None, "eu", "match-greedy")
+        assert not job_dir.exists() and not run_dir.exists()
+        job_dir.mkdir(parents=True)
+        ids.append(job_id)
+    assert ids == ["eu-match-greedy-20261204-011923", "eu-match-greedy-20261204-011923-2",
+                   "eu-match-greedy-20261204-011923-3"]
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(XlnerError) as err:
+        jobs._new_job(tmp_path, "mine", "eu", "match-greedy")
+    assert err.value.code == "E783"

@@ -106,7 +106,8 @@ def type_and_start(page, text: str, runs: Path) -> float:
         page.wait_for_function("""w => [...document.querySelectorAll('.xl-typed-projection .xl-typed')]
                                   .some(d => d.innerText.includes(w))
                                   || [...document.querySelectorAll('[data-testid=stAlert]')]
-                                  .some(d => d.innerText.includes(' failed') || d.innerText.includes(' stopped'))""",
+                                  .some(d => d.innerText.includes(' failed') || d.innerText.includes(' stopped')
+                                             || d.innerText.includes('error['))""",
                                arg=word, timeout=240000, polling=50)
     except Exception as exc:  # playwright's TimeoutError
         pytest.fail(f"no projection of {text!r} on screen after 240 s ({type(exc).__name__})\n"

@@ -163,11 +163,18 @@ def pipeline_command(*, data: str, lang: str, profile: str, method: str, out: Pa
 def _new_job(runs_root: Path, name: str | None, lang: str, method: str) -> tuple[str, Path, Path]:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     job_id = _SAFE.sub("-", name or f"{lang}-{method}-{stamp}").strip("-")
-    job_dir = jobs_root(runs_root) / job_id
-    run_dir = Path(runs_root) / job_id
-    if job_dir.exists() or run_dir.exists():
-        raise XlnerError("E783", name=job_id, folder=str(runs_root))
-    return job_id, job_dir, run_dir
+
+    def taken(candidate: str) -> bool:
+        return (jobs_root(runs_root) / candidate).exists() or (Path(runs_root) / candidate).exists()
+
+    if taken(job_id):
+        if name:  # a name the user chose is never changed behind their back
+            raise XlnerError("E783", name=job_id, folder=str(runs_root))
+        # two runs started within one second (a warm worker projects a typed sentence in under one)
+        base, k = job_id, 2
+        while taken(job_id := f"{base}-{k}"):
+            k += 1
+    return job_id, jobs_root(runs_root) / job_id, Path(runs_root) / job_id
 
 
 def _write_meta(job_dir: Path, meta: dict[str, Any]) -> None:
