@@ -1,6 +1,8 @@
 """Errors: the entities of a run that projection got wrong, each inside its sentence, with the stage
 that caused it; filterable, every filter in the URL (shareable, and the browser's Back restores it)."""
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -92,15 +94,18 @@ reasons = multi(c4, "Projection reason", "reason")
 labels = multi(c5, "Entity type", "label")
 c6, c7, c8 = st.columns([2, 2, 1])
 max_len = max(int(table["length"].max() or 1) if len(table) else 1, 2)
+# Dice reaches 2 when one word aligns to several; fused scores add NER (and NMT) parts on top of it
+top_score = float(table["score"].max()) if len(table) and table["score"].notna().any() else 0.0
+max_conf = max(2.0, math.ceil(top_score * 20) / 20)
 for key, name, low, high, cast in ((f"{PAGE}_length", "length", 1, max_len, int),
-                                   (f"{PAGE}_conf", "conf", 0.0, 2.0, float)):
+                                   (f"{PAGE}_conf", "conf", 0.0, max_conf, float)):
     stored = st.session_state.get(key)
     if fresh or stored is None or not (low <= stored[0] <= stored[1] <= high):
         st.session_state[key] = range_from_url(name, low, high, cast)
 length = c6.slider("Entity length (tokens)", 1, max_len, key=f"{PAGE}_length")
-conf = c7.slider("Confidence (matching score)", 0.0, 2.0, step=0.05, key=f"{PAGE}_conf",
-                 help="Dice matching score, up to 2 when one word aligns to several; entities without a "
-                      "score (missed gold, unprojected) are kept.")
+conf = c7.slider("Confidence (matching score)", 0.0, max_conf, step=0.05, key=f"{PAGE}_conf",
+                 help="Dice matching score, up to 2 when one word aligns to several (fused methods add the "
+                      "NER and NMT parts); entities without a score (missed gold, unprojected) are kept.")
 show_correct = c8.toggle("Show correct entities", key=show_correct_key,
                          help="Correct entities are hidden by default: this page is about what went wrong.")
 
@@ -124,7 +129,7 @@ view = view.reset_index(drop=True)
 url = {"run": ",".join(chosen), "category": ",".join(cats), "stage": ",".join(stages), "lang": ",".join(langs),
        "reason": ",".join(reasons), "label": ",".join(labels), "correct": "1" if show_correct else None,
        "length": f"{length[0]}-{length[1]}" if tuple(length) != (1, max_len) else None,
-       "conf": f"{conf[0]:g}-{conf[1]:g}" if tuple(conf) != (0.0, 2.0) else None}
+       "conf": f"{conf[0]:g}-{conf[1]:g}" if tuple(conf) != (0.0, max_conf) else None}
 ui.write_url(PAGE, url)
 st.session_state["sel_run"] = chosen[0]
 

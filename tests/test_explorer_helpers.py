@@ -412,6 +412,13 @@ def test_reproject_uses_the_library_and_keeps_stored_result():
         assert other.projected == heur[r.id].projection.projected, r.id
         assert other.unprojected == heur[r.id].projection.unprojected
     assert {"heuristic", "match-greedy", "match-exact"} <= set(available_methods())
+    # every method the switch offers re-projects a stored record; the fused ones, which need the
+    # target tagger's probabilities that records do not store, are not offered (they would raise E685)
+    for method in available_methods():
+        reproject(rec, method)
+    from xlner.project import FUSED_METHODS
+
+    assert FUSED_METHODS and not set(FUSED_METHODS) & set(available_methods())
 
 
 def test_reproject_refuses_unknown_method_with_sentence():

@@ -14,15 +14,18 @@ from typing import Any, Mapping
 
 from xlner.datamodel import ProjectionResult
 from xlner.errors import XlnerError
-from xlner.project import BACK_TRANSLATION, METHODS, project_back_translation, project_record
+from xlner.project import BACK_TRANSLATION, FUSED_METHODS, METHODS, project_back_translation, project_record
 from xlner.record import RunRecord
 
 __all__ = ["BACK_TRANSLATION", "available_methods", "reproject", "back_translation_status"]
 
 
 def available_methods() -> tuple[str, ...]:
-    """The projection methods the library offers (the method switch's choices, back-translation apart)."""
-    return tuple(METHODS)
+    """The projection methods the explorer can re-project a stored record with (the method switch's
+    choices, back-translation apart). The fused methods are left out: they need the target tagger's
+    per-word probabilities, which a record does not store (E685); a fused run still shows its own
+    stored projection under its method (:func:`xlner.explorer.ui.method_options`)."""
+    return tuple(m for m in METHODS if m not in FUSED_METHODS)
 
 
 def reproject(record: RunRecord, method: str, settings: Mapping[str, Any] | None = None,
