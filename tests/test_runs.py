@@ -13,9 +13,9 @@ from xlner.errors import XlnerError
 from xlner.runs import RunRecord, list_runs, load_run, read_records, write_run
 
 DEMO_RUNS = Path(__file__).resolve().parents[1] / "assets" / "demo" / "runs"
-DEMO_LANGS = ("eu", "es")
+DEMO_LANGS = ("eu", "es", "sw")
 DEMO_METHODS = ("heuristic", "match-greedy", "match-exact")
-# back-translation needs English -> target: Apertium has eng->spa, not eng->eus
+# back-translation needs English -> target: Apertium has eng->spa, not eng->eus; FreeDict has no eng->swh here
 DEMO_RUNS_ALL = [f"{l}-{m}" for l in DEMO_LANGS for m in DEMO_METHODS] + ["es-back-translation"]
 
 

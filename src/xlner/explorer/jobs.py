@@ -88,7 +88,7 @@ def custom_sentence_file(tokens: list[str], folder: Path) -> Path:
 
 # Names for the languages Debian's Apertium packages translate into English.
 LANGUAGE_NAMES = {"eu": "Basque", "es": "Spanish", "ca": "Catalan", "gl": "Galician", "is": "Icelandic",
-                  "mk": "Macedonian", "hbs": "Serbo-Croatian", "eo": "Esperanto"}
+                  "mk": "Macedonian", "hbs": "Serbo-Croatian", "eo": "Esperanto", "sw": "Swahili", "swa": "Swahili"}
 
 
 def profile_settings(profile: str) -> dict[str, Any]:

@@ -53,9 +53,10 @@ TRANSLATORS = {"apertium": ApertiumTranslator, "hf": HFTranslator, "precomputed"
                "lexicon": LexiconTranslator}
 
 #: Codes that mean "no translator for this direction here" (an unknown or unsupported language, no
-#: Apertium system or package for the direction, a model that cannot be loaded), as opposed to a
-#: bug or bad input: back-translation stored for the explorer is then skipped, with the reason.
-UNAVAILABLE_CODES = ("E401", "E403", "E409", "E415", "E417")
+#: Apertium system or package for the direction, a model that cannot be loaded, no FreeDict
+#: dictionary for the direction), as opposed to a bug or bad input: back-translation stored for the
+#: explorer is then skipped, with the reason.
+UNAVAILABLE_CODES = ("E401", "E403", "E409", "E415", "E417", "E480")
 
 
 def get_translator(name: str, src_lang: str, tgt_lang: str, *, origin: registry.Origin | None = None,
