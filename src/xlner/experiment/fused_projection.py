@@ -50,7 +50,7 @@ class FusedProjection(TransferMethod):
 
     def predict(self, seed: int | None, test: DataSpec, gold: Sequence[Sentence]) -> CellPrediction:
         from xlner.experiment.config import original_file
-        from xlner.experiment.pipeline_runs import checked_records, projected_sentences, projection_fields
+        from xlner.experiment.pipeline_runs import checked_records, projected_sentences
         from xlner.pipeline import Options, translate_test
         from xlner.runs import load_run
 
@@ -68,4 +68,4 @@ class FusedProjection(TransferMethod):
         pred, scores = projected_sentences(gold, records, ctx.cfg.types)
         return CellPrediction(pred, scores, {"pipeline": str(out), "profile": ctx.cfg.profile,
                                              "target_tagger": str(ctx.teacher(seed))},
-                              [projection_fields(r) for r in records])
+                              records)
