@@ -63,7 +63,7 @@ def test_translate_test_end_to_end_cached_rerun_and_corrupt_cache(tmp_path, capl
     assert len(first.alignment.pairs) and first.alignment.scores is not None
     assert len(first.alignment.scores) == len(first.alignment.pairs)
     assert first.alignment.similarity is not None and len(first.alignment.similarity) == len(first.src_tokens)
-    assert first["method"] == "match-greedy"
+    assert first.method == "match-greedy"
     config = json.loads((Path(run.path) / "config.json").read_text())
     assert config["task"] == "translate-test" and config["profile"] == "offline"
     assert config["components"]["aligner"]["name"] == "simalign"
@@ -72,7 +72,7 @@ def test_translate_test_end_to_end_cached_rerun_and_corrupt_cache(tmp_path, capl
     run2 = translate_test(_opts(tmp_path, data, method="heuristic"))
     assert set(run2.metrics["cached_steps"]) >= {"translate", "ner", "align"}
     assert "project" not in run2.metrics["cached_steps"]
-    assert run2.records[0]["method"] == "heuristic"
+    assert run2.records[0].method == "heuristic"
 
     # A corrupt cache file is reported and recomputed; the run still finishes.
     [align_file] = (Path(run.path) / "steps").glob("align-*.parquet")
@@ -85,7 +85,7 @@ def test_translate_test_end_to_end_cached_rerun_and_corrupt_cache(tmp_path, capl
     reported = caplog.text + "".join(str(w.message) for w in caught)
     assert "E703" in reported and align_file.name in reported
     assert "align" not in run3.metrics["cached_steps"]
-    assert run3.records[0]["alignment"] == run2.records[0]["alignment"]
+    assert run3.records[0].alignment.pairs.tolist() == run2.records[0].alignment.pairs.tolist()
 
 
 @pytest.mark.slow
