@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from xlner.datamodel import Sentence
 from xlner.experiment.cells import cell_name, finished, write_cell
-from xlner.experiment.config import ExperimentConfig, load_config, load_spec, resolve_data_root
+from xlner.experiment.config import DataSpec, ExperimentConfig, load_config, load_spec, resolve_data_root
 from xlner.experiment.methods import METHODS, Context, Timer, TransferMethod
 from xlner.experiment.pipeline_runs import Silver, translate_train_silver
 from xlner.experiment.planning import MethodPlan, plan_methods
+
+if TYPE_CHECKING:
+    from xlner.engine import Engine
 
 
 def _quiet(msg: str) -> None:
@@ -129,30 +132,46 @@ def prepare(cfg: ExperimentConfig, exp: Path, root: Path, plan: MethodPlan, *,
                    silver, encoder, timer, log, progress)
 
 
+def pending_cells(ctx: Context, method: TransferMethod, seed: int | None,
+                  language: str) -> list[tuple[DataSpec, list[Sentence]]]:
+    """The test sets of ``language`` whose cell of ``method`` and ``seed`` is not finished yet."""
+    return [(spec, gold) for spec, gold in ctx.tests.values() if spec.language == language
+            and not finished(ctx.exp / "runs" / cell_name(method.name, spec.name, seed))]
+
+
+def run_cells(ctx: Context, method: TransferMethod, seed: int | None, language: str) -> None:
+    """Every unfinished cell of ``method`` for ``seed`` on the test sets of ``language`` (the unit
+    the Ray engine runs as one task)."""
+    todo = pending_cells(ctx, method, seed, language)
+    method.train(seed, language)
+    for spec, gold in todo:
+        t0 = time.time()
+        prediction = method.predict(seed, spec, gold)
+        metrics = write_cell(ctx.exp / "runs" / cell_name(method.name, spec.name, seed), gold, prediction,
+                             method=method.name, test=spec, seed=seed, types=ctx.cfg.types)
+        ctx.timer.add(method.timing_key, time.time() - t0)
+        ctx.log(f"  {method.name}" + ("" if seed is None else f" seed {seed}")
+                + f" on {spec.name}: F1 {100 * metrics['overall']['f1']:.1f}")
+
+
 def run_method(ctx: Context, method: TransferMethod, seed: int | None) -> None:
     """Every unfinished cell of ``method`` for ``seed``, one target language at a time."""
     for language in method.languages:
-        todo = [(spec, gold) for spec, gold in ctx.tests.values() if spec.language == language
-                and not finished(ctx.exp / "runs" / cell_name(method.name, spec.name, seed))]
-        method.train(seed, language)
-        for spec, gold in todo:
-            t0 = time.time()
-            prediction = method.predict(seed, spec, gold)
-            metrics = write_cell(ctx.exp / "runs" / cell_name(method.name, spec.name, seed), gold, prediction,
-                                 method=method.name, test=spec, seed=seed, types=ctx.cfg.types)
-            ctx.timer.add(method.timing_key, time.time() - t0)
-            ctx.log(f"  {method.name}" + ("" if seed is None else f" seed {seed}")
-                    + f" on {spec.name}: F1 {100 * metrics['overall']['f1']:.1f}")
+        run_cells(ctx, method, seed, language)
 
 
 def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path, *,
                      data_root: str | Path | None = None, log: Callable[[str], None] | None = print,
-                     progress: bool = True) -> Path:
+                     progress: bool = True, engine: str | Engine = "local",
+                     ray_address: str | None = None) -> Path:
     """Run (or resume) the whole experiment and write its outputs; returns ``out_dir``.
 
     Before anything is trained or translated, :func:`plan_methods` decides which test languages
     each method applies to (E811 for a method that applies to none) and training options are
-    checked (E801).
+    checked (E801). ``engine="ray"`` (or a :class:`~xlner.engine.RayEngine`) runs the teachers and
+    the cells as Ray tasks (:mod:`xlner.experiment.ray_cells`; ``ray_address``: an existing
+    cluster, else ``$RAY_ADDRESS``, else a local one); its cluster is reached, and the config's
+    ``engine.tasks`` checked against it, before any work. The outputs are the local engine's.
     """
     from xlner.experiment.summary import summarize
 
@@ -162,12 +181,23 @@ def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path,
     root = resolve_data_root(cfg, data_root)
     plan = plan_methods(cfg)
     _check_training_options(cfg)
+    cluster = None
+    if not (engine == "local" or getattr(engine, "name", None) == "local"):
+        from xlner.experiment.ray_cells import cells_engine
+
+        cluster = cells_engine(engine, ray_address, cfg)  # E790/E791/E793/E799 now, not after hours
+        exp, root = exp.resolve(), root.resolve()  # the workers' paths, whatever their working folder
     exp.mkdir(parents=True, exist_ok=True)
     _write_info(exp, cfg, root, plan)
     for line in plan.lines():
         say(line)
     ctx = prepare(cfg, exp, root, plan, log=say, progress=progress)
     methods = [cls(ctx) for name, cls in METHODS.items() if name in cfg.methods]
+    if cluster is not None:
+        from xlner.experiment.ray_cells import run_on_ray
+
+        run_on_ray(ctx, methods, cluster)
+        return summarize(exp, cfg, log=log)
     for seed in cfg.seeds:
         if {"model-transfer", "teacher-student"} & set(cfg.methods):
             ctx.teacher(seed)

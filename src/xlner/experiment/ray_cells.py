@@ -1,0 +1,227 @@
+"""The experiment's teachers and cells as Ray tasks (``xlner experiment domain-shift --engine ray``).
+
+The units of work are the local runner's: a seed's English teacher, and one method's cells for one
+(seed, language), computed by :func:`xlner.experiment.runner.run_cells`, the very function the
+local engine calls, so a cell is made by the same code with the same seeds and writes the same
+files. Ray does the scheduling: a cell task that needs its seed's teacher gets the teacher task's
+ObjectRef as an argument and starts once the teacher is trained; the later seeds of a method whose
+seeds share per-language work (``shares_language_work``) wait for the first seed's task; every other
+task starts as soon as a worker with its resources (the config's ``engine.tasks``) is free.
+
+Reading the data, the translate-train silver data and the encoder stay in this process
+(:func:`~xlner.experiment.runner.prepare`), as does the summary. Workers write the cells (and the
+models, soft labels and pipeline runs) straight into the experiment folder with the usual atomic
+writes, so that folder must be a path every worker sees (one machine, or a shared file system),
+and a rerun resumes on either engine. Tasks do not raise: a task returns its log lines, timings and,
+on failure, the error's text, so that the other tasks finish and keep their cells; then the run
+stops with E798 naming the unit and the cause.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from xlner.errors import XlnerError
+from xlner.experiment.config import ExperimentConfig
+from xlner.experiment.engine_section import TEACHER
+from xlner.experiment.methods import METHODS, Context, Timer, TransferMethod
+
+if TYPE_CHECKING:
+    from xlner.engine import Engine
+    from xlner.engine.ray_engine import RayEngine
+
+__all__ = ["Unit", "UnitResult", "cells_engine", "run_on_ray", "run_unit"]
+
+log = logging.getLogger("xlner.experiment")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One task: the English teacher of ``seed`` (``method`` None), or ``method``'s cells for
+    ``seed`` (None: a seedless method) on the test sets of ``language``."""
+
+    method: str | None
+    seed: int | None
+    language: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.method is None:
+            return f"teacher seed {self.seed}"
+        return self.method + ("" if self.seed is None else f" seed {self.seed}") + f" on {self.language}"
+
+    @property
+    def resources_key(self) -> str:
+        """Its entry in the config's ``engine.tasks``."""
+        return TEACHER if self.method is None else self.method
+
+
+@dataclass
+class UnitResult:
+    """What a task sends back: its log lines and timings for the driver to write (one writer of
+    timings.json), the teacher it trained, or the error that stopped it."""
+
+    unit: Unit
+    lines: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    teacher: str | None = None
+    error: str | None = None
+    detail: str | None = None  # the traceback of an unexpected exception, for the driver's log
+
+
+class _TaskTimer(Timer):
+    """A task's timings, kept in memory: workers must not race on timings.json."""
+
+    def __init__(self) -> None:
+        self.path = Path(os.devnull)
+        self.data = {}
+
+    def add(self, key: str, seconds: float) -> None:
+        self.data[key] = self.data.get(key, 0.0) + seconds
+
+
+def _silent(message: str) -> None:
+    pass
+
+
+def run_unit(ctx: Context, unit: Unit, *earlier: UnitResult) -> UnitResult:
+    """The body of every task: ``unit`` in this worker, after the units it depends on (``earlier``:
+    their results, which Ray hands over once they are done)."""
+    timer = _TaskTimer()
+    result = UnitResult(unit, timings=timer.data)
+    failed = [e for e in earlier if e.error is not None]
+    if failed:
+        result.error = f"not run, since {failed[0].unit.label} failed"
+        return result
+    teachers = {e.unit.seed: Path(e.teacher) for e in earlier if e.teacher is not None and e.unit.seed is not None}
+    here = dataclasses.replace(ctx, timer=timer, log=result.lines.append, progress=False,
+                               _teachers={**ctx._teachers, **teachers})
+    try:
+        if unit.method is None:
+            assert unit.seed is not None
+            result.teacher = str(here.teacher(unit.seed))
+        else:
+            from xlner.experiment.runner import run_cells
+
+            assert unit.language is not None
+            run_cells(here, METHODS[unit.method](here), unit.seed, unit.language)
+    except XlnerError as exc:
+        result.error = exc.render()
+    except Exception as exc:  # a bug or a broken model: its text to the error, its traceback to the log
+        result.error = f"{type(exc).__name__}: {exc}"
+        result.detail = traceback.format_exc()
+    return result
+
+
+def _units_used(cfg: ExperimentConfig) -> list[str]:
+    """The ``engine.tasks`` entries this experiment's tasks look up."""
+    teacher = [TEACHER] if any(METHODS[m].needs_teacher for m in cfg.methods) else []
+    return teacher + list(cfg.methods)
+
+
+def check_resources(cfg: ExperimentConfig, engine: RayEngine) -> None:
+    """Refuse tasks that ask for more CPUs or GPUs than any node has (E799): Ray would wait for
+    such a node for ever."""
+    import ray
+
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    have = {kind: max([float(n.get(kind, 0)) for n in nodes] or [0.0]) for kind in ("CPU", "GPU")}
+    wanted = {unit: cfg.engine.resources(unit) for unit in _units_used(cfg)}
+    too_big = [f"{unit}: {r.cpus:g} CPUs, {r.gpus:g} GPUs" for unit, r in wanted.items()
+               if r.cpus > have["CPU"] or r.gpus > have["GPU"]]
+    if too_big:
+        raise XlnerError("E799", wanted="; ".join(too_big), have=f"{have['CPU']:g} CPUs, {have['GPU']:g} GPUs",
+                         address=engine.address or "the local cluster", path=cfg.path or cfg.name)
+
+
+def cells_engine(choice: str | Engine, address: str | None, cfg: ExperimentConfig) -> RayEngine:
+    """The Ray engine of ``--engine ray [--ray-address]``, connected (or its local cluster started)
+    and checked against the config's ``engine.tasks``: E790 (no extra), E791 (nothing answers at
+    the address), E793 (an unknown engine), E799 (tasks larger than every node)."""
+    from xlner.engine import engine_of
+    from xlner.engine.ray_engine import RayEngine
+
+    engine = engine_of(choice, address)
+    if not isinstance(engine, RayEngine):
+        raise XlnerError("E793", name=engine.name, choices="local, ray")
+    engine.connect(cfg.engine.cluster())
+    check_resources(cfg, engine)
+    return engine
+
+
+def _schedule(ctx: Context, methods: Sequence[TransferMethod], submit: Any) -> None:
+    """Submit a task for every unit with an unfinished cell, with its dependencies as ObjectRefs."""
+    from xlner.experiment.runner import pending_cells
+
+    teachers: dict[int, Any] = {}
+    first_seed: dict[tuple[str, str], Any] = {}
+    for seed in ctx.cfg.seeds:
+        for method in methods:
+            for language in method.languages if method.seeded else ():
+                if not pending_cells(ctx, method, seed, language):
+                    continue
+                after = []
+                if method.needs_teacher:
+                    if seed not in teachers:
+                        teachers[seed] = submit(Unit(None, seed))
+                    after.append(teachers[seed])
+                if method.shares_language_work and (method.name, language) in first_seed:
+                    after.append(first_seed[(method.name, language)])
+                first_seed.setdefault((method.name, language),
+                                      submit(Unit(method.name, seed, language), *after))
+    for method in methods:
+        for language in () if method.seeded else method.languages:
+            if pending_cells(ctx, method, None, language):
+                submit(Unit(method.name, None, language))
+
+
+def run_on_ray(ctx: Context, methods: Sequence[TransferMethod], engine: RayEngine) -> None:
+    """Every unfinished cell of ``methods`` as Ray tasks on ``engine``'s cluster; returns when all
+    tasks are done (E798 if any failed, after the others finished)."""
+    import ray
+    from ray.exceptions import RayError
+    from tqdm.auto import tqdm
+
+    remote = ray.remote(run_unit)
+    shipped = ray.put(dataclasses.replace(ctx, log=_silent, timer=_TaskTimer(), progress=False))
+    units: dict[Any, Unit] = {}
+
+    def submit(unit: Unit, *after: Any) -> Any:
+        res = ctx.cfg.engine.resources(unit.resources_key)
+        ref = remote.options(num_cpus=res.cpus, num_gpus=res.gpus, name=unit.label).remote(shipped, unit, *after)
+        units[ref] = unit
+        return ref
+
+    _schedule(ctx, methods, submit)
+    n_teachers = sum(u.method is None for u in units.values())
+    ctx.log(f"ray: {n_teachers} teacher and {len(units) - n_teachers} cell tasks on "
+            + (engine.address or "a local cluster"))
+    failures: list[UnitResult] = []
+    pending = list(units)
+    with tqdm(total=len(units), desc="tasks", unit="task", disable=not ctx.progress) as bar:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                try:
+                    result: UnitResult = ray.get(ref)  # a killed worker's task was retried by Ray first
+                except RayError as exc:
+                    result = UnitResult(units[ref], error=f"{type(exc).__name__}: {exc}")
+                for line in result.lines:
+                    ctx.log(line)
+                for key, seconds in result.timings.items():
+                    ctx.timer.add(key, seconds)
+                if result.error is not None:
+                    failures.append(result)
+                    if result.detail:
+                        log.error("%s failed on a worker:\n%s", result.unit.label, result.detail)
+                bar.update(1)
+    if failures:
+        first = next((f for f in failures if not str(f.error).startswith("not run")), failures[0])
+        raise XlnerError("E798", unit=first.unit.label, n_failed=len(failures), reason=first.error,
+                         exp=ctx.exp)
