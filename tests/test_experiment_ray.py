@@ -74,11 +74,15 @@ def test_bad_engine_input_is_refused_before_any_work(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(tmp_path_factory):
+    # The workers keep the environment the cluster starts with: their step cache is this one.
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XLNER_CACHE", str(tmp_path_factory.mktemp("workers-cache")))
     engine = RayEngine(num_cpus=2, object_store_mb=100)
     engine.connect()
     yield engine
     engine.close()
+    mp.undo()
 
 
 def _cells(exp: Path) -> dict[str, tuple[bytes, dict]]:
@@ -138,3 +142,29 @@ def test_cells_on_ray_are_the_local_cells_and_a_rerun_resumes(cluster, tmp_path)
     assert "ray: 1 teacher and 1 cell tasks on a local cluster" in logs
     assert _cells(on_ray) == _cells(local)
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items() if p.parent not in lost)
+
+
+def test_silver_data_and_pipeline_cells_on_ray_are_the_local_ones(cluster, tmp_path, monkeypatch):
+    """translate-train's silver data (one task per language) and the seedless projection cells run
+    the pipeline (Apertium, spaCy) inside workers; the local run computes its own, in a step cache of
+    its own, and both give the same cells."""
+    tiny = {"epochs": 3, "batch_size": 8, "lr": 0.003, "freeze_embeddings": False, "max_length": 64}
+    config = _config(tmp_path, methods=["projection", "translate-train"], seeds=[0], teacher=tiny,
+                     student=tiny, unlabeled={}, in_domain={"es": "news"},
+                     test_sets=[{"name": "es-test", "path": "conll02-es/test.txt", "language": "es",
+                                 "domain": "news", "max_sentences": 12}],
+                     projection={"profile": "offline", "set": {"aligner": {"name": "identity"}}},
+                     translate_train={"max_sentences": 15})
+    logs: list[str] = []
+    on_ray = tmp_path / "ray"
+    run_domain_shift(config, on_ray, data_root=DATA, log=logs.append, progress=False, engine=cluster)
+    assert "ray: 1 translate-train silver data tasks" in logs
+    assert "ray: 0 teacher and 2 cell tasks on a local cluster" in logs
+    monkeypatch.setenv("XLNER_CACHE", str(tmp_path / "driver-cache"))  # nothing computed on Ray is reused
+    local = tmp_path / "local"
+    run_domain_shift(config, local, data_root=DATA, log=None, progress=False)
+    cells = _cells(on_ray)
+    assert sorted(cells) == ["projection__es-test", "translate-train__es-test__s0"] and cells == _cells(local)
+    for run in ("translate-train__es", "translate-test__test-es-test"):
+        assert ((on_ray / "pipeline" / run / "records.jsonl").read_bytes()
+                == (local / "pipeline" / run / "records.jsonl").read_bytes())

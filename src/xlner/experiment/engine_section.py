@@ -10,9 +10,10 @@ config is read (E761 names the config file and key), so a typo is refused before
       local_cpus: null          # the local cluster started without --ray-address (null: all cores)
       object_store_mb: 256
       connect_timeout_s: 5
-      tasks:                    # "teacher", a method name, or "default" for the others
+      tasks:                    # "teacher", "translate-train-silver", a method, or "default"
         default: {cpus: 1, gpus: 0}
         teacher: {cpus: 4, gpus: 1}
+        translate-train-silver: {cpus: 4, gpus: 1}
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from xlner.registry import Int, Origin, check_params
 if TYPE_CHECKING:
     from xlner.engine.base import EngineSection
 
-__all__ = ["TaskResources", "ExperimentEngine", "experiment_engine", "TEACHER", "DEFAULT"]
+__all__ = ["TaskResources", "ExperimentEngine", "experiment_engine", "TEACHER", "SILVER", "DEFAULT"]
 
-TEACHER, DEFAULT = "teacher", "default"
+#: Task names besides the methods': a seed's English teacher, a language's translate-train silver
+#: data (the pipeline: translation and alignment, the GPU-heavy part), and the fallback.
+TEACHER, SILVER, DEFAULT = "teacher", "translate-train-silver", "default"
 
 
 @dataclass(kw_only=True)
@@ -69,7 +72,7 @@ def experiment_engine(given: Any, path: str, methods: tuple[str, ...]) -> Experi
     """The checked ``engine`` section of the config file ``path`` (``given``: its YAML value)."""
     top = Origin(path=path).child("engine")
     section: ExperimentEngine = check_params("section 'engine'", ExperimentEngine, given or {}, top, "key")
-    known = (DEFAULT, TEACHER, *methods)
+    known = (DEFAULT, TEACHER, SILVER, *methods)
     tasks_origin = top.child("tasks")
     if not isinstance(section.tasks or {}, Mapping):
         raise XlnerError("E761", source=tasks_origin.source(), component="section 'engine'",

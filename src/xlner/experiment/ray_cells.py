@@ -29,22 +29,25 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from xlner.errors import XlnerError
 from xlner.experiment.config import ExperimentConfig
-from xlner.experiment.engine_section import TEACHER
+from xlner.datamodel import Sentence
+from xlner.experiment.engine_section import SILVER, TEACHER
 from xlner.experiment.methods import METHODS, Context, Timer, TransferMethod
+from xlner.experiment.pipeline_runs import Silver
 
 if TYPE_CHECKING:
     from xlner.engine import Engine
     from xlner.engine.ray_engine import RayEngine
 
-__all__ = ["Unit", "UnitResult", "cells_engine", "run_on_ray", "run_unit"]
+__all__ = ["Unit", "UnitResult", "cells_engine", "run_on_ray", "run_unit", "silver_on_ray"]
 
 log = logging.getLogger("xlner.experiment")
 
 
 @dataclass(frozen=True)
 class Unit:
-    """One task: the English teacher of ``seed`` (``method`` None), or ``method``'s cells for
-    ``seed`` (None: a seedless method) on the test sets of ``language``."""
+    """One task: the English teacher of ``seed`` (``method`` None), the translate-train silver data
+    of ``language`` (``method`` :data:`SILVER`), or ``method``'s cells for ``seed`` (None: a
+    seedless method) on the test sets of ``language``."""
 
     method: str | None
     seed: int | None
@@ -54,6 +57,8 @@ class Unit:
     def label(self) -> str:
         if self.method is None:
             return f"teacher seed {self.seed}"
+        if self.method == SILVER:
+            return f"translate-train silver data for {self.language}"
         return self.method + ("" if self.seed is None else f" seed {self.seed}") + f" on {self.language}"
 
     @property
@@ -71,6 +76,7 @@ class UnitResult:
     lines: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     teacher: str | None = None
+    silver: Silver | None = None
     error: str | None = None
     detail: str | None = None  # the traceback of an unexpected exception, for the driver's log
 
@@ -122,7 +128,8 @@ def run_unit(ctx: Context, unit: Unit, *earlier: UnitResult) -> UnitResult:
 def _units_used(cfg: ExperimentConfig) -> list[str]:
     """The ``engine.tasks`` entries this experiment's tasks look up."""
     teacher = [TEACHER] if any(METHODS[m].needs_teacher for m in cfg.methods) else []
-    return teacher + list(cfg.methods)
+    silver = [SILVER] if "translate-train" in cfg.methods else []
+    return teacher + silver + list(cfg.methods)
 
 
 def check_resources(cfg: ExperimentConfig, engine: RayEngine) -> None:
@@ -181,12 +188,85 @@ def _schedule(ctx: Context, methods: Sequence[TransferMethod], submit: Any) -> N
                 submit(Unit(method.name, None, language))
 
 
+def _failed(result: UnitResult) -> None:
+    if result.detail:
+        log.error("%s failed on a worker:\n%s", result.unit.label, result.detail)
+
+
+def _collect(units: dict[Any, Unit], say: Any, timer: Timer, exp: Path, progress: bool) -> list[UnitResult]:
+    """Wait for every task of ``units`` (ObjectRef -> unit), writing each one's log lines and
+    timings as it finishes; E798 after all finished if any failed."""
+    import ray
+    from ray.exceptions import RayError
+    from tqdm.auto import tqdm
+
+    results: list[UnitResult] = []
+    pending = list(units)
+    with tqdm(total=len(units), desc="tasks", unit="task", disable=not progress) as bar:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                try:
+                    result: UnitResult = ray.get(ref)  # a killed worker's task was retried by Ray first
+                except RayError as exc:
+                    result = UnitResult(units[ref], error=f"{type(exc).__name__}: {exc}")
+                for line in result.lines:
+                    say(line)
+                for key, seconds in result.timings.items():
+                    timer.add(key, seconds)
+                _failed(result)
+                results.append(result)
+                bar.update(1)
+    failures = [r for r in results if r.error is not None]
+    if failures:
+        first = next((f for f in failures if not str(f.error).startswith("not run")), failures[0])
+        raise XlnerError("E798", unit=first.unit.label, n_failed=len(failures), reason=first.error, exp=exp)
+    return results
+
+
+def make_silver(unit: Unit, english: list[Sentence], exp: Path, cfg: ExperimentConfig) -> UnitResult:
+    """The body of a silver-data task: the pipeline's translate-train run for one language."""
+    import time
+
+    from xlner.experiment.pipeline_runs import translate_train_silver
+
+    result = UnitResult(unit)
+    t0 = time.time()
+    try:
+        assert unit.language is not None
+        result.silver = translate_train_silver(unit.language, english, exp, cfg, progress=False)
+        result.timings["seconds"] = time.time() - t0  # the driver logs and times it as the local run does
+    except XlnerError as exc:
+        result.error = exc.render()
+    except Exception as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+        result.detail = traceback.format_exc()
+    return result
+
+
+def silver_on_ray(languages: Sequence[str], english: list[Sentence], exp: Path, cfg: ExperimentConfig,
+                  say: Any) -> dict[str, tuple[Silver, float]]:
+    """Every language's translate-train silver data as one Ray task each: ``{language: (silver,
+    seconds)}`` (E798 if any failed, after the others finished and kept their pipeline runs)."""
+    import ray
+
+    remote = ray.remote(make_silver)
+    shipped = ray.put(list(english))
+    res = cfg.engine.resources(SILVER)
+    units = {remote.options(num_cpus=res.cpus, num_gpus=res.gpus, name=u.label).remote(u, shipped, exp, cfg): u
+             for u in (Unit(SILVER, None, lang) for lang in languages)}
+    say(f"ray: {len(units)} translate-train silver data tasks")
+    made: dict[str, tuple[Silver, float]] = {}
+    for result in _collect(units, say, _TaskTimer(), exp, progress=False):
+        assert result.silver is not None and result.unit.language is not None
+        made[result.unit.language] = (result.silver, result.timings["seconds"])
+    return made
+
+
 def run_on_ray(ctx: Context, methods: Sequence[TransferMethod], engine: RayEngine) -> None:
     """Every unfinished cell of ``methods`` as Ray tasks on ``engine``'s cluster; returns when all
     tasks are done (E798 if any failed, after the others finished)."""
     import ray
-    from ray.exceptions import RayError
-    from tqdm.auto import tqdm
 
     remote = ray.remote(run_unit)
     shipped = ray.put(dataclasses.replace(ctx, log=_silent, timer=_TaskTimer(), progress=False))
@@ -202,26 +282,4 @@ def run_on_ray(ctx: Context, methods: Sequence[TransferMethod], engine: RayEngin
     n_teachers = sum(u.method is None for u in units.values())
     ctx.log(f"ray: {n_teachers} teacher and {len(units) - n_teachers} cell tasks on "
             + (engine.address or "a local cluster"))
-    failures: list[UnitResult] = []
-    pending = list(units)
-    with tqdm(total=len(units), desc="tasks", unit="task", disable=not ctx.progress) as bar:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                try:
-                    result: UnitResult = ray.get(ref)  # a killed worker's task was retried by Ray first
-                except RayError as exc:
-                    result = UnitResult(units[ref], error=f"{type(exc).__name__}: {exc}")
-                for line in result.lines:
-                    ctx.log(line)
-                for key, seconds in result.timings.items():
-                    ctx.timer.add(key, seconds)
-                if result.error is not None:
-                    failures.append(result)
-                    if result.detail:
-                        log.error("%s failed on a worker:\n%s", result.unit.label, result.detail)
-                bar.update(1)
-    if failures:
-        first = next((f for f in failures if not str(f.error).startswith("not run")), failures[0])
-        raise XlnerError("E798", unit=first.unit.label, n_failed=len(failures), reason=first.error,
-                         exp=ctx.exp)
+    _collect(units, ctx.log, ctx.timer, ctx.exp, ctx.progress)

@@ -22,6 +22,7 @@ from xlner.experiment.planning import MethodPlan, plan_methods
 
 if TYPE_CHECKING:
     from xlner.engine import Engine
+    from xlner.engine.ray_engine import RayEngine
 
 
 def _quiet(msg: str) -> None:
@@ -73,23 +74,33 @@ def _trained(out_dir: Path) -> bool:
 
 
 def _silver(cfg: ExperimentConfig, exp: Path, plan: MethodPlan, train: list[Sentence], timer: Timer,
-            log: Callable[[str], None], progress: bool) -> dict[str, Silver]:
-    """Translate-train silver data: once per language, before any training (not per seed)."""
+            log: Callable[[str], None], progress: bool, cluster: RayEngine | None = None) -> dict[str, Silver]:
+    """Translate-train silver data: once per language, before any training (not per seed); with a
+    Ray engine (``cluster``) every language's as one Ray task, all at once."""
     from xlner.train import subsample
 
     silver: dict[str, Silver] = {}
     english = subsample(train, cfg.translate_train.get("max_sentences"), 0)
-    for lang in plan.languages.get("translate-train", []):
-        if all(_trained(exp / "models" / f"translate-train-{lang}-s{seed}") for seed in cfg.seeds):
-            continue
+    todo = [lang for lang in plan.languages.get("translate-train", [])
+            if not all(_trained(exp / "models" / f"translate-train-{lang}-s{seed}") for seed in cfg.seeds)]
+    made: dict[str, tuple[Silver, float]] = {}
+    if cluster is not None and todo:
+        from xlner.experiment.ray_cells import silver_on_ray
+
+        made = silver_on_ray(todo, english, exp, cfg, log)
+    for lang in todo:
         t0 = time.time()
-        silver[lang] = translate_train_silver(lang, english, exp, cfg, progress=progress)
-        timer.add("translate-train/silver", time.time() - t0)
+        if lang in made:
+            silver[lang], seconds = made[lang]
+        else:
+            silver[lang] = translate_train_silver(lang, english, exp, cfg, progress=progress)
+            seconds = time.time() - t0
+        timer.add("translate-train/silver", seconds)
         i = silver[lang].info
         log(f"translate-train {lang}: {i['n_silver']} silver sentences from {i['n_english']} English ones, "
             f"{i['n_silver_entities']} of {i['n_source_entities']} entities projected"
             + (f" (min_score {i['min_score']})" if i["min_score"] is not None else "")
-            + f" ({time.time() - t0:.0f} s)")
+            + f" ({seconds:.0f} s)")
     return silver
 
 
@@ -106,8 +117,9 @@ def _encoder_path(cfg: ExperimentConfig, exp: Path, train: list[Sentence], extra
 
 
 def prepare(cfg: ExperimentConfig, exp: Path, root: Path, plan: MethodPlan, *,
-            log: Callable[[str], None], progress: bool) -> Context:
-    """Read the data, build the translate-train silver data and the encoder: the methods' context."""
+            log: Callable[[str], None], progress: bool, cluster: RayEngine | None = None) -> Context:
+    """Read the data, build the translate-train silver data (with ``cluster``: as Ray tasks) and the
+    encoder: the methods' context."""
     from xlner.data import strip_labels
     from xlner.train import iob2_labels
 
@@ -124,7 +136,7 @@ def prepare(cfg: ExperimentConfig, exp: Path, root: Path, plan: MethodPlan, *,
     log(f"data: {len(train)} source training sentences, "
         + ", ".join(f"{k}: {len(v[1])}" for k, v in tests.items())
         + "".join(f", unlabelled {k}: {len(v)}" for k, v in unlabeled.items()))
-    silver = _silver(cfg, exp, plan, train, timer, log, progress)
+    silver = _silver(cfg, exp, plan, train, timer, log, progress, cluster)
     # a tiny encoder's vocabulary covers every text it will see
     encoder = _encoder_path(cfg, exp, train, [s.tokens for u in unlabeled.values() for s in u]
                             + [s.tokens for v in silver.values() for s in v.sentences])
@@ -191,7 +203,7 @@ def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path,
     _write_info(exp, cfg, root, plan)
     for line in plan.lines():
         say(line)
-    ctx = prepare(cfg, exp, root, plan, log=say, progress=progress)
+    ctx = prepare(cfg, exp, root, plan, log=say, progress=progress, cluster=cluster)
     methods = [cls(ctx) for name, cls in METHODS.items() if name in cfg.methods]
     if cluster is not None:
         from xlner.experiment.ray_cells import run_on_ray
