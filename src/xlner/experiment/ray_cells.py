@@ -283,3 +283,20 @@ def run_on_ray(ctx: Context, methods: Sequence[TransferMethod], engine: RayEngin
     ctx.log(f"ray: {n_teachers} teacher and {len(units) - n_teachers} cell tasks on "
             + (engine.address or "a local cluster"))
     _collect(units, ctx.log, ctx.timer, ctx.exp, ctx.progress)
+    _check_visible(ctx, methods, units.values())
+
+
+def _check_visible(ctx: Context, methods: Sequence[TransferMethod], units: Any) -> None:
+    """E798 for a cell task that finished but whose cells this process cannot see: the workers
+    wrote them to a folder of their own (``--out`` is not a path every worker sees)."""
+    from xlner.experiment.runner import pending_cells
+
+    by_name = {m.name: m for m in methods}
+    for unit in units:
+        if unit.method in by_name and unit.language is not None:
+            missing = pending_cells(ctx, by_name[unit.method], unit.seed, unit.language)
+            if missing:
+                raise XlnerError("E798", unit=unit.label, n_failed=1, exp=ctx.exp, reason=(
+                    f"its worker finished, but the cell of {missing[0][0].name} is not in {ctx.exp} as "
+                    "this process sees it: the experiment folder must be a path every worker sees "
+                    "(a shared file system mounted at the same path)"))
