@@ -25,7 +25,7 @@ import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from xlner.errors import XlnerError
 from xlner.experiment.config import ExperimentConfig
@@ -162,7 +162,7 @@ def cells_engine(choice: str | Engine, address: str | None, cfg: ExperimentConfi
     return engine
 
 
-def _schedule(ctx: Context, methods: Sequence[TransferMethod], submit: Any) -> None:
+def _schedule(ctx: Context, methods: Sequence[TransferMethod], submit: Callable[..., Any]) -> None:
     """Submit a task for every unit with an unfinished cell, with its dependencies as ObjectRefs."""
     from xlner.experiment.runner import pending_cells
 
@@ -188,12 +188,8 @@ def _schedule(ctx: Context, methods: Sequence[TransferMethod], submit: Any) -> N
                 submit(Unit(method.name, None, language))
 
 
-def _failed(result: UnitResult) -> None:
-    if result.detail:
-        log.error("%s failed on a worker:\n%s", result.unit.label, result.detail)
-
-
-def _collect(units: dict[Any, Unit], say: Any, timer: Timer, exp: Path, progress: bool) -> list[UnitResult]:
+def _collect(units: dict[Any, Unit], say: Callable[[str], None], timer: Timer, exp: Path,
+             progress: bool) -> list[UnitResult]:
     """Wait for every task of ``units`` (ObjectRef -> unit), writing each one's log lines and
     timings as it finishes; E798 after all finished if any failed."""
     import ray
@@ -204,7 +200,12 @@ def _collect(units: dict[Any, Unit], say: Any, timer: Timer, exp: Path, progress
     pending = list(units)
     with tqdm(total=len(units), desc="tasks", unit="task", disable=not progress) as bar:
         while pending:
-            done, pending = ray.wait(pending, num_returns=1)
+            try:
+                done, pending = ray.wait(pending, num_returns=1)
+            except KeyboardInterrupt:  # Ctrl-C stops the tasks too, as it stops the local engine
+                for ref in pending:
+                    ray.cancel(ref)
+                raise
             for ref in done:
                 try:
                     result: UnitResult = ray.get(ref)  # a killed worker's task was retried by Ray first
@@ -214,7 +215,8 @@ def _collect(units: dict[Any, Unit], say: Any, timer: Timer, exp: Path, progress
                     say(line)
                 for key, seconds in result.timings.items():
                     timer.add(key, seconds)
-                _failed(result)
+                if result.detail:
+                    log.error("%s failed on a worker:\n%s", result.unit.label, result.detail)
                 results.append(result)
                 bar.update(1)
     failures = [r for r in results if r.error is not None]
@@ -245,7 +247,7 @@ def make_silver(unit: Unit, english: list[Sentence], exp: Path, cfg: ExperimentC
 
 
 def silver_on_ray(languages: Sequence[str], english: list[Sentence], exp: Path, cfg: ExperimentConfig,
-                  say: Any) -> dict[str, tuple[Silver, float]]:
+                  say: Callable[[str], None]) -> dict[str, tuple[Silver, float]]:
     """Every language's translate-train silver data as one Ray task each: ``{language: (silver,
     seconds)}`` (E798 if any failed, after the others finished and kept their pipeline runs)."""
     import ray
@@ -286,7 +288,7 @@ def run_on_ray(ctx: Context, methods: Sequence[TransferMethod], engine: RayEngin
     _check_visible(ctx, methods, units.values())
 
 
-def _check_visible(ctx: Context, methods: Sequence[TransferMethod], units: Any) -> None:
+def _check_visible(ctx: Context, methods: Sequence[TransferMethod], units: Iterable[Unit]) -> None:
     """E798 for a cell task that finished but whose cells this process cannot see: the workers
     wrote them to a folder of their own (``--out`` is not a path every worker sees)."""
     from xlner.experiment.runner import pending_cells

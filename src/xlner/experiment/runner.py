@@ -180,8 +180,8 @@ def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path,
 
     Before anything is trained or translated, :func:`plan_methods` decides which test languages
     each method applies to (E811 for a method that applies to none) and training options are
-    checked (E801). ``engine="ray"`` (or a :class:`~xlner.engine.RayEngine`) runs the teachers and
-    the cells as Ray tasks (:mod:`xlner.experiment.ray_cells`; ``ray_address``: an existing
+    checked (E801). ``engine="ray"`` (or a :class:`~xlner.engine.RayEngine`) runs the teachers, the
+    translate-train silver data and the cells as Ray tasks (:mod:`xlner.experiment.ray_cells`; ``ray_address``: an existing
     cluster, else ``$RAY_ADDRESS``, else a local one); its cluster is reached, and the config's
     ``engine.tasks`` checked against it, before any work. The outputs are the local engine's.
     """
