@@ -91,6 +91,14 @@ def domain_shift(
                                           "skipped, and the log says why)."),
     summarize_only: bool = typer.Option(False, help="Only rebuild results.csv, summary.md and plots from "
                                         "the finished runs."),
+    engine: str = typer.Option("local", "--engine", help="Where teachers and cells run: local (this "
+                               "process, one after another) or ray (one Ray task per teacher and per "
+                               "method x seed x language, with the config's engine.tasks resources; the "
+                               "extra xlner\\[ray]; docs/ray.md)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", envvar="RAY_ADDRESS",
+                                              help="--engine ray: an existing cluster (host:port or "
+                                              "ray://host:10001); default: a local cluster started and "
+                                              "stopped by xlner. OUT must be a folder every worker sees."),
 ) -> None:
     """Compare transfer methods per test set and in vs out of domain: results.csv, summary.md, plots."""
     from xlner.experiment import load_config, run_domain_shift, summarize
@@ -101,7 +109,7 @@ def domain_shift(
     if summarize_only:
         summarize(out, cfg, log=typer.echo)
     else:
-        run_domain_shift(cfg, out, data_root=data_root, log=typer.echo)
+        run_domain_shift(cfg, out, data_root=data_root, log=typer.echo, engine=engine, ray_address=ray_address)
     typer.echo(f"results: {out / 'results.csv'}\nsummary: {out / 'summary.md'}")
 
 

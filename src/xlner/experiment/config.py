@@ -16,6 +16,7 @@ import numpy as np
 
 from xlner.datamodel import Sentence
 from xlner.errors import XlnerError
+from xlner.experiment.engine_section import ExperimentEngine, experiment_engine
 
 PIPELINE_METHODS = ("projection", "projection-teacher", "translate-train", "projection-fused")
 KNOWN_METHODS = ("model-transfer", "teacher-student") + PIPELINE_METHODS
@@ -62,6 +63,8 @@ class ExperimentConfig:
     n_boot: int = 1000
     data_root: str = ""
     path: str = ""
+    # where cells run with --engine ray (xlner.experiment.engine_section); ignored by the local engine
+    engine: ExperimentEngine = field(default_factory=ExperimentEngine)
 
     @property
     def profile(self) -> str:
@@ -161,7 +164,8 @@ def load_config(config: str | Path, overrides: dict[str, Any] | None = None) -> 
         teacher=dict(raw.get("teacher") or {}), student=dict(raw.get("student") or {}),
         temperature=float(raw.get("temperature", 1.0)), projection=dict(raw.get("projection") or {}),
         translate_train=tt, n_boot=int(raw.get("n_boot", 1000)),
-        data_root=str(raw.get("data_root", "")), path=str(path))
+        data_root=str(raw.get("data_root", "")), path=str(path),
+        engine=experiment_engine(raw.get("engine"), str(path), KNOWN_METHODS))
 
 
 def default_data_root() -> Path:

@@ -27,6 +27,7 @@ class FusedProjection(TransferMethod):
 
     name: ClassVar[str] = "projection-fused"
     seeded = True
+    needs_teacher = True
 
     @property
     def timing_key(self) -> str:

@@ -110,6 +110,11 @@ class TransferMethod(ABC):
 
     name: ClassVar[str]
     seeded: ClassVar[bool] = True  # False: deterministic, one cell per test set (seed None)
+    # For the Ray engine's schedule (xlner.experiment.ray_cells): whether a seed's cells need that
+    # seed's English teacher, and whether the seeds of one language share work (a pipeline run on
+    # the same sentences) that the first seed's task should do before the others start.
+    needs_teacher: ClassVar[bool] = False
+    shares_language_work: ClassVar[bool] = False
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -175,6 +180,7 @@ class ModelTransfer(_ModelMethod):
     """The English teacher applied to every test set as it is (zero-shot model transfer)."""
 
     name = "model-transfer"
+    needs_teacher = True
 
     def train(self, seed: int | None, language: str) -> None:
         assert seed is not None
@@ -188,6 +194,7 @@ class TeacherStudent(_ModelMethod):
     """A student distilled from the English teacher's soft labels on unlabelled target text."""
 
     name = "teacher-student"
+    needs_teacher = True
 
     def _soft_labels(self, seed: int, language: str) -> list[Any]:
         from xlner.train import SoftSentence, soft_labels
@@ -222,6 +229,7 @@ class ProjectionTeacher(_ModelMethod):
     """A student trained on translate-test projections of unlabelled target text (hard labels)."""
 
     name = "projection-teacher"
+    shares_language_work = True  # the translate-test run on the unlabelled text, for every seed
 
     def _silver(self, language: str) -> list[Sentence]:
         from xlner.experiment.pipeline_runs import silver_labels

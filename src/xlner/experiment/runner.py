@@ -11,14 +11,18 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from xlner.datamodel import Sentence
 from xlner.experiment.cells import cell_name, finished, write_cell
-from xlner.experiment.config import ExperimentConfig, load_config, load_spec, resolve_data_root
+from xlner.experiment.config import DataSpec, ExperimentConfig, load_config, load_spec, resolve_data_root
 from xlner.experiment.methods import METHODS, Context, Timer, TransferMethod
 from xlner.experiment.pipeline_runs import Silver, translate_train_silver
 from xlner.experiment.planning import MethodPlan, plan_methods
+
+if TYPE_CHECKING:
+    from xlner.engine import Engine
+    from xlner.engine.ray_engine import RayEngine
 
 
 def _quiet(msg: str) -> None:
@@ -70,23 +74,33 @@ def _trained(out_dir: Path) -> bool:
 
 
 def _silver(cfg: ExperimentConfig, exp: Path, plan: MethodPlan, train: list[Sentence], timer: Timer,
-            log: Callable[[str], None], progress: bool) -> dict[str, Silver]:
-    """Translate-train silver data: once per language, before any training (not per seed)."""
+            log: Callable[[str], None], progress: bool, cluster: RayEngine | None = None) -> dict[str, Silver]:
+    """Translate-train silver data: once per language, before any training (not per seed); with a
+    Ray engine (``cluster``) every language's as one Ray task, all at once."""
     from xlner.train import subsample
 
     silver: dict[str, Silver] = {}
     english = subsample(train, cfg.translate_train.get("max_sentences"), 0)
-    for lang in plan.languages.get("translate-train", []):
-        if all(_trained(exp / "models" / f"translate-train-{lang}-s{seed}") for seed in cfg.seeds):
-            continue
+    todo = [lang for lang in plan.languages.get("translate-train", [])
+            if not all(_trained(exp / "models" / f"translate-train-{lang}-s{seed}") for seed in cfg.seeds)]
+    made: dict[str, tuple[Silver, float]] = {}
+    if cluster is not None and todo:
+        from xlner.experiment.ray_cells import silver_on_ray
+
+        made = silver_on_ray(todo, english, exp, cfg, log)
+    for lang in todo:
         t0 = time.time()
-        silver[lang] = translate_train_silver(lang, english, exp, cfg, progress=progress)
-        timer.add("translate-train/silver", time.time() - t0)
+        if lang in made:
+            silver[lang], seconds = made[lang]
+        else:
+            silver[lang] = translate_train_silver(lang, english, exp, cfg, progress=progress)
+            seconds = time.time() - t0
+        timer.add("translate-train/silver", seconds)
         i = silver[lang].info
         log(f"translate-train {lang}: {i['n_silver']} silver sentences from {i['n_english']} English ones, "
             f"{i['n_silver_entities']} of {i['n_source_entities']} entities projected"
             + (f" (min_score {i['min_score']})" if i["min_score"] is not None else "")
-            + f" ({time.time() - t0:.0f} s)")
+            + f" ({seconds:.0f} s)")
     return silver
 
 
@@ -103,8 +117,9 @@ def _encoder_path(cfg: ExperimentConfig, exp: Path, train: list[Sentence], extra
 
 
 def prepare(cfg: ExperimentConfig, exp: Path, root: Path, plan: MethodPlan, *,
-            log: Callable[[str], None], progress: bool) -> Context:
-    """Read the data, build the translate-train silver data and the encoder: the methods' context."""
+            log: Callable[[str], None], progress: bool, cluster: RayEngine | None = None) -> Context:
+    """Read the data, build the translate-train silver data (with ``cluster``: as Ray tasks) and the
+    encoder: the methods' context."""
     from xlner.data import strip_labels
     from xlner.train import iob2_labels
 
@@ -121,7 +136,7 @@ def prepare(cfg: ExperimentConfig, exp: Path, root: Path, plan: MethodPlan, *,
     log(f"data: {len(train)} source training sentences, "
         + ", ".join(f"{k}: {len(v[1])}" for k, v in tests.items())
         + "".join(f", unlabelled {k}: {len(v)}" for k, v in unlabeled.items()))
-    silver = _silver(cfg, exp, plan, train, timer, log, progress)
+    silver = _silver(cfg, exp, plan, train, timer, log, progress, cluster)
     # a tiny encoder's vocabulary covers every text it will see
     encoder = _encoder_path(cfg, exp, train, [s.tokens for u in unlabeled.values() for s in u]
                             + [s.tokens for v in silver.values() for s in v.sentences])
@@ -129,30 +144,46 @@ def prepare(cfg: ExperimentConfig, exp: Path, root: Path, plan: MethodPlan, *,
                    silver, encoder, timer, log, progress)
 
 
+def pending_cells(ctx: Context, method: TransferMethod, seed: int | None,
+                  language: str) -> list[tuple[DataSpec, list[Sentence]]]:
+    """The test sets of ``language`` whose cell of ``method`` and ``seed`` is not finished yet."""
+    return [(spec, gold) for spec, gold in ctx.tests.values() if spec.language == language
+            and not finished(ctx.exp / "runs" / cell_name(method.name, spec.name, seed))]
+
+
+def run_cells(ctx: Context, method: TransferMethod, seed: int | None, language: str) -> None:
+    """Every unfinished cell of ``method`` for ``seed`` on the test sets of ``language`` (the unit
+    the Ray engine runs as one task)."""
+    todo = pending_cells(ctx, method, seed, language)
+    method.train(seed, language)
+    for spec, gold in todo:
+        t0 = time.time()
+        prediction = method.predict(seed, spec, gold)
+        metrics = write_cell(ctx.exp / "runs" / cell_name(method.name, spec.name, seed), gold, prediction,
+                             method=method.name, test=spec, seed=seed, types=ctx.cfg.types)
+        ctx.timer.add(method.timing_key, time.time() - t0)
+        ctx.log(f"  {method.name}" + ("" if seed is None else f" seed {seed}")
+                + f" on {spec.name}: F1 {100 * metrics['overall']['f1']:.1f}")
+
+
 def run_method(ctx: Context, method: TransferMethod, seed: int | None) -> None:
     """Every unfinished cell of ``method`` for ``seed``, one target language at a time."""
     for language in method.languages:
-        todo = [(spec, gold) for spec, gold in ctx.tests.values() if spec.language == language
-                and not finished(ctx.exp / "runs" / cell_name(method.name, spec.name, seed))]
-        method.train(seed, language)
-        for spec, gold in todo:
-            t0 = time.time()
-            prediction = method.predict(seed, spec, gold)
-            metrics = write_cell(ctx.exp / "runs" / cell_name(method.name, spec.name, seed), gold, prediction,
-                                 method=method.name, test=spec, seed=seed, types=ctx.cfg.types)
-            ctx.timer.add(method.timing_key, time.time() - t0)
-            ctx.log(f"  {method.name}" + ("" if seed is None else f" seed {seed}")
-                    + f" on {spec.name}: F1 {100 * metrics['overall']['f1']:.1f}")
+        run_cells(ctx, method, seed, language)
 
 
 def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path, *,
                      data_root: str | Path | None = None, log: Callable[[str], None] | None = print,
-                     progress: bool = True) -> Path:
+                     progress: bool = True, engine: str | Engine = "local",
+                     ray_address: str | None = None) -> Path:
     """Run (or resume) the whole experiment and write its outputs; returns ``out_dir``.
 
     Before anything is trained or translated, :func:`plan_methods` decides which test languages
     each method applies to (E811 for a method that applies to none) and training options are
-    checked (E801).
+    checked (E801). ``engine="ray"`` (or a :class:`~xlner.engine.RayEngine`) runs the teachers, the
+    translate-train silver data and the cells as Ray tasks (:mod:`xlner.experiment.ray_cells`; ``ray_address``: an existing
+    cluster, else ``$RAY_ADDRESS``, else a local one); its cluster is reached, and the config's
+    ``engine.tasks`` checked against it, before any work. The outputs are the local engine's.
     """
     from xlner.experiment.summary import summarize
 
@@ -162,12 +193,23 @@ def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path,
     root = resolve_data_root(cfg, data_root)
     plan = plan_methods(cfg)
     _check_training_options(cfg)
+    cluster = None
+    if not (engine == "local" or getattr(engine, "name", None) == "local"):
+        from xlner.experiment.ray_cells import cells_engine
+
+        cluster = cells_engine(engine, ray_address, cfg)  # E790/E791/E793/E799 now, not after hours
+        exp, root = exp.resolve(), root.resolve()  # the workers' paths, whatever their working folder
     exp.mkdir(parents=True, exist_ok=True)
     _write_info(exp, cfg, root, plan)
     for line in plan.lines():
         say(line)
-    ctx = prepare(cfg, exp, root, plan, log=say, progress=progress)
+    ctx = prepare(cfg, exp, root, plan, log=say, progress=progress, cluster=cluster)
     methods = [cls(ctx) for name, cls in METHODS.items() if name in cfg.methods]
+    if cluster is not None:
+        from xlner.experiment.ray_cells import run_on_ray
+
+        run_on_ray(ctx, methods, cluster)
+        return summarize(exp, cfg, log=log)
     for seed in cfg.seeds:
         if {"model-transfer", "teacher-student"} & set(cfg.methods):
             ctx.teacher(seed)
