@@ -71,7 +71,9 @@ def build_components(profile: Mapping[str, Any], src_lang: str, tgt_lang: str,
         return project_batch
 
     version = xlner.__version__
-    extra = target_tagger_component(profile)
+    from xlner.pipeline.nmt import nmt_scorer_component
+
+    extra = {**target_tagger_component(profile), **nmt_scorer_component(profile)}
     if back_translator is not None:
         b_name, b_params = component_params(back_translator)
 

@@ -17,8 +17,9 @@ that need a target-side NER model's output, all pure functions on numpy arrays:
 - :func:`fused_project`: one sentence, scored and solved, every listed candidate with its score
   components (``{"align", "ner", "nmt", ...}``).
 
-The NMT score (:mod:`xlner.nmtscore`) needs a seq2seq model, so it is computed by the caller and
-passed in as a matrix, like any other extra score.
+The NMT score (:mod:`xlner.nmtscore`) needs a seq2seq model, so it is computed by the caller (the
+pipeline's ``nmt_score`` step, :mod:`xlner.pipeline.nmt`) and passed in as a matrix over the
+candidates :func:`fusion_candidates` lists.
 """
 
 from __future__ import annotations
@@ -199,6 +200,9 @@ def fused_project(
             ner *= aligned_gate(links, src_entities, starts, ends)
         extra["ner"] = ner
     if nmt_scores is not None and weights.get("nmt", 0.0):
+        if isinstance(nmt_scores, np.ndarray) and nmt_scores.shape != (len(src_entities), len(cands)):
+            raise XlnerError("E692", sentence=sentence_id, got="x".join(map(str, nmt_scores.shape)),
+                             n_entities=len(src_entities), n_candidates=len(cands))
         extra["nmt"] = nmt_scores
     weights = {k: v for k, v in weights.items() if k == "align" or k in extra}
     projected, reasons, listed = match_project(
