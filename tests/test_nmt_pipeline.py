@@ -235,3 +235,26 @@ def test_nmt_scores_from_python_hand_computed():
     with pytest.raises(XlnerError) as err:
         project_records([rec], "match-fused", options, [ner], [nmt, nmt])
     assert err.value.code == "E693"
+
+
+def test_paper_profile_names_nllb_and_loads_it_only_when_asked(monkeypatch):
+    from xlner.pipeline.components import build_components
+    from xlner.pipeline.nmt import check_nmt_scorer, nmt_step
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    plain = load_profile("paper")
+    assert plain["nmt_scorer"]["model"] == "facebook/nllb-200-distilled-600M"
+    assert nmt_step(plain, "eu") is None  # match-greedy: no NMT step, nothing loaded
+    fused = load_profile("paper", {"target_tagger.model": "FacebookAI/xlm-roberta-large-finetuned-conll03-english",
+                                   "projection.options.weights": {"align": 0.5, "ner": 0.5, "nmt": 1.0},
+                                   "nmt_scorer.local_files_only": True}, method="match-fused")
+    fused["projection"]["method"] = "match-fused"
+    check_nmt_scorer(fused)  # a hub name is not checked before the run: the loader reports it
+    step = nmt_step(fused, "eu")
+    assert step is not None and step.params == {"candidates": "ngram+ner", "max_candidate_length": 10,
+                                                "entity_lang": "en", "candidate_lang": "eu"}
+    components = build_components(fused, "eu", "en")
+    assert components.config("nmt_scorer")["identity"]["model"] == "facebook/nllb-200-distilled-600M"
+    with pytest.raises(XlnerError) as err:  # no model hub on this machine: a clear error naming it
+        components.get("nmt_scorer").likelihood(["a"], ["b"])
+    assert err.value.code == "E482" and "nllb-200-distilled-600M" in err.value.message

@@ -118,13 +118,13 @@ def score_candidates(table: pa.Table, scorer: Any, params: dict) -> pa.Table:
         src = list(r["src_tokens"] or [])
         texts.append(([" ".join(src[e.start:e.end]) for e in entities],
                       [" ".join(tokens[int(s):int(e)]) for s, e in cands]))
-    flat_e = [e for ents, cands in texts for e in ents for _ in cands]
-    flat_c = [c for ents, cands in texts for _ in ents for c in cands]
+    flat_e = [e for ents, cand_texts in texts for e in ents for _ in cand_texts]
+    flat_c = [c for ents, cand_texts in texts for _ in ents for c in cand_texts]
     values = (scorer.pair_scores(flat_e, flat_c, params.get("entity_lang"), params.get("candidate_lang"))
               if flat_e else np.zeros(0))
     matrices, k = [], 0
-    for ents, cands in texts:
-        n = len(ents) * len(cands)
-        matrices.append(np.asarray(values[k:k + n], dtype=np.float32).reshape(len(ents), len(cands)).tolist())
+    for ents, cand_texts in texts:
+        n = len(ents) * len(cand_texts)
+        matrices.append(np.asarray(values[k:k + n], dtype=np.float32).reshape(len(ents), len(cand_texts)).tolist())
         k += n
     return pa.table({"scores": matrices}, schema=pa.schema([("scores", _MATRIX)]))
