@@ -12,7 +12,7 @@ seed's teacher; translation, English NER and alignment come from the shared step
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 from xlner.datamodel import Sentence
 from xlner.experiment.cells import CellPrediction
@@ -25,7 +25,7 @@ __all__ = ["FusedProjection"]
 class FusedProjection(TransferMethod):
     """Translate-test with fused matching and the seed's teacher as target tagger."""
 
-    name = "projection-fused"
+    name: ClassVar[str] = "projection-fused"  # typed: mypy may read this module before methods.py
     seeded = True
 
     @property

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 import xlner
 from xlner.errors import XlnerError
 from xlner.pipeline.framework import Components
+from xlner.pipeline.nmt import nmt_scorer_component
 from xlner.pipeline.profiles import component_params
 
 __all__ = ["build_components", "guarded", "target_tagger_component"]
@@ -71,9 +72,9 @@ def build_components(profile: Mapping[str, Any], src_lang: str, tgt_lang: str,
         return project_batch
 
     version = xlner.__version__
-    from xlner.pipeline.nmt import nmt_scorer_component
-
-    extra = {**target_tagger_component(profile), **nmt_scorer_component(profile)}
+    extra = target_tagger_component(profile)
+    for name, (config, build) in nmt_scorer_component(profile).items():
+        extra[name] = (config, guarded("NMT scorer", "nmtscore", config, build))
     if back_translator is not None:
         b_name, b_params = component_params(back_translator)
 

@@ -61,7 +61,8 @@ def check_nmt_scorer(profile: Mapping[str, Any]) -> None:
 
 
 def nmt_scorer_component(profile: Mapping[str, Any]) -> dict[str, tuple[dict, Callable[[], Any]]]:
-    """``{"nmt_scorer": (config, build)}`` when the profile names a scorer model, else ``{}``. The
+    """``{"nmt_scorer": (config, build)}`` when the profile names a scorer model, else ``{}``
+    (:func:`xlner.pipeline.components.build_components` guards ``build``). The
     config (what the step's key sees) is the section plus the model's identity
     (:meth:`xlner.nmtscore.NMTScorer.fingerprint`: a local folder's files' sizes and times)."""
     from xlner.nmtscore import NMTScorer
@@ -74,10 +75,7 @@ def nmt_scorer_component(profile: Mapping[str, Any]) -> dict[str, tuple[dict, Ca
     def build() -> Any:
         return NMTScorer(**params)
 
-    from xlner.pipeline.components import guarded
-
-    return {"nmt_scorer": ({**section, "identity": NMTScorer(**params).fingerprint()},
-                           guarded("NMT scorer", "nmtscore", section, build))}
+    return {"nmt_scorer": ({**section, "identity": NMTScorer(**params).fingerprint()}, build)}
 
 
 def nmt_step(profile: Mapping[str, Any], lang: str) -> Step | None:
