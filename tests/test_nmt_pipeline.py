@@ -232,6 +232,9 @@ def test_nmt_scores_from_python_hand_computed():
     with pytest.raises(XlnerError) as err:  # scores over other candidates
         project_records([rec], "match-fused", options, [ner], [nmt[:, :-1]])
     assert err.value.code == "E692" and "s1" in err.value.message
+    with pytest.raises(XlnerError) as err:  # no matrix for a sentence with entities and candidates
+        project_records([rec], "match-fused", options, [ner], [None])
+    assert err.value.code == "E692" and "none" in err.value.message
     with pytest.raises(XlnerError) as err:
         project_records([rec], "match-fused", options, [ner], [nmt, nmt])
     assert err.value.code == "E693"

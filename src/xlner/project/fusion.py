@@ -165,7 +165,7 @@ def fused_project(
 
     ``tgt_probs``/``tgt_columns`` are the target NER model's per-word IOB2 probabilities on
     ``tgt_tokens`` and ``tgt_spans`` its predicted spans (the NER candidates). ``nmt_scores``
-    (optional) is an ``(n_entities, n_candidates)`` array over the candidates
+    (required by an ``nmt`` weight, E692) is an ``(n_entities, n_candidates)`` array over the candidates
     :func:`fusion_candidates` returns, or a callable like any extra score. ``ner_gate`` keeps the
     NER score only on candidates aligned to the entity (:func:`aligned_gate`). ``solver``:
     ``greedy`` or ``exact``. ``sentence_id`` only serves error messages.
@@ -199,10 +199,12 @@ def fused_project(
         if ner_gate:
             ner *= aligned_gate(links, src_entities, starts, ends)
         extra["ner"] = ner
-    if nmt_scores is not None and weights.get("nmt", 0.0):
-        if isinstance(nmt_scores, np.ndarray) and nmt_scores.shape != (len(src_entities), len(cands)):
-            raise XlnerError("E692", sentence=sentence_id, got="x".join(map(str, nmt_scores.shape)),
-                             n_entities=len(src_entities), n_candidates=len(cands))
+    if weights.get("nmt", 0.0):
+        if nmt_scores is None or (isinstance(nmt_scores, np.ndarray)
+                                  and nmt_scores.shape != (len(src_entities), len(cands))):
+            got = "none" if nmt_scores is None else "x".join(map(str, nmt_scores.shape))
+            raise XlnerError("E692", sentence=sentence_id, got=got, n_entities=len(src_entities),
+                             n_candidates=len(cands))
         extra["nmt"] = nmt_scores
     weights = {k: v for k, v in weights.items() if k == "align" or k in extra}
     projected, reasons, listed = match_project(
