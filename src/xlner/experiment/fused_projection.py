@@ -25,7 +25,7 @@ __all__ = ["FusedProjection"]
 class FusedProjection(TransferMethod):
     """Translate-test with fused matching and the seed's teacher as target tagger."""
 
-    name: ClassVar[str] = "projection-fused"  # typed: mypy may read this module before methods.py
+    name: ClassVar[str] = "projection-fused"
     seeded = True
 
     @property
