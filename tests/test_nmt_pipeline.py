@@ -118,6 +118,7 @@ def _dice(record: RunRecord, entity: Span, start: int, end: int) -> float:
     return 2 * int(inside.sum()) / (entity.end - entity.start + end - start)
 
 
+@pytest.mark.slow
 def test_nmt_weight_in_the_pipeline_stores_the_scorers_values_and_caches_them(tmp_path, models):
     run = translate_test(_options(tmp_path, models))
     assert run.config["components"]["nmt_scorer"]["model"] == str(models[0])
@@ -176,6 +177,7 @@ def test_nmt_weight_in_the_pipeline_stores_the_scorers_values_and_caches_them(tm
     assert "nmt_score" in ens.metrics["cached_steps"]
 
 
+@pytest.mark.slow
 def test_without_an_nmt_weight_no_scorer_runs(tmp_path, models):
     run = translate_test(_options(tmp_path, models, **{"projection.options.weights": {"align": 0.5, "ner": 1.0}}))
     assert "nmt_score" not in run.metrics["seconds"] and "nmt_score" not in run.metrics["model_load_seconds"]
