@@ -70,7 +70,7 @@ def nmt_scorer_component(profile: Mapping[str, Any]) -> dict[str, tuple[dict, Ca
     section = _section(profile)
     if not section.get("model"):
         return {}
-    params = {k: v for k, v in section.items() if k != "identity"}
+    params = dict(section)
 
     def build() -> Any:
         return NMTScorer(**params)
