@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import json
+
 import numpy as np
 
 from xlner.errors import XlnerError
 
-__all__ = ["NMTScorer", "NMT_THRESHOLD"]
+__all__ = ["NMTScorer", "NMT_THRESHOLD", "check_seq2seq"]
 
 NMT_THRESHOLD = 0.1  # thesis: NMT scores below this count as 0
 
@@ -111,24 +113,42 @@ class NMTScorer:
 
     def direct(self, a: Sequence[str], b: Sequence[str], a_lang: str | None = None,
                b_lang: str | None = None) -> np.ndarray:
-        """Symmetrised, normalised NMTScore direct similarity of each pair ``(a[i], b[i])``."""
+        """Symmetrised, normalised NMTScore direct similarity of each pair ``(a[i], b[i])``.
+
+        Each distinct text's self-score ``P(A | A)`` is computed once, however many pairs it is in
+        (an entity is paired with every candidate of its sentence)."""
         a, b = list(a), list(b)
-        a_given_b = self.likelihood(b, a, b_lang, a_lang) / self.likelihood(a, a, a_lang, a_lang)
-        b_given_a = self.likelihood(a, b, a_lang, b_lang) / self.likelihood(b, b, b_lang, b_lang)
+        self_a = self._self_scores(a, a_lang)
+        self_b = self._self_scores(b, b_lang)
+        a_given_b = self.likelihood(b, a, b_lang, a_lang) / self_a
+        b_given_a = self.likelihood(a, b, a_lang, b_lang) / self_b
         return (a_given_b + b_given_a) / 2
+
+    def _self_scores(self, texts: list[str], lang: str | None) -> np.ndarray:
+        """``P(t | t)`` of each text, each distinct text scored once."""
+        distinct = sorted(set(texts))
+        lookup = dict(zip(distinct, self.likelihood(distinct, distinct, lang, lang)))
+        return np.array([lookup[t] for t in texts], dtype=np.float64)
+
+    def pair_scores(self, entities: Sequence[str], candidates: Sequence[str], entity_lang: str | None = None,
+                    candidate_lang: str | None = None) -> np.ndarray:
+        """The matching score of each pair ``(entities[i], candidates[i])``: :meth:`direct`, each
+        distinct pair scored once, values below ``threshold`` set to 0."""
+        pairs = sorted(set(zip(entities, candidates)))
+        if not pairs:
+            return np.zeros(0)
+        values = self.direct([e for e, _ in pairs], [c for _, c in pairs], entity_lang, candidate_lang)
+        values[values < self.threshold] = 0.0
+        lookup = dict(zip(pairs, values))
+        return np.array([lookup[p] for p in zip(entities, candidates)], dtype=np.float64)
 
     def score_matrix(self, entities: Sequence[str], candidates: Sequence[str], entity_lang: str | None = None,
                      candidate_lang: str | None = None) -> np.ndarray:
         """``(n_entities, n_candidates)`` similarities, each distinct pair scored once, values below
         ``threshold`` set to 0 (a matching score, method.md §4)."""
-        pairs = sorted({(e, c) for e in entities for c in candidates})
-        if not pairs:
-            return np.zeros((len(entities), len(candidates)))
-        values = self.direct([e for e, _ in pairs], [c for _, c in pairs], entity_lang, candidate_lang)
-        lookup = dict(zip(pairs, values))
-        out = np.array([[lookup[(e, c)] for c in candidates] for e in entities], dtype=np.float64)
-        out[out < self.threshold] = 0.0
-        return out
+        flat = self.pair_scores([e for e in entities for _ in candidates], [c for _ in entities for c in candidates],
+                                entity_lang, candidate_lang)
+        return flat.reshape(len(entities), len(candidates))
 
     def fingerprint(self) -> dict[str, Any]:
         path = Path(self.model)
@@ -137,3 +157,24 @@ class NMTScorer:
             ident["files"] = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime))
                                     for p in path.iterdir() if p.is_file())
         return {"name": "nmtscore-direct", **ident, "threshold": self.threshold, "max_length": self.max_length}
+
+
+_PATH_PREFIXES = ("/", "./", "../", "~")
+
+
+def check_seq2seq(model: str) -> None:
+    """Refuse a local folder that is not a seq2seq (encoder-decoder) model before any work (E690),
+    or a path that does not exist (E691); a hub name is left to the loader (E482)."""
+    path = Path(model).expanduser()
+    if not path.exists():
+        if model.startswith(_PATH_PREFIXES):
+            raise XlnerError("E691", model=model)
+        return
+    try:
+        data = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise XlnerError("E690", model=model, found="no readable config.json") from None
+    if not isinstance(data, dict) or not data.get("is_encoder_decoder"):
+        archs = [str(a) for a in (data.get("architectures") or [])] if isinstance(data, dict) else []
+        found = f"architectures {archs}, not an encoder-decoder" if archs else "not an encoder-decoder config"
+        raise XlnerError("E690", model=model, found=found)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 import xlner
 from xlner.errors import XlnerError
 from xlner.pipeline.framework import Components
+from xlner.pipeline.nmt import nmt_scorer_component
 from xlner.pipeline.profiles import component_params
 
 __all__ = ["build_components", "guarded", "target_tagger_component"]
@@ -72,6 +73,8 @@ def build_components(profile: Mapping[str, Any], src_lang: str, tgt_lang: str,
 
     version = xlner.__version__
     extra = target_tagger_component(profile)
+    for name, (config, build) in nmt_scorer_component(profile).items():
+        extra[name] = (config, guarded("NMT scorer", "nmtscore", config, build))
     if back_translator is not None:
         b_name, b_params = component_params(back_translator)
 

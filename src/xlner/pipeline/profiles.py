@@ -30,7 +30,8 @@ from xlner.errors import XlnerError
 from xlner.registry import Int, Origin, check_params
 
 __all__ = ["DEFAULT_PROFILE", "Profile", "Settings", "ComponentSection", "ProjectionSection",
-           "RefineSection", "BackTranslationSection", "TargetTaggerSection", "TARGET_TAGGER_REF",
+           "RefineSection", "BackTranslationSection", "TargetTaggerSection", "NMTScorerSection",
+           "TARGET_TAGGER_REF",
            "target_tagger_refs", "builtin_profiles", "profile_path",
            "load_profile", "read_profile", "parse_profile", "parse_settings", "apply_settings",
            "component_params", "tagger_types"]
@@ -66,6 +67,7 @@ class Settings:
     refine: Section | None = None
     back_translation: Section | None = None
     target_tagger: Section | None = None
+    nmt_scorer: Section | None = None  # NMTScore for the fused methods' nmt weight (NMTScorerSection)
     engine: Section | None = None  # where steps run (--engine ray): xlner.engine.EngineSection
 
 
@@ -125,6 +127,22 @@ class TargetTaggerSection:
     device: str | None = "auto"
 
 
+@dataclass(kw_only=True)
+class NMTScorerSection:
+    """The seq2seq model of the fused methods' NMT score (:class:`xlner.nmtscore.NMTScorer`,
+    NMTScore "direct", method.md §4): a hub name (``facebook/nllb-200-distilled-600M``, the thesis'
+    scorer) or a local folder. ``model`` null: off (a fused run with ``weights.nmt > 0`` is then
+    refused, E686). Computed only when the projection's ``nmt`` weight is above 0."""
+
+    model: Annotated[str, MinLen(1)] | None = None
+    revision: str | None = None
+    batch_size: Positive = 32
+    device: str | None = "auto"
+    local_files_only: bool = False
+    threshold: Annotated[float, Interval(ge=0, lt=1)] = 0.1
+    max_length: Positive = 64
+
+
 #: Stands for the target tagger's model folder in other sections' string values.
 TARGET_TAGGER_REF = "{target_tagger}"
 
@@ -143,6 +161,7 @@ class Profile:
     back_translation: BackTranslationSection
     raw: dict[str, Any] = field(repr=False)
     target_tagger: TargetTaggerSection = field(default_factory=TargetTaggerSection)
+    nmt_scorer: NMTScorerSection = field(default_factory=NMTScorerSection)
 
     def as_dict(self) -> dict[str, Any]:
         """The mapping the pipeline reads (``load_profile``'s result), a copy."""
@@ -323,6 +342,8 @@ def parse_profile(profile: Mapping[str, Any], *, overrides: Mapping[str, str] | 
     target_tagger: TargetTaggerSection = check_params("section 'target_tagger'", TargetTaggerSection,
                                                       settings.target_tagger or {},
                                                       top.child("target_tagger"), "key")
+    nmt_scorer: NMTScorerSection = check_params("section 'nmt_scorer'", NMTScorerSection,
+                                                settings.nmt_scorer or {}, top.child("nmt_scorer"), "key")
     if bt.translator is not None:
         _component("translator", bt.translator, top.child("back_translation.translator"))
     registry.lookup("projection", bt.method, top.child("back_translation"), name_key="method")
@@ -334,7 +355,7 @@ def parse_profile(profile: Mapping[str, Any], *, overrides: Mapping[str, str] | 
     if options_for in registry.names("projection"):
         registry.validate("projection", options_for, projection.options or {}, where.child("options"))
     return Profile(path, settings, components["translator"], components["tagger"],
-                   components["aligner"], projection, refine, bt, dict(profile), target_tagger)
+                   components["aligner"], projection, refine, bt, dict(profile), target_tagger, nmt_scorer)
 
 
 def _component(kind: str, section: Mapping[str, Any], origin: Origin) -> ComponentSection:

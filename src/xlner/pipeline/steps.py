@@ -259,7 +259,8 @@ def tag_target(table: pa.Table, tagger: Any, params: dict) -> pa.Table:
 
 def project_fused(table: pa.Table, projector: Any, params: dict) -> pa.Table:
     """The projection step of the fused methods (``match-fused``, ``match-fused+ensemble``): as
-    :func:`project_entities`, plus the target tagger's output (:func:`tag_target`) on each sentence."""
+    :func:`project_entities`, plus the target tagger's output (:func:`tag_target`) on each sentence
+    and, with an ``nmt`` weight, the NMT scores (column ``nmt_scores``, :mod:`xlner.pipeline.nmt`)."""
     from xlner.project import project_records
     from xlner.project.fused import TargetNer
 
@@ -269,7 +270,14 @@ def project_fused(table: pa.Table, projector: Any, params: dict) -> pa.Table:
                                                                                    len(r["tgt_ner_columns"] or [])),
                      list(r["tgt_ner_columns"] or []))
            if r["tgt_ner_columns"] else None for r in rows]
-    return _projection_table(project_records(_projection_records(rows), params["method"], params, ner), fused=True)
+    nmt = [_nmt_matrix(r["nmt_scores"]) for r in rows] if "nmt_scores" in table.column_names else None
+    return _projection_table(project_records(_projection_records(rows), params["method"], params, ner, nmt),
+                             fused=True)
+
+
+def _nmt_matrix(rows: list[list[float]] | None) -> np.ndarray | None:
+    """A stored ``(n_entities, n_candidates)`` NMT score matrix (None: a sentence without entities)."""
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1) if rows else None
 
 
 def _projection_table(results: list, fused: bool = False) -> pa.Table:

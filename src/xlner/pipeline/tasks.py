@@ -26,6 +26,7 @@ from xlner.errors import XlnerError, warn
 from xlner.pipeline import steps as S
 from xlner.pipeline.components import build_components
 from xlner.pipeline.framework import Components, Runner, Step, StepReport
+from xlner.pipeline.nmt import NMT_COLUMN, check_nmt_scorer, nmt_step
 from xlner.pipeline.options import Options, sentences_fingerprint
 from xlner.pipeline.profiles import builtin_profiles, load_profile
 from xlner.pipeline.records import build_records, evaluate_records, reason_counts, write_training_set
@@ -129,6 +130,7 @@ def _profile(opts: Options, task: str = "translate-test") -> dict:
     opts.lang = check_lang(opts.lang)
     check_method(profile["projection"]["method"], task)
     check_target_tagger(profile)
+    check_nmt_scorer(profile)  # an nmt weight without a scorer model, a folder that is none (E686, E690)
     back_translation_settings(profile)  # refuses a bad back_translation section before any work
     pin_threads(int(profile.get("threads") or 1))
     return profile
@@ -295,7 +297,7 @@ def _config(task: str, opts: Options, profile: dict, dataset: str, labels: list[
             "profile": profile.get("name"), "profile_path": _user_profile_path(profile),
             "method": profile["projection"]["method"], "labels": labels, "limit": opts.limit,
             "components": {k: profile.get(k) for k in ("translator", "tagger", "refine", "aligner",
-                                                       "projection", "target_tagger")},
+                                                       "projection", "target_tagger", "nmt_scorer")},
             "settings": {k: profile.get(k) for k in ("threads", "shard_size", "translate_shard_size",
                                                      "max_words", "keep_similarity")},
             "xlner_version": xlner.__version__,
@@ -345,7 +347,7 @@ def _text_steps(profile: dict, tokens: str, text: str, words: str, unknown: str,
     ]
 
 
-def _projection_steps(profile: dict, labels: list[str], project: bool = True) -> list[Step]:
+def _projection_steps(profile: dict, labels: list[str], project: bool = True, lang: str = "") -> list[Step]:
     """select labels -> align (English, target) -> project."""
     steps = [
         Step("select_labels", S.select_labels, {"entities": "src_entities_all"},
@@ -361,21 +363,24 @@ def _projection_steps(profile: dict, labels: list[str], project: bool = True) ->
              "projector", _projection_params(profile)),
     ]
     if project and profile["projection"]["method"] in FUSED_METHODS:
-        steps[-1:] = _fused_steps(profile)
+        steps[-1:] = _fused_steps(profile, lang)
     return steps if project else steps[:-1]
 
 
 TARGET_NER_COLUMNS = {"entities": "tgt_ner_entities", "probs": "tgt_ner_probs", "columns": "tgt_ner_columns"}
 
 
-def _fused_steps(profile: dict) -> list[Step]:
+def _fused_steps(profile: dict, lang: str) -> list[Step]:
     """The fused methods' projection: the target tagger on the target sentences (cached, keyed by
-    the model's identity and the sentences), then fused matching [+ ensemble] with its output."""
+    the model's identity and the sentences), the NMT scores when the ``nmt`` weight is above 0
+    (:mod:`xlner.pipeline.nmt`), then fused matching [+ ensemble] with their output."""
+    nmt = nmt_step(profile, lang)
     return [
         Step("target_tag", S.tag_target, {"tokens": "tgt_tokens"}, TARGET_NER_COLUMNS, "target_tagger"),
+        *([nmt] if nmt else []),
         Step("project", S.project_fused,
-             {c: c for c in ("id", "src_tokens", "tgt_tokens", "src_entities", "alignment",
-                             "alignment_scores", *TARGET_NER_COLUMNS.values())},
+             {c: c for c in ("id", "src_tokens", "tgt_tokens", "src_entities", "alignment", "alignment_scores",
+                             *TARGET_NER_COLUMNS.values(), *([NMT_COLUMN] if nmt else []))},
              {"entities": "tgt_entities", "unprojected": "unprojected", "candidates": "candidates"},
              "projector", _projection_params(profile)),
     ]
@@ -454,7 +459,7 @@ def translate_test(opts: Options) -> Run:
             Step("refine", S.refine_entities,
                  {"tokens": "src_tokens", "unknown": "src_unknown", "entities": "src_entities_ner"},
                  {"entities": "src_entities_all"}, None, _refine_params(profile, opts.lang)),
-            *_projection_steps(profile, labels),
+            *_projection_steps(profile, labels, lang=opts.lang),
         ]
 
     records, config, reports, load_seconds = _run_steps(
@@ -474,7 +479,7 @@ def translate_train(opts: Options) -> Run:
     def steps(profile: dict, labels: list[str]) -> list[Step]:
         # Unknown-word marks would end up in the training text: always split them off.
         return [*_text_steps(profile, "src_tokens", "src_text", "tgt_tokens", "tgt_unknown", True),
-                *_projection_steps(profile, labels)]
+                *_projection_steps(profile, labels, lang=opts.lang)]
 
     records, config, reports, load_seconds = _run_steps(
         "translate-train", opts, ["id", "source", "src_tokens", "src_entities_all"], steps,

@@ -46,12 +46,14 @@ class TargetNer:
     columns: list[str]
 
 
-def _weights(p: Mapping[str, Any]) -> dict[str, float]:
-    """The fused weights: ``align`` 1 and ``ner`` 1 unless the options say otherwise."""
+def _weights(p: Mapping[str, Any], has_nmt: bool) -> dict[str, float]:
+    """The fused weights: ``align`` 1 and ``ner`` 1 unless the options say otherwise; an ``nmt``
+    weight above 0 needs NMT scores (E686)."""
     weights = {"align": 1.0, "ner": 1.0, **{k: float(v) for k, v in (p.get("weights") or {}).items()}}
-    if weights.get("nmt"):
-        raise XlnerError("E686", weight=weights["nmt"])
-    weights.pop("nmt", None)
+    if weights.get("nmt") and not has_nmt:
+        raise XlnerError("E686", where="projection options", weight=weights["nmt"])
+    if not weights.get("nmt"):
+        weights.pop("nmt", None)
     return weights
 
 
@@ -78,12 +80,15 @@ def _ensemble(result: ProjectionResult, ner: TargetNer, rule: EnsembleRule) -> P
 
 def project_fused_records(records: Sequence[RunRecord], method: str, options: Mapping[str, Any],
                           target_ner: Sequence[TargetNer | None] | None,
-                          extra_scores: Sequence[Mapping[str, Any]] | None = None) -> list[ProjectionResult]:
+                          extra_scores: Sequence[Mapping[str, Any]] | None = None,
+                          nmt_scores: Sequence[np.ndarray | None] | None = None) -> list[ProjectionResult]:
     """Project each record with fused matching (and the ensemble for ``match-fused+ensemble``).
 
     ``options``: the method's parameters (:class:`xlner.project.params.FusedParams`); ``target_ner``:
     one :class:`TargetNer` per record (None for an empty sentence); ``extra_scores``: per record,
-    target-side scores by name (their weights are in ``options["weights"]``).
+    target-side scores by name (their weights are in ``options["weights"]``); ``nmt_scores``: per
+    record the ``(n_entities, n_candidates)`` NMT scores over the fused candidates (the pipeline's
+    ``nmt_score`` step, :mod:`xlner.pipeline.nmt`), required when ``weights.nmt`` is above 0.
     """
     if method not in FUSED_METHODS:
         raise XlnerError("E688", method=method, methods=", ".join(FUSED_METHODS))
@@ -93,7 +98,9 @@ def project_fused_records(records: Sequence[RunRecord], method: str, options: Ma
         raise XlnerError("E687", n_ner=len(target_ner), n=len(records))
     p = resolve_params(method, options)
     target_labels = options.get("target_labels")
-    weights = _weights(p)
+    weights = _weights(p, nmt_scores is not None)
+    if nmt_scores is not None and len(nmt_scores) != len(records):
+        raise XlnerError("E693", n_scores=len(nmt_scores), n=len(records))
     rule = (EnsembleRule(drop_if_o=p["drop_if_o"], add_if=p["add_if"], retype_if=p["retype_if"])
             if method == ENSEMBLE_METHOD else None)
     out = []
@@ -110,9 +117,10 @@ def project_fused_records(records: Sequence[RunRecord], method: str, options: Ma
                 rec.src_tokens, rec.tgt_tokens, rec.src_spans, rec.alignment,
                 tgt_probs=ner.probs if has_probs else None, tgt_columns=ner.columns, tgt_spans=ner.spans,
                 candidates=p["candidates"], weights={k_: v for k_, v in weights.items()
-                                                     if k_ in ("align", "ner") or k_ in extra},
+                                                     if k_ in ("align", "ner", "nmt") or k_ in extra},
                 ner_variant=p["ner_variant"], ner_gate=bool(p["ner_gate"]), alpha=float(p["alpha"]),
                 ner_threshold=float(p["ner_threshold"]), extra_scores=extra, solver=p["solver"],
+                nmt_scores=None if nmt_scores is None else nmt_scores[k],
                 max_candidate_length=int(p["max_candidate_length"]), min_score=float(p["min_score"]),
                 n_candidates=int(p["n_candidates"]), target_labels=target_labels, sentence_id=rec.id)
         if rule is not None and len(ner.columns) > 1:

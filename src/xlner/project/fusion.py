@@ -17,8 +17,9 @@ that need a target-side NER model's output, all pure functions on numpy arrays:
 - :func:`fused_project`: one sentence, scored and solved, every listed candidate with its score
   components (``{"align", "ner", "nmt", ...}``).
 
-The NMT score (:mod:`xlner.nmtscore`) needs a seq2seq model, so it is computed by the caller and
-passed in as a matrix, like any other extra score.
+The NMT score (:mod:`xlner.nmtscore`) needs a seq2seq model, so it is computed by the caller (the
+pipeline's ``nmt_score`` step, :mod:`xlner.pipeline.nmt`) and passed in as a matrix over the
+candidates :func:`fusion_candidates` lists.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ def fused_project(
 
     ``tgt_probs``/``tgt_columns`` are the target NER model's per-word IOB2 probabilities on
     ``tgt_tokens`` and ``tgt_spans`` its predicted spans (the NER candidates). ``nmt_scores``
-    (optional) is an ``(n_entities, n_candidates)`` array over the candidates
+    (required by an ``nmt`` weight, E692) is an ``(n_entities, n_candidates)`` array over the candidates
     :func:`fusion_candidates` returns, or a callable like any extra score. ``ner_gate`` keeps the
     NER score only on candidates aligned to the entity (:func:`aligned_gate`). ``solver``:
     ``greedy`` or ``exact``. ``sentence_id`` only serves error messages.
@@ -198,7 +199,12 @@ def fused_project(
         if ner_gate:
             ner *= aligned_gate(links, src_entities, starts, ends)
         extra["ner"] = ner
-    if nmt_scores is not None and weights.get("nmt", 0.0):
+    if weights.get("nmt", 0.0):
+        if nmt_scores is None or (isinstance(nmt_scores, np.ndarray)
+                                  and nmt_scores.shape != (len(src_entities), len(cands))):
+            got = "none" if nmt_scores is None else "x".join(map(str, nmt_scores.shape))
+            raise XlnerError("E692", sentence=sentence_id, got=got, n_entities=len(src_entities),
+                             n_candidates=len(cands))
         extra["nmt"] = nmt_scores
     weights = {k: v for k, v in weights.items() if k == "align" or k in extra}
     projected, reasons, listed = match_project(

@@ -81,18 +81,21 @@ def _batch_input(sid: str, src_tokens: list[str], tgt_tokens: list[str], src_ent
 
 def project_records(records: Sequence[RunRecord], method: str,
                     settings: Mapping[str, Any] | None = None,
-                    target_ner: Sequence[Any] | None = None) -> list[ProjectionResult]:
+                    target_ner: Sequence[Any] | None = None,
+                    nmt_scores: Sequence[np.ndarray | None] | None = None) -> list[ProjectionResult]:
     """Project each record's English entities onto its target tokens through its alignment with
     ``method`` and the run's projection ``settings`` (one batched call).
 
     ``target_ner`` (the fused methods only, where it is required, E685): one
-    :class:`xlner.project.fused.TargetNer` per record, the target tagger's output."""
+    :class:`xlner.project.fused.TargetNer` per record, the target tagger's output; ``nmt_scores``
+    (fused methods with an ``nmt`` weight, where it is required, E686): one NMT score matrix per
+    record (:func:`xlner.project.fused.project_fused_records`)."""
     options, target_scores = projection_setup(method, settings)
     if method in FUSED_METHODS:
         from xlner.project.fused import project_fused_records
 
         extra = [{name: TARGET_SCORES[name](r.alignment.pairs) for name in target_scores} for r in records]
-        return project_fused_records(records, method, options, target_ner, extra)
+        return project_fused_records(records, method, options, target_ner, extra, nmt_scores)
     return project_batch(method, [_batch_input(r.id, r.src_tokens, r.tgt_tokens, r.src_spans, r.alignment,
                                                target_scores) for r in records], **options)
 
