@@ -226,6 +226,18 @@ def test_a_write_that_fails_midway_leaves_nothing_behind(tmp_path):
     assert cache.load_shards("align", "k", ["x"], [10]) == {}
 
 
+def test_a_corrupt_file_on_a_uri_store_is_reported_deleted_and_recomputed(tmp_path):
+    from xlner.errors import XlnerWarning
+
+    cache = StepCache((tmp_path / "steps").as_uri())
+    cache.save_shard("align", "k", 0, pa.table({"x": list(range(10))}))
+    shard = tmp_path / "steps" / "align-k.parts" / "00000.parquet"
+    shard.write_bytes(shard.read_bytes()[:40])  # cut short, as a disk-full copy would leave it
+    with pytest.warns(XlnerWarning, match="E703"):
+        assert cache.load_shards("align", "k", ["x"], [10]) == {}
+    assert not shard.exists()
+
+
 # The runner's own resume over a URI store (the transforms of test_cache.py: plain computations).
 def test_runner_resumes_an_interrupted_step_from_shards_on_a_uri_store(tmp_path):
     from test_cache import CALLS, Interrupt, _steps, _table, failing_after
@@ -304,6 +316,13 @@ def test_xlner_cache_as_a_uri(monkeypatch, tmp_path):
     assert default_steps_cache() == (tmp_path / "c").as_uri() + "/steps"
     monkeypatch.setenv("XLNER_CACHE", str(tmp_path / "c"))
     assert default_steps_cache() == tmp_path / "c" / "steps"  # a path stays a path: today's code
+
+
+def test_messages_leave_out_credentials_in_the_uri():
+    with pytest.raises(XlnerError) as err:
+        StepCache("nosuch://KEY:hunter2@bucket/steps?secret_key=hunter2")
+    assert err.value.code == "E717" and "nosuch://bucket/steps" in err.value.message
+    assert "hunter2" not in str(err.value)
 
 
 # --- the Ray engine with its shared cache behind a URI --------------------------------------------

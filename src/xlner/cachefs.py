@@ -58,8 +58,12 @@ def join_uri(uri: str, name: str) -> str:
 
 
 def _display(uri: str) -> str:
-    """The URI without its query, for messages (a query may hold keys or endpoints)."""
-    return uri.partition("?")[0]
+    """The URI for messages: without its query and user info (``s3://KEY:SECRET@bucket/…`` and
+    a query may hold credentials)."""
+    base = uri.partition("?")[0]
+    scheme, sep, rest = base.partition("://")
+    netloc, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{path}"
 
 
 class Store(Protocol):
@@ -266,7 +270,7 @@ def copy_file(src: Store, dst: Store, name: str) -> None:
 def _unusable(option: str, uri: str, problem: str) -> XlnerError:
     """E717, the paths' "cannot create the folder" error (its hint: may you write there), with
     pyarrow's reason: an unknown scheme, no such bucket, refused credentials, no answer."""
-    return XlnerError("E717", option=option, path=_display(uri), problem=problem)
+    return XlnerError("E717", option=option, path=_display(uri), problem=problem.replace(uri, _display(uri)))
 
 
 def _first_line(exc: BaseException) -> str:
