@@ -73,7 +73,8 @@ def _summary(run) -> None:
 def _run(task: str, data: Path, lang: str, out: Path, profile: str, method: Optional[str],
          labels: Optional[str], limit: Optional[int], data_format: str, overrides: list[str],
          shared_cache: bool, quiet: bool, drop_incomplete: bool = False,
-         engine: object = "local", ray_address: Optional[str] = None) -> None:
+         engine: object = "local", ray_address: Optional[str] = None,
+         cache_dir: Optional[str] = None) -> None:
     from xlner.paths import output_dir
     from xlner.pipeline import Options, parse_settings, translate_test, translate_train
 
@@ -83,7 +84,7 @@ def _run(task: str, data: Path, lang: str, out: Path, profile: str, method: Opti
                    labels=_labels(labels), limit=limit, data_format=data_format,
                    settings=parse_settings(overrides or ()), shared_cache=shared_cache,
                    progress=not quiet, drop_incomplete=drop_incomplete,
-                   engine=engine, ray_address=ray_address)
+                   engine=engine, ray_address=ray_address, cache_dir=cache_dir)
     run = (translate_test if task == "translate-test" else translate_train)(opts)
     _summary(run)
 
@@ -127,7 +128,10 @@ _FORMAT = typer.Option("auto", "--format", help="data format: auto, conll, jsonl
 _SET = typer.Option(None, "--set", help="override a profile key, e.g. --set aligner.layer=6 "
                     "(repeatable)")
 _SHARED = typer.Option(True, "--shared-cache/--no-shared-cache",
-                       help="reuse step outputs of other runs from $XLNER_CACHE/steps")
+                       help="reuse step outputs of other runs from the shared step cache (--cache-dir)")
+_CACHE_DIR = typer.Option(None, "--cache-dir", help="the shared step cache: a folder or a pyarrow.fs URI "
+                          "such as s3://bucket/prefix (default: the profile's cache_dir, else "
+                          "$XLNER_CACHE/steps; docs/ray.md)")
 _QUIET = typer.Option(False, "--quiet", help="no progress bars")
 _ENGINE = typer.Option("local", "--engine", help="where steps run: local (this process) or ray "
                       "(model steps as actor pools on a Ray cluster; the extra xlner[ray]; docs/ray.md)")
@@ -147,11 +151,12 @@ def translate_test_cmd(data: Optional[Path] = typer.Option(None, "--data", help=
                        data_format: str = _FORMAT, overrides: Optional[list[str]] = _SET,
                        shared_cache: bool = _SHARED, quiet: bool = _QUIET,
                        engine: str = _ENGINE, ray_address: Optional[str] = _RAY_ADDRESS,
-                       datasets: Optional[Path] = _DATASETS) -> None:
+                       datasets: Optional[Path] = _DATASETS,
+                       cache_dir: Optional[str] = _CACHE_DIR) -> None:
     """Target sentences -> English -> English NER -> align -> project back -> evaluate."""
     _run_engine("translate-test", engine, ray_address, datasets, data, lang, out, profile=profile,
                 method=method, labels=labels, limit=limit, data_format=data_format,
-                overrides=overrides or [], shared_cache=shared_cache, quiet=quiet)
+                overrides=overrides or [], shared_cache=shared_cache, quiet=quiet, cache_dir=cache_dir)
 
 
 @pipeline_app.command("translate-train")
@@ -161,6 +166,7 @@ def translate_train_cmd(data: Path = _DATA, lang: str = _LANG, out: Path = _OUT,
                         data_format: str = _FORMAT, overrides: Optional[list[str]] = _SET,
                         shared_cache: bool = _SHARED, quiet: bool = _QUIET,
                         engine: str = _ENGINE, ray_address: Optional[str] = _RAY_ADDRESS,
+                        cache_dir: Optional[str] = _CACHE_DIR,
                         drop_incomplete: bool = typer.Option(
                             False, "--drop-incomplete",
                             help="leave out sentences with an entity that could not be projected"),
@@ -173,7 +179,7 @@ def translate_train_cmd(data: Path = _DATA, lang: str = _LANG, out: Path = _OUT,
     _run_engine("translate-train", engine, ray_address, None, data, lang, out, profile=profile,
                 method=method, labels=labels, limit=limit, data_format=data_format,
                 overrides=overrides or [], shared_cache=shared_cache, quiet=quiet,
-                drop_incomplete=drop_incomplete)
+                drop_incomplete=drop_incomplete, cache_dir=cache_dir)
 
 
 @pipeline_app.command("profiles")

@@ -143,7 +143,7 @@ class Runner:
         out_columns = list(step.outputs.values())
         cached = self.cache.load(step.name, key, out_columns, n)
         if cached is not None:
-            log.info("%s: cached (%s)", step.name, self.cache.path(step.name, key).name)
+            log.info("%s: cached (%s)", step.name, self.cache.file_name(step.name, key))
             return cached, True, 0
         sizes = shard_sizes(n, step.shard_size or self.shard_size)
         done = self.cache.load_shards(step.name, key, out_columns, sizes)

@@ -13,10 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from xlner.datamodel import Sentence
 from xlner.errors import XlnerError
+
+if TYPE_CHECKING:
+    from xlner.cachefs import Store
 
 
 @dataclass
@@ -39,7 +42,9 @@ class Options:
     limit: int | None = None
     data_format: str = "auto"
     shared_cache: bool = True      # also look up / store step outputs in a cache shared by runs
-    cache_dir: str | None = None   # that shared cache (default: $XLNER_CACHE/steps)
+    # that shared cache: a folder, a pyarrow.fs URI or a xlner.cachefs store on any pyarrow
+    # filesystem (default: the profile's cache_dir, else $XLNER_CACHE/steps)
+    cache_dir: str | Store | None = None
     progress: bool = True
     drop_incomplete: bool = False  # translate-train: leave out sentences with unprojected entities
     # where steps run (xlner.engine): "local" (this process), "ray", or an Engine instance shared

@@ -69,6 +69,7 @@ class Settings:
     target_tagger: Section | None = None
     nmt_scorer: Section | None = None  # NMTScore for the fused methods' nmt weight (NMTScorerSection)
     engine: Section | None = None  # where steps run (--engine ray): xlner.engine.EngineSection
+    cache_dir: Annotated[str, MinLen(1)] | None = None  # the shared step cache: a folder or a URI
 
 
 @dataclass(frozen=True)

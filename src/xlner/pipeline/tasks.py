@@ -21,7 +21,8 @@ from typing import Any, Callable
 
 
 import xlner
-from xlner.cache import StepCache, default_cache_dir, file_fingerprint, fingerprint
+from xlner.cache import StepCache, default_steps_cache, file_fingerprint, fingerprint
+from xlner.cachefs import Store
 from xlner.errors import XlnerError, warn
 from xlner.pipeline import steps as S
 from xlner.pipeline.components import build_components
@@ -251,10 +252,11 @@ def _unavailable(exc: XlnerError, lang: str) -> XlnerError:
 
 
 def _runner(opts: Options, profile: dict, components: Components, dataset: str) -> Runner:
-    shared = None
-    if opts.shared_cache:
-        shared = Path(opts.cache_dir) if opts.cache_dir else default_cache_dir() / "steps"
-    cache = StepCache(Path(opts.out) / "steps", shared)
+    shared: Path | str | Store | None = None
+    option = "--cache-dir" if opts.cache_dir else "cache_dir" if profile.get("cache_dir") else "XLNER_CACHE"
+    if opts.shared_cache:  # --cache-dir, else the profile's cache_dir, else $XLNER_CACHE/steps
+        shared = opts.cache_dir or profile.get("cache_dir") or default_steps_cache()
+    cache = StepCache(Path(opts.out) / "steps", shared, option=option)  # a URI is opened here: E717 early
     # The engine (xlner.engine: local by default, or Ray) decides where missing shards are computed;
     # the cache, its keys and the merged outputs are the same on every engine.
     from xlner.engine import engine_of
