@@ -349,28 +349,54 @@ PER_ANNOTATOR = int(os.environ.get("XLNER_LOAD_DECISIONS", "125"))  # 4 x 125 = 
 PROGRESS = re.compile(r"(\d+) of (\d+) entities reviewed")
 
 
-async def _annotate(browser, url: str, name: str, runs: list[str], n: int) -> list[int]:
+def _saved_by(db: Path, name: str) -> int:
+    return sum(d["annotator"] == name for d in CorrectionStore(db).history())
+
+
+IDLE = "document.querySelector('[data-testid=stApp]').dataset.testScriptState === 'notRunning'"
+
+
+async def _annotate(browser, url: str, db: Path, name: str, runs: list[str], n: int) -> tuple[list[int], int]:
     """``n`` decisions by one annotator in a context of its own, run after run (each entity once);
-    returns the acknowledged row ids."""
+    returns the acknowledged row ids and how many key presses had to be repeated."""
     ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await ctx.new_page()
     acks: list[int] = []
+    repeated = 0
     for run in runs:
         await page.goto(f"{url}/Corrections?run={run}&annotator={name}")
-        await page.wait_for_selector('[data-testid="span-picker-tokens"]', timeout=60000)
+        # a locator (it pierces the component's shadow root) and no element handle: the picker is
+        # redrawn while four annotators save, and a handle to a replaced node is waited for in vain
+        try:
+            await page.locator('[data-testid="span-picker-tokens"]').first.wait_for(state="attached", timeout=90000)
+        except Exception as exc:  # playwright's TimeoutError: say what the page shows instead
+            text = (await page.locator("body").inner_text())[-2000:]
+            raise AssertionError(f"{name}: no span picker on {run} after 90 s ({type(exc).__name__}); "
+                                 f"the page: {text}") from None
         while len(acks) < n:
             m = PROGRESS.search(await page.locator("body").inner_text())
             assert m, f"{name}: no progress shown"
             if m.group(1) == m.group(2):
                 break  # this run's queue is done: the next run
             before = acks[-1] if acks else None
-            await page.keyboard.press("a" if len(acks) % 3 else "x")
-            deadline = time.time() + 60
+            key = "a" if len(acks) % 3 else "x"
+            saved_before = _saved_by(db, name)
+            await page.keyboard.press(key)
+            deadline, again_at = time.time() + 90, time.time() + 10
             while True:
                 m = ACK.search(await page.locator("body").inner_text())
                 if m and int(m.group(1)) != before:
                     acks.append(int(m.group(1)))
                     break
+                if time.time() > again_at:
+                    again_at = time.time() + 10
+                    # A key pressed while the live poll's run redraws the page is, rarely, lost: nothing
+                    # is saved and the page waits, idle. Only then is it pressed again (a save that was
+                    # stored but not yet acknowledged is never repeated: the store must hold exactly
+                    # the acknowledged decisions). Counted, and bounded below.
+                    if await page.evaluate(IDLE) and _saved_by(db, name) == saved_before:
+                        repeated += 1
+                        await page.keyboard.press(key)
                 if time.time() > deadline:  # say what the page shows instead
                     text = (await page.locator("body").inner_text())[-1500:]
                     raise AssertionError(f"{name}: no acknowledgement for decision {len(acks)}; the page: {text}")
@@ -381,7 +407,7 @@ async def _annotate(browser, url: str, name: str, runs: list[str], n: int) -> li
             break
     await ctx.close()
     assert len(acks) == n, f"{name}: only {len(acks)} decisions possible"
-    return acks
+    return acks, repeated
 
 
 def test_four_annotators_saving_500_decisions_at_once_keep_every_one(server):
@@ -391,12 +417,12 @@ def test_four_annotators_saving_500_decisions_at_once_keep_every_one(server):
             "eu-match-exact", "eu-heuristic"]
     names = ["load-a", "load-b", "load-c", "load-d"]
 
-    async def main() -> list[list[int]]:
+    async def main() -> list[tuple[list[int], int]]:
         async with async_playwright() as p:
             b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:  # each annotator starts on another run, so that they also meet on the same ones later
-                return await asyncio.gather(*(_annotate(b, server["url"], who, runs[k:] + runs[:k], PER_ANNOTATOR)
-                                              for k, who in enumerate(names)))
+                return await asyncio.gather(*(_annotate(b, server["url"], server["db"], who, runs[k:] + runs[:k],
+                                                        PER_ANNOTATOR) for k, who in enumerate(names)))
             finally:
                 await b.close()
 
@@ -406,15 +432,19 @@ def test_four_annotators_saving_500_decisions_at_once_keep_every_one(server):
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
-        acks = pool.submit(asyncio.run, main()).result()
+        results = pool.submit(asyncio.run, main()).result()
     elapsed = time.time() - start
+    acks = [a for a, _ in results]
+    repeated = sum(r for _, r in results)
     store = CorrectionStore(server["db"])
     rows = [d for d in store.history() if d["annotator"] in names]
     assert sum(len(a) for a in acks) == 4 * PER_ANNOTATOR and len({x for a in acks for x in a}) == 4 * PER_ANNOTATOR
     assert {d["id"] for d in rows} == {x for a in acks for x in a}  # every acknowledged one, and no other
     assert all(d["annotator"] == who for who, a in zip(names, acks) for d in rows if d["id"] in set(a))
     n = 4 * PER_ANNOTATOR
-    print(f"{n} decisions from 4 browsers in {elapsed:.0f} s ({n / elapsed * 60:.0f} per minute overall)")
+    print(f"{n} decisions from 4 browsers in {elapsed:.0f} s ({n / elapsed * 60:.0f} per minute overall); "
+          f"{repeated} key press(es) lost and pressed again")
+    assert repeated <= n // 50, f"{repeated} of {n} key presses were lost"  # rare, or a bug
 
 
 def test_a_server_killed_mid_save_loses_no_acknowledged_decision(tmp_path, browser):
