@@ -35,7 +35,8 @@ def navigation_pages() -> list[Any]:
     from xlner.explorer.home import home
 
     folder = loading.PROJECT_ROOT / "pages"
-    return [st.Page(home, title="Home", icon="🌍", default=True)] + \
+    # a font icon: a bare Debian chromium has no emoji font (an emoji showed as an empty box)
+    return [st.Page(home, title="Home", icon=":material/home:", default=True)] + \
         [st.Page(str(p)) for p in sorted(folder.glob("*.py"))]
 
 
