@@ -16,3 +16,14 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A page in a context of its own (closed afterwards); the viewport is 1400×900 unless the test
+    module sets ``VIEWPORT``."""
+    viewport = getattr(request.module, "VIEWPORT", {"width": 1400, "height": 900})
+    context = browser.new_context(viewport=viewport, accept_downloads=True)
+    pg = context.new_page()
+    yield pg
+    context.close()

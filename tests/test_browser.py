@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from browser_helpers import SHOWN, heading, query
 from explorer_runs import needs_components, shared_runs
 from xlner.explorer import loading
 from xlner.explorer.browser import CHROMIUM, free_port, settle, setup_problem, start_app, stop_app
@@ -49,23 +50,9 @@ def server(tmp_path_factory):
     stop_app(proc)
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    pg = context.new_page()
-    yield pg
-    context.close()
+VIEWPORT = {"width": 1400, "height": 1000}  # for the page fixture (conftest.py)
 
 
-def query(page) -> dict[str, str]:
-    return dict(urllib.parse.parse_qsl(urllib.parse.urlparse(page.url).query))
-
-
-def heading(page) -> str:
-    return page.locator("h3").first.inner_text()
-
-
-SHOWN = "sid => [...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(sid + ' '))"
 DONE = """sid => [...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(sid + ' '))
   && document.querySelector('[data-testid=stApp]').dataset.testScriptState === 'notRunning'
   && !document.querySelector('[data-testid=stSkeleton]')"""

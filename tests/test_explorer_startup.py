@@ -63,13 +63,6 @@ def app(tmp_path_factory):
     stop_app(proc)
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    yield pg
-    context.close()
-
 
 @browser_test
 def test_an_idle_tab_costs_the_server_almost_no_cpu(app, page):

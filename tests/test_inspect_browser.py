@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from browser_helpers import query
 from explorer_runs import build_runs, needs_components
 from xlner.attribution import attribute_run
 from xlner.compare import compare_runs, differing_sentences
@@ -51,17 +52,6 @@ def server(tmp_path_factory):
     yield {"url": f"http://127.0.0.1:{port}", "typed": tmp / "extra" / "typed-eu", "long": long_runs}
     stop_app(proc)
 
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    yield pg
-    context.close()
-
-
-def query(page) -> dict[str, str]:
-    return dict(urllib.parse.parse_qsl(urllib.parse.urlparse(page.url).query))
 
 
 def no_exception(page) -> None:

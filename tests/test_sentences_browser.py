@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from browser_helpers import SHOWN, heading, query
 from explorer_runs import needs_components, shared_runs
 from xlner.datamodel import Alignment, Span
 from xlner.explorer import loading
@@ -110,23 +111,7 @@ def server(tmp_path_factory):
     stop_app(proc)
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-    pg = context.new_page()
-    yield pg
-    context.close()
 
-
-def query(page) -> dict[str, str]:
-    return dict(urllib.parse.parse_qsl(urllib.parse.urlparse(page.url).query))
-
-
-def heading(page) -> str:
-    return page.locator("h3").first.inner_text()
-
-
-SHOWN = "sid => [...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(sid + ' '))"
 
 
 def test_home_is_home_and_opens_its_featured_sentence(server, page):
