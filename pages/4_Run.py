@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import streamlit as st
 
-from xlner.datamodel import Span
 from xlner.errors import XlnerError
 from xlner.explorer import jobs, loading, ui
+from xlner.explorer.inspect import ROWS_CSS, marked_html
 from xlner.explorer.reproject import available_methods
 from xlner.runs import read_records
 
@@ -74,27 +72,6 @@ def _describe(status: jobs.JobStatus) -> str:
     return f"**{status.id}** · {what} · {meta.get('lang')} · {meta.get('profile')} · {meta.get('method')}"
 
 
-LABEL_COLOURS = {"PER": "#fde2e4", "ORG": "#dbeafe", "LOC": "#dcfce7", "MISC": "#fef3c7"}
-
-
-def _marked(tokens: Sequence[str], spans: Iterable[Span]) -> str:
-    """Words with their entities marked (label after the span); wraps like text, in reading order."""
-    starts = {s.start: s for s in spans}
-    out, i = [], 0
-    while i < len(tokens):
-        e = starts.get(i)
-        if e is None:
-            out.append(html.escape(tokens[i]))
-            i += 1
-            continue
-        words = html.escape(" ".join(tokens[i:e.end]))
-        colour = LABEL_COLOURS.get(e.label, "#e5e7eb")
-        out.append(f'<mark style="background:{colour};border-radius:4px;padding:0 3px">{words} '
-                   f'<b style="font-size:0.7em">{html.escape(e.label)}</b></mark>')
-        i = max(e.end, i + 1)
-    return " ".join(out)
-
-
 def _typed_result(status: jobs.JobStatus) -> None:
     """The projection of each typed sentence, right where the user is looking (no gold: no scores)."""
     try:
@@ -104,11 +81,11 @@ def _typed_result(status: jobs.JobStatus) -> None:
         return
     rows = []
     for r in records[:10]:
-        rows.append(f'<div class="xl-typed" dir="auto" style="line-height:2">{_marked(r.tgt_tokens, r.projected_spans())}'
+        rows.append(f'<div class="xl-ctx xl-typed" dir="auto">{marked_html(r.tgt_tokens, r.projected_spans())}'
                     f'<div dir="ltr" style="color:#6b7280;font-size:0.9em">English: '
-                    f'{_marked(r.src_tokens, r.src_spans)}</div></div>')
+                    f'{marked_html(r.src_tokens, r.src_spans)}</div></div>')
     more = f"<p>… and {len(records) - 10} more on the Sentences page.</p>" if len(records) > 10 else ""
-    st.html('<div class="xl-typed-projection">' + "".join(rows) + more + "</div>")
+    st.html(ROWS_CSS + '<div class="xl-typed-projection">' + "".join(rows) + more + "</div>")
 
 
 def _show(status: jobs.JobStatus, *, top: bool) -> None:

@@ -21,7 +21,7 @@ from xlner.explorer.figures import label_colour, text_direction
 from xlner.record import RunRecord
 
 __all__ = ["STAGE_NAMES", "STAGE_COLOURS", "stage_entity_table", "run_attribution", "context_text",
-           "entity_in_sentence_html", "compare_rows_html", "score_text"]
+           "entity_in_sentence_html", "compare_rows_html", "score_text", "marked_html", "ROWS_CSS"]
 
 #: How the pages name the stages (``xlner.attribution.STAGES``).
 STAGE_NAMES = {"translation": "translation", "english_ner": "English NER", "alignment": "alignment",
@@ -132,8 +132,9 @@ ROWS_CSS = """<style>
 </style>"""
 
 
-def _marked(tokens: Sequence[str], spans: Sequence[Span], focus: Span | None) -> str:
-    """The sentence with ``spans`` as coloured marks; ``focus`` (one of them) outlined."""
+def marked_html(tokens: Sequence[str], spans: Sequence[Span], focus: Span | None = None) -> str:
+    """The sentence with ``spans`` as coloured marks, each followed by its label, wrapping like text;
+    ``focus`` (one of them) outlined. Styled by :data:`ROWS_CSS` inside an ``xl-ctx`` element."""
     parts, i = [], 0
     starts = {s.start: s for s in sorted(spans, key=lambda s: (s.start, -s.end))}
     while i < len(tokens):
@@ -155,10 +156,10 @@ def entity_in_sentence_html(tokens: Sequence[str], gold: Sequence[Span] | None, 
     """One entity inside its sentence: the gold line and the projected line, every entity coloured
     by type and the entity in question outlined (on both lines where it has both sides)."""
     direction = text_direction(list(tokens))
-    gold_line = ("<i>no gold</i>" if gold is None else _marked(tokens, gold, focus_gold))
+    gold_line = ("<i>no gold</i>" if gold is None else marked_html(tokens, gold, focus_gold))
     return (ROWS_CSS + f'<div class="xl-ctx" dir="{direction}"><span class="who">gold</span>{gold_line}</div>'
             f'<div class="xl-ctx" dir="{direction}"><span class="who">{html.escape(projected_name)}</span>'
-            f'{_marked(tokens, projected, focus_pred)}</div>')
+            f'{marked_html(tokens, projected, focus_pred)}</div>')
 
 
 LINE_CHARS = 90  # characters of words per block of the Compare view before it wraps
