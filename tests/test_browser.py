@@ -7,7 +7,6 @@ Never runs `playwright install`: it uses /usr/bin/chromium and skips only when t
 
 from __future__ import annotations
 
-import os
 import time
 import urllib.parse
 import urllib.request
@@ -15,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import SHOWN, heading, query
+from browser_helpers import SHOWN, heading, query, start_explorer
 from explorer_runs import needs_components, shared_runs
 from xlner.explorer import loading
-from xlner.explorer.browser import CHROMIUM, free_port, settle, setup_problem, start_app, stop_app
+from xlner.explorer.browser import CHROMIUM, settle, setup_problem, stop_app
 from xlner.explorer.corrections import CorrectionStore
 from xlner.explorer.diff import compare_spans
 
@@ -37,15 +36,7 @@ pytestmark = [
 def server(tmp_path_factory):
     runs = shared_runs()
     tmp = tmp_path_factory.mktemp("browser")
-    env = {**os.environ, "XLNER_DEMO_RUNS": str(tmp / "no-demo"), "XLNER_RUNS": str(runs),
-           "XLNER_USER_RUNS": str(tmp / "user-runs"), "XLNER_CORRECTIONS_DB": str(tmp / "corrections.sqlite"),
-           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    port = free_port()
-    try:
-        proc = start_app(env, port)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_explorer(tmp, demo=tmp / "no-demo", runs=runs)
     yield {"url": url, "runs": runs, "db": tmp / "corrections.sqlite"}
     stop_app(proc)
 

@@ -8,17 +8,16 @@ button restoring the Errors filters, clicks on chart segments.
 from __future__ import annotations
 
 import dataclasses
-import os
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from browser_helpers import query
+from browser_helpers import query, start_explorer
 from explorer_runs import build_runs, needs_components
 from xlner.attribution import attribute_run
 from xlner.compare import compare_runs, differing_sentences
-from xlner.explorer.browser import CHROMIUM, free_port, settle, setup_problem, start_app, stop_app
+from xlner.explorer.browser import CHROMIUM, settle, setup_problem, stop_app
 from xlner.runs import load_run, write_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,15 +40,8 @@ def server(tmp_path_factory):
     long_runs = None
     if needs_components() is None:  # a 141-word CoNLL-02 sentence through Apertium and spaCy, two methods
         long_runs = build_runs(tmp / "extra" / "long", "es", n=1)
-    env = {**os.environ, "XLNER_DEMO_RUNS": str(DEMO), "XLNER_RUNS": str(tmp / "extra"),
-           "XLNER_USER_RUNS": str(tmp / "user-runs"), "XLNER_CORRECTIONS_DB": str(tmp / "corrections.sqlite"),
-           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    port = free_port()
-    try:
-        proc = start_app(env, port)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    yield {"url": f"http://127.0.0.1:{port}", "typed": tmp / "extra" / "typed-eu", "long": long_runs}
+    proc, url = start_explorer(tmp, demo=DEMO, runs=tmp / "extra")
+    yield {"url": url, "typed": tmp / "extra" / "typed-eu", "long": long_runs}
     stop_app(proc)
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import SHOWN, heading, query
+from browser_helpers import SHOWN, heading, query, start_explorer
 from explorer_runs import needs_components, shared_runs
 from xlner.datamodel import Alignment, Span
 from xlner.explorer import loading
-from xlner.explorer.browser import CHROMIUM, free_port, settle, setup_problem, start_app, stop_app
+from xlner.explorer.browser import CHROMIUM, settle, setup_problem, stop_app
 from xlner.project import project
 from xlner.project.fusion import fused_project
 from xlner.project.records import capitalization_score
@@ -98,16 +98,8 @@ def server(tmp_path_factory):
     fixture = shared_runs()
     tmp = tmp_path_factory.mktemp("sentences")
     build_extra_runs(fixture, tmp / "extra")
-    env = {**os.environ, "XLNER_DEMO_RUNS": str(tmp / "no-demo"),
-           "XLNER_RUNS": os.pathsep.join([str(fixture), str(tmp / "extra")]),
-           "XLNER_USER_RUNS": str(tmp / "user-runs"), "XLNER_CORRECTIONS_DB": str(tmp / "corrections.sqlite"),
-           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    port = free_port()
-    try:
-        proc = start_app(env, port)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    yield {"url": f"http://127.0.0.1:{port}", "runs": fixture, "extra": tmp / "extra"}
+    proc, url = start_explorer(tmp, demo=tmp / "no-demo", runs=os.pathsep.join([str(fixture), str(tmp / "extra")]))
+    yield {"url": url, "runs": fixture, "extra": tmp / "extra"}
     stop_app(proc)
 
 
