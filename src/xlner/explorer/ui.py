@@ -173,28 +173,35 @@ def default_method() -> str:
         return available_methods()[0]
 
 
-def sentence_run(all_runs: list[loading.RunInfo]) -> loading.RunInfo | None:
-    """The run the Sentences page opens on, from the selection: by key, else among the runs of the
-    selected dataset (else language), the one with the selected method, else the offline profile's
-    method (``match-greedy``), else the first. Bad keys and datasets get a notice, never a blank page."""
-    if not all_runs:
-        return None
+def _selected(all_runs: list[loading.RunInfo], *, by_lang: bool) -> tuple[loading.RunInfo | None, list[loading.RunInfo]]:
+    """The shared selection's run by key, or ``None`` and the runs to choose from: those of the
+    selected dataset, else (``by_lang``) of the selected language, else all. A bad key or dataset
+    gets a notice and falls back, never a blank page."""
     by_key = {r.key: r for r in all_runs}
     key = st.session_state.get("sel_run")
     if key in by_key:
-        return by_key[key]
+        return by_key[key], []
     if key:
         notice(XlnerError("E904", run=key, instead="another one"))
     dataset, lang = st.session_state.get("sel_dataset"), st.session_state.get("sel_lang")
-    pool = all_runs
     if dataset:
         pool = [r for r in all_runs if dataset in (r.dataset, r.key)]
-        if not pool:
-            notice(XlnerError("E910", dataset=dataset, available=", ".join(sorted({r.dataset for r in all_runs}))))
-            pool = all_runs
-    elif lang and any(r.lang == lang for r in all_runs):
-        pool = [r for r in all_runs if r.lang == lang]
-    return preferred_run(pool, st.session_state.get("sel_method"))
+        if pool:
+            return None, pool
+        notice(XlnerError("E910", dataset=dataset, available=", ".join(sorted({r.dataset for r in all_runs}))))
+    elif by_lang and lang and any(r.lang == lang for r in all_runs):
+        return None, [r for r in all_runs if r.lang == lang]
+    return None, all_runs
+
+
+def sentence_run(all_runs: list[loading.RunInfo]) -> loading.RunInfo | None:
+    """The run the Sentences page opens on, from the selection: by key, else among the runs of the
+    selected dataset (else language), the one with the selected method, else the offline profile's
+    method (``match-greedy``), else the first."""
+    if not all_runs:
+        return None
+    run, pool = _selected(all_runs, by_lang=True)
+    return run or preferred_run(pool, st.session_state.get("sel_method"))
 
 
 def preferred_run(pool: list[loading.RunInfo], method: str | None = None) -> loading.RunInfo:
@@ -255,20 +262,11 @@ def resolve_run(all_runs: list[loading.RunInfo]) -> loading.RunInfo | None:
     """The selected run: by key, else by dataset (+ method), else the first one."""
     if not all_runs:
         return None
-    by_key = {r.key: r for r in all_runs}
-    key = st.session_state.get("sel_run")
-    if key in by_key:
-        return by_key[key]
-    dataset = st.session_state.get("sel_dataset")
+    run, pool = _selected(all_runs, by_lang=False)
+    if run is not None:
+        return run
     method = st.session_state.get("sel_method")
-    if key and key not in by_key:
-        notice(XlnerError("E904", run=key, instead="another one"))
-    matches = [r for r in all_runs if dataset in (r.dataset, r.key)] if dataset else all_runs
-    if dataset and not matches:
-        notice(XlnerError("E910", dataset=dataset, available=", ".join(sorted({r.dataset for r in all_runs}))))
-        matches = all_runs
-    same_method = [r for r in matches if r.method == method]
-    return (same_method or matches)[0]
+    return next((r for r in pool if r.method == method), pool[0])
 
 
 def run_picker(all_runs: list[loading.RunInfo], page: str, fresh: bool, *, where: Any = st) -> loading.RunInfo | None:
