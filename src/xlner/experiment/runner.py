@@ -9,6 +9,7 @@ checkpoint.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
@@ -198,7 +199,9 @@ def run_domain_shift(config: str | Path | ExperimentConfig, out_dir: str | Path,
         from xlner.experiment.ray_cells import cells_engine
 
         cluster = cells_engine(engine, ray_address, cfg)  # E790/E791/E793/E799 now, not after hours
-        exp, root = exp.resolve(), root.resolve()  # the workers' paths, whatever their working folder
+        # absolute for the workers, whatever their working folder; not resolved, so that a data root
+        # behind a symlink names its files as the local engine does (records are compared byte for byte)
+        exp, root = Path(os.path.abspath(exp)), Path(os.path.abspath(root))
     exp.mkdir(parents=True, exist_ok=True)
     _write_info(exp, cfg, root, plan)
     for line in plan.lines():
