@@ -14,7 +14,9 @@ Every setting is chosen on the tuning sets only (mean F1 over ``tune-eu-news`` =
 sentences of the Basque news *train* split, and ``tune-es`` = the first 600 of CoNLL-02 Spanish
 *dev*); the reported sets are scored once with the chosen settings: F1 with a 95% bootstrap
 interval and paired bootstrap differences against model transfer and against the naive union
-(``xlner.evaluate``). A per-stage table says where projection loses gold entities.
+(``xlner.evaluate``). A per-stage table says where projection loses gold entities. ``--tuning``
+names other tuning sets, e.g. ``tune-eu-news2`` = the first 600 sentences of the *out-of-domain*
+config's train split (also news: EIEC + naiz.eus; only its val split is Wikipedia).
 
     PYTHONPATH=src python scripts/fusion_study.py --runs /work/fusion-runs/offline \
         --model /work/fusion-models/e5-conll03-en-s0 --out /work/fusion-study/offline
@@ -161,6 +163,35 @@ def stages(data: SetData, projected: list[list[Span]]) -> dict[str, float]:
             dict(reached=reached, exact_span=exact, exact_typed=typed, model_exact_typed=model_ok).items()} | {"gold": n}
 
 
+def type_diagnosis(data: SetData, projected: list[list[Span]]) -> dict[str, float]:
+    """Why types go wrong: gold entities whose words reach English unchanged (names the translator
+    passed through, or that are spelled the same), how often projected spans with exact gold
+    boundaries are typed right for those and for the others, and how often a span that projection
+    and model transfer agree on (boundaries and type) is wrong (then no fusion of the two helps)."""
+    gold_n = unchanged_n = 0
+    exact = {True: [0, 0], False: [0, 0]}  # unchanged -> [typed right, exact spans]
+    agreed = agreed_wrong = 0
+    for rec, gold, proj, model in zip(data.records, data.gold, projected, data.model):
+        english = {" ".join(rec.src_tokens[e.start:e.end]) for e in rec.src_spans}
+        gold_types = {(g.start, g.end): g.label for g in gold.spans}
+        for g in gold.spans:
+            gold_n += 1
+            unchanged_n += " ".join(gold.tokens[g.start:g.end]) in english
+        for p in proj:
+            label = gold_types.get((p.start, p.end))
+            if label is not None:
+                counts = exact[" ".join(gold.tokens[p.start:p.end]) in english]
+                counts[0] += label == p.label
+                counts[1] += 1
+        both = {(p.start, p.end, p.label) for p in proj} & {(m.start, m.end, m.label) for m in model}
+        agreed += len(both)
+        agreed_wrong += sum(gold_types.get((a, b)) != label for a, b, label in both)
+    return {"gold_unchanged": unchanged_n / max(gold_n, 1),
+            "typed_unchanged": exact[True][0] / max(exact[True][1], 1),
+            "typed_translated": exact[False][0] / max(exact[False][1], 1),
+            "agreed_wrong": agreed_wrong / max(agreed, 1)}
+
+
 def untyped_f1(data: SetData, spans: list[list[Span]]) -> float:
     strip = lambda ss: [Span(s.start, s.end, "X") for s in ss]  # noqa: E731
     gold = [Sentence(g.id, g.tokens, strip(g.spans)) for g in data.gold]
@@ -185,12 +216,15 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/work/fusion-cache/tag"))
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--quick", action="store_true", help="a small tuning grid")
+    ap.add_argument("--tuning", default=",".join(TUNING),
+                    help="the run folders (in --runs) that settings are chosen on, comma-separated")
     args = ap.parse_args()
+    tuning_names = tuple(t.strip() for t in args.tuning.split(",") if t.strip())
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    sets = {name: load_set(args.runs / name, args.model, args.cache) for name in TUNING + REPORTED
+    sets = {name: load_set(args.runs / name, args.model, args.cache) for name in tuning_names + REPORTED
             if (args.runs / name / "records.jsonl").exists()}
-    tuning = {k: v for k, v in sets.items() if k in TUNING}
+    tuning = {k: v for k, v in sets.items() if k in tuning_names}
     print(f"loaded and tagged {sum(len(s.gold) for s in sets.values())} sentences in {time.time() - t0:.0f} s")
 
     # 1. fused matching: candidates, weights, NER variant, gating, capitalisation
@@ -232,14 +266,14 @@ def main() -> None:
         "ensemble (projection)": lambda d: ensembled(d, d.projected, best_rule),
         "fused + ensemble": lambda d: ensembled(d, fused(d, best_fused), best_frule),
     }
-    results: dict[str, Any] = {"settings": {"fused": asdict(best_fused), "ensemble": asdict(best_rule),
+    results: dict[str, Any] = {"tuning_sets": list(tuning), "settings": {"fused": asdict(best_fused), "ensemble": asdict(best_rule),
                                             "fused_ensemble": asdict(best_frule)},
                                "tuning": {"fused_top": [dict(r, setting=r["setting"].name()) for r in fused_table[:15]],
                                           "ensemble_top": [dict(r, setting=asdict(r["setting"])) for r in rule_table[:5]],
                                           "fused_ensemble_top": [dict(r, setting=asdict(r["setting"]))
                                                                  for r in frule_table[:5]]},
                        "sets": {}}
-    for name in [n for n in REPORTED + TUNING if n in sets]:
+    for name in [n for n in REPORTED + tuning_names if n in sets]:
         d = sets[name]
         preds = {k: as_sentences(d, f(d)) for k, f in systems.items()}
         row: dict[str, Any] = {}
@@ -256,6 +290,7 @@ def main() -> None:
                 row[k]["vs_union"] = paired_bootstrap_diff(d.gold, pred, preds["naive union"],
                                                            n_boot=args.n_boot).to_dict()
         row["stages"] = {"projection (run)": stages(d, d.projected), "fused": stages(d, fused(d, best_fused))}
+        row["types"] = type_diagnosis(d, ensembled(d, fused(d, best_fused), best_frule))
         results["sets"][name] = row
     results["speed"] = {"tag_sentences_per_second": TAG_SPEED, **matching_speed(sets.get("eu-news") or
                                                                                  next(iter(sets.values())), best_fused)}
@@ -306,13 +341,13 @@ def _pct(x: float) -> str:
 
 
 def summary(results: dict) -> str:
-    lines = ["# Fusion study", "", f"Chosen on the tuning sets: fused `{results['settings']['fused']}`, "
+    lines = ["# Fusion study", "", f"Chosen on the tuning sets ({', '.join(results.get('tuning_sets', TUNING))}): fused `{results['settings']['fused']}`, "
              f"ensemble `{results['settings']['ensemble']}`, fused + ensemble `{results['settings']['fused_ensemble']}`.",
              "", "| set | system | F1 [95% CI] | P / R | untyped F1 | − model transfer [CI] | − naive union [CI] |",
              "|---|---|---|---|---|---|---|"]
     for name, row in results["sets"].items():
         for k, m in row.items():
-            if k == "stages":
+            if k in ("stages", "types"):
                 continue
             vm = m.get("vs_model")
             vu = m.get("vs_union")
@@ -327,6 +362,15 @@ def summary(results: dict) -> str:
         for k, s in row["stages"].items():
             lines.append(f"| {name} | {k} | {_pct(s['reached'])} | {_pct(s['exact_span'])} | "
                          f"{_pct(s['exact_typed'])} | {_pct(s['model_exact_typed'])} |")
+    lines += ["", "Types (fused + ensemble against model transfer): gold entities whose words reach English unchanged; "
+              "exact-boundary spans typed right when unchanged / translated; wrong among the spans both systems agree on.",
+              "", "| set | gold unchanged | typed right: unchanged | typed right: translated | agreed but wrong |",
+              "|---|---|---|---|---|"]
+    for name, row in results["sets"].items():
+        t = row.get("types")
+        if t:
+            lines.append(f"| {name} | {_pct(t['gold_unchanged'])} | {_pct(t['typed_unchanged'])} | "
+                         f"{_pct(t['typed_translated'])} | {_pct(t['agreed_wrong'])} |")
     sp = results.get("speed", {})
     if sp:
         lines += ["", f"Speed ({sp.get('set')}): n-gram matching {sp['ngram_sentences_per_second']:.0f} sentences/s, "
