@@ -200,3 +200,17 @@ def test_step_reading_an_unknown_column_is_refused(tmp_path):
     with pytest.raises(XlnerError) as err:
         _runner(tmp_path).run(_table(), {"id": "k", "tokens": "k"}, bad)
     assert err.value.code == "E707"
+
+
+def test_atomic_writes_give_files_the_usual_mode_not_owner_only(tmp_path):
+    """mkstemp's files are 0600; written results must be readable as any new file is (0666 - umask)."""
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    target = tmp_path / "result.json"
+    atomic_write_text(target, "{}")
+    atomic_write_table(tmp_path / "t.parquet", pa.table({"a": [1]}))
+    for path in (target, tmp_path / "t.parquet"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

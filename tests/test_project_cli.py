@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from xlner.cachefs import FILE_MODE
 from xlner.cli import project as cli_project
 from xlner.errors import XlnerError
 from xlner.project.io import project_file
@@ -53,6 +55,7 @@ def test_every_method_writes_the_input_plus_its_outcomes(tmp_path, method):
     assert first["unprojected"] == []
     assert rows[1]["tgt_entities"] == [] and rows[1]["unprojected"] == [{"source": 0, "reason": "unaligned"}]
     assert "candidates" not in first
+    assert stat.S_IMODE(out.stat().st_mode) == FILE_MODE  # not mkstemp's owner-only 0600
 
 
 def test_options_reach_the_algorithms(tmp_path):

@@ -83,9 +83,21 @@ class Store(Protocol):
 
 # --- atomic writes of local files (xlner.cache re-exports them) ------------------------------------
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it is to set it: put it back at once
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes files readable by their owner only (0600); written results are shared (a team's run
+# folders, Ray workers, the explorer's server), so they get the mode any new file gets: 0666 - umask
+FILE_MODE = 0o666 & ~_read_umask()
+
+
 def _atomic(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     try:
         write(tmp)

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from xlner.cachefs import FILE_MODE
 from xlner.errors import XlnerError, where
 from xlner.record import PROJECT_FIELDS, RunRecord, iter_json_lines, open_json_lines, parse_spans
 
@@ -101,6 +102,7 @@ def project_file(input_path: str, output_path: str, method: str, params: dict[st
     else:
         fd, tmp = tempfile.mkstemp(prefix=".xlner-project-", suffix=".jsonl",
                                    dir=Path(output_path).resolve().parent)
+        os.fchmod(fd, FILE_MODE)  # not mkstemp's owner-only 0600 (xlner.cachefs.FILE_MODE says why)
         out = os.fdopen(fd, "w", encoding="utf-8")
     bar = tqdm(unit=" sent", desc=f"project ({method})", disable=not progress, file=sys.stderr)
     try:
