@@ -29,7 +29,7 @@ from xlner.corrections.resolve import annotator_view, by_annotator, conflicts, f
 from xlner.corrections.store import added_key
 from xlner.errors import XlnerError
 from xlner.explorer import loading, ui
-from xlner.explorer.components import pending_command, span_picker
+from xlner.explorer.components import pending_commands, span_picker
 from xlner.explorer.corrections import (CorrectionStore, corrected_sentences, corrected_spans, default_db_path,
                                         describe, entity_key, entity_labels, picker_spans, to_conll, to_jsonl)
 from xlner.explorer.figures import label_colour, text_direction, token_rows_html
@@ -161,27 +161,34 @@ def _press(action: str, entity: str | None = None) -> None:
     st.session_state[PRESSED] = {"command": action, "entity": entity}
 
 
-def _command() -> dict[str, Any] | None:
-    """A key pressed (or a span picked) in this browser and not handled yet (see the picker)."""
+def _commands() -> list[dict[str, Any]]:
+    """The keys pressed (or spans picked) in this browser and not handled yet, oldest first."""
     try:
         state = st.session_state[PICKER]
     except (KeyError, AttributeError):
-        return None
-    return pending_command(state, st.session_state.get(CMD_DONE))
+        return []
+    return pending_commands(state, st.session_state.get(CMD_DONE))
 
 
-def _take_input() -> dict[str, Any] | None:
-    """This run's one input: a picker command (marked handled), else a button's click."""
-    cmd = _command()
-    if cmd is not None:
-        st.session_state[CMD_DONE] = (str(cmd.get("token")), int(cmd["seq"]))
-        return cmd
-    return st.session_state.pop(PRESSED, None)
+def _mark_handled(commands: list[dict[str, Any]]) -> None:
+    if commands:
+        st.session_state[CMD_DONE] = (str(commands[-1]["token"]), int(commands[-1]["seq"]))
+
+
+def _take_inputs() -> list[dict[str, Any]]:
+    """This run's inputs: the picker's commands, else a button's click."""
+    commands = _commands()
+    if commands:
+        return commands
+    pressed = st.session_state.pop(PRESSED, None)
+    return [pressed] if pressed is not None else []
 
 
 def _handle(cmd: dict[str, Any], mine: dict[Item, dict[str, Any]]) -> None:
     """Apply one key, span or button to the store and the selection, before anything is drawn."""
-    sid: str = st.session_state[SKEY]
+    # the current entity's own sentence, not the sentence box's value: a rerun the browser asked for
+    # before the last run's result arrived carries the box's previous value
+    sid: str = st.session_state.get(ITEM_SID) or st.session_state[SKEY]
     current: str | None = st.session_state.get(IKEY)
     rec = recs[index[sid]]
     projected = {entity_key(p.span): p.span for p in rec.projection.projected}
@@ -228,7 +235,9 @@ def review() -> None:
     st.session_state[REVIEWING] = True
     rows = store.history(run.key)
     mine = annotator_view(rows, who) if who else {}
-    if (cmd := _take_input()) is not None:
+    for cmd in _take_inputs():  # keys pressed faster than the page runs come together, in order
+        if "seq" in cmd:  # a picker command: handled at most once, even if this run is cut short
+            _mark_handled([cmd])
         _handle(cmd, mine)
         rows = store.history(run.key)
         mine = annotator_view(rows, who) if who else {}
@@ -273,7 +282,7 @@ def review() -> None:
     picked = span_picker(tokens=tokens, spans=picker_spans(rec, mine, current), labels=labels,
                          colours={lab: label_colour(lab) for lab in labels}, direction=text_direction(tokens),
                          annotator=who, key=PICKER, nonce=f"{run.key}|{sid}|{fixing}", target=fixing,
-                         target_text=fixing_text)
+                         target_text=fixing_text, acked=st.session_state.get(CMD_DONE))
     if getattr(picked, "remembered", None) and not who:
         st.session_state["annotator_name"] = str(picked.remembered)
         st.rerun(scope="app")
@@ -341,7 +350,7 @@ def _age(d: dict[str, Any]) -> float:
 def live() -> None:
     """Other annotators' decisions in this run in the last two minutes (this sentence first), polled
     every few seconds; the open tab redraws once something changed and you have been idle for 6 s."""
-    if st.session_state.get(TAB, TABS[0]) == TABS[0] and (_command() is not None or st.session_state.get(REVIEWING)):
+    if st.session_state.get(TAB, TABS[0]) == TABS[0] and (_commands() or st.session_state.get(REVIEWING)):
         st.rerun(scope="app")  # a key press whose run a poll swallowed or cut short: run and draw it now
     rows = store.history(run.key)
     sid = st.session_state.get(SKEY)
@@ -481,8 +490,8 @@ for tab, draw in zip(tabs, (review, conflicts_tab, agreement_tab, mine_tab, assi
     if tab.open:
         with tab:
             draw()
-if not tabs[0].open and _command() is not None:  # a key meant for the review, pressed as the tab closed
-    st.session_state[CMD_DONE] = (str(_command()["token"]), int(_command()["seq"]))  # type: ignore[index]
+if not tabs[0].open:  # keys meant for the review, pressed as the tab closed: dropped, not replayed later
+    _mark_handled(_commands())
 st.session_state[DRAWN_AT] = time.monotonic()
 with live_box:
     live()

@@ -228,6 +228,26 @@ def test_one_key_decisions_auto_advance_and_show_who_decided(server, annotators)
     assert re.search(r"\d+ of \d+ entities reviewed by ane", body(ane))
 
 
+def test_keys_pressed_faster_than_the_page_runs_are_all_kept_in_order(server, annotators):
+    """Five decision keys in a burst (no wait for the page): Streamlit reruns with the latest widget
+    value only, so the picker queues the keys and sends the next when the page has acknowledged the
+    last; each is saved once, in order, each on the next undecided entity (also across a sentence)."""
+    run = "es-match-exact"
+    page = annotators(server["url"], "burst", run=run)
+    page.locator('[data-testid="span-picker-tokens"]').first.wait_for(state="attached")
+    keys = ["a", "x", "a", "a", "x"]
+    for key in keys:
+        page.keyboard.press(key)
+    store = CorrectionStore(server["db"])
+    deadline = time.time() + 60
+    while len(store.history(run, annotator="burst")) < len(keys) and time.time() < deadline:
+        time.sleep(0.1)
+    settle(page)
+    rows = store.history(run, annotator="burst")
+    assert [d["action"] for d in rows] == ["accept" if k == "a" else "reject" for k in keys], rows
+    assert len({(d["sentence"], d["entity"]) for d in rows}) == len(keys)  # each on another entity
+
+
 def test_the_name_persists_across_reloads_and_sessions_and_is_required(server, annotators, browser):
     ane = annotators(server["url"], "ane", run=RUN)
     ane.reload()

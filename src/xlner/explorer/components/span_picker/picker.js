@@ -8,14 +8,41 @@ const STATE = new WeakMap();
 const NAME_KEY = "xlner.annotator";
 // Decision keys and finished spans travel as a *state* value with a sequence number, not as a click
 // or a trigger: a state value survives a concurrent fragment rerun (which can swallow a trigger), and
-// the page handles each sequence number once.
+// the page handles each sequence number once. Keys are queued here and sent one at a time: the next
+// only when the page has acknowledged the last (it sends back the sequence number it handled last,
+// `acked`). Streamlit reruns with the *latest* widget values, so keys sent faster than the page runs
+// lost all but the last, and a rerun asked for before the last run's result had arrived carried the
+// sentence box's old value, so a key could land on the previous sentence. A command still
+// unacknowledged after RESEND_MS is sent again (the page skips numbers it has handled): a value sent
+// while a fragment's run is being replaced is, rarely, never seen by the server.
 const COMMAND_KEYS = { a: "accept", x: "reject", f: "fix", " ": "skip", u: "next" };
 const TOKEN = Math.random().toString(36).slice(2);
+const MAX_QUEUE = 64;
+const RESEND_MS = 3000;
+const MAX_RESENDS = 20;
 let SEQ = 0;
+let QUEUE = [];        // commands not yet acknowledged, oldest first; QUEUE[0] is the one sent
+let SENT_AT = 0;
+let RESENDS = 0;
+let KEY_LISTENER = null;
+let RESEND_TIMER = null;
+
+function publish(setStateValue) {
+  if (!QUEUE.length) return;
+  SENT_AT = Date.now();
+  setStateValue("command", { token: TOKEN, seq: QUEUE[0].seq, commands: [QUEUE[0]], resend: RESENDS });
+}
 
 export default function (component) {
   const { data, parentElement, setTriggerValue, setStateValue } = component;
   if (!data) return;
+  const acked = data.acked;
+  if (Array.isArray(acked) && acked[0] === TOKEN && QUEUE.length && QUEUE[0].seq <= acked[1]) {
+    QUEUE = QUEUE.filter((c) => c.seq > acked[1]);
+    RESENDS = 0;
+    // the page has drawn the acknowledged command's result: now the next one (after this redraw)
+    window.setTimeout(() => publish(setStateValue), 0);
+  }
   let st = STATE.get(parentElement);
   if (!st || st.nonce !== data.nonce) {
     st = { nonce: data.nonce, anchor: null, lo: null, hi: null, complete: false, dragging: false, moved: false };
@@ -121,7 +148,9 @@ export default function (component) {
   // once, at the top of its next run, before it draws anything.
   function send(command, extra) {
     SEQ += 1;
-    setStateValue("command", Object.assign({ token: TOKEN, seq: SEQ, command }, extra));
+    QUEUE.push(Object.assign({ seq: SEQ, command }, extra));
+    if (QUEUE.length > MAX_QUEUE) QUEUE.pop();  // a runaway key: keep the oldest, the first is in flight
+    if (QUEUE.length === 1) { RESENDS = 0; publish(setStateValue); }  // else sent once the last is acknowledged
   }
 
   function clear() {
@@ -181,6 +210,7 @@ export default function (component) {
   }
 
   function onKey(ev) {
+    if (ev.defaultPrevented) return;  // taken by another listener of this picker (one key, one command)
     const tag = (ev.target && ev.target.tagName) || "";
     if (tag === "INPUT" || tag === "TEXTAREA" || (ev.target && ev.target.isContentEditable)) return;
     if (ev.key === "Escape" && st.lo !== null) { clear(); return; }
@@ -204,8 +234,22 @@ export default function (component) {
   root.addEventListener("mousedown", onDown);
   root.addEventListener("mouseover", onOver);
   window.addEventListener("mouseup", onUp);
+  // One key listener and one resend timer per page: a redraw whose cleanup has not run yet must not
+  // leave a second listener behind (each key would then be sent, and saved, twice).
+  if (KEY_LISTENER) window.removeEventListener("keydown", KEY_LISTENER, true);
+  KEY_LISTENER = onKey;
   window.addEventListener("keydown", onKey, true);
+  if (RESEND_TIMER) window.clearInterval(RESEND_TIMER);
+  const resend = RESEND_TIMER = window.setInterval(() => {
+    if (QUEUE.length && Date.now() - SENT_AT > RESEND_MS && RESENDS < MAX_RESENDS) {
+      RESENDS += 1;
+      publish(setStateValue);
+    }
+  }, 1000);
   return () => {
+    window.clearInterval(resend);
+    if (RESEND_TIMER === resend) RESEND_TIMER = null;
+    if (KEY_LISTENER === onKey) KEY_LISTENER = null;
     root.removeEventListener("mousedown", onDown);
     root.removeEventListener("mouseover", onOver);
     window.removeEventListener("mouseup", onUp);
