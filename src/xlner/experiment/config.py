@@ -76,6 +76,22 @@ class ExperimentConfig:
         """``projection.set``: profile settings on top of that profile (a mapping, used as is)."""
         return dict(self.projection.get("set") or {})
 
+    def settings_for(self, language: str) -> dict[str, Any]:
+        """The pipeline settings of the projection methods for one target language: ``projection.set``
+        with ``projection.languages.LANG`` on top (e.g. a translator for a language the profile's
+        translator has no pair for)."""
+        return {**self.settings, **dict((self.projection.get("languages") or {}).get(language) or {})}
+
+    def run_suffix(self, language: str) -> str:
+        """A pipeline run folder's suffix for ``language``'s own settings (empty without any): changing
+        them names another folder, so a finished run made with other settings is never reused."""
+        own = (self.projection.get("languages") or {}).get(language)
+        if not own:
+            return ""
+        from xlner.cache import fingerprint
+
+        return "-" + fingerprint(own)[:8]
+
 
 def shipped_configs() -> list[str]:
     return sorted(p.name[:-5] for p in (resources.files("xlner") / "configs").iterdir() if p.name.endswith(".yaml"))
@@ -117,6 +133,18 @@ def _translate_train_section(raw: dict, path: Path) -> dict[str, Any]:
     return dict(tt)
 
 
+def _check_projection_languages(projection: Any, path: Path, languages: set[str]) -> None:
+    """``projection.languages``: a mapping of target language -> settings (like ``projection.set``)."""
+    section = projection.get("languages") if isinstance(projection, dict) else None
+    if section is None:
+        return
+    if not isinstance(section, dict) or not all(isinstance(v, dict) for v in section.values()):
+        raise XlnerError("E743", path=path)
+    unknown = sorted(str(k) for k in section if str(k) not in languages)
+    if unknown:
+        raise XlnerError("E755", path=path, languages=unknown, known=", ".join(sorted(languages)))
+
+
 def load_config(config: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
     """Parse and validate an experiment config (errors name the file and the key)."""
     import yaml
@@ -150,6 +178,8 @@ def load_config(config: str | Path, overrides: dict[str, Any] | None = None) -> 
     for u_lang, u in unlabeled.items():
         u.language = u_lang
     tt = _translate_train_section(raw, path)
+    _check_projection_languages(raw.get("projection"), path,
+                                {t.language for t in tests} | set(unlabeled))
     in_domain = {str(k): str(v) for k, v in (raw.get("in_domain") or {}).items()}
     for t in tests:
         in_domain.setdefault(t.language, tests[[x.language for x in tests].index(t.language)].domain)

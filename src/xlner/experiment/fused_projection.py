@@ -38,14 +38,14 @@ class FusedProjection(TransferMethod):
         assert seed is not None
         self.ctx.teacher(seed)
 
-    def settings(self, seed: int) -> dict[str, Any]:
-        """The pipeline settings of this method's runs: the experiment's, plus the target tagger and
-        the fused method with its options."""
+    def settings(self, seed: int, language: str) -> dict[str, Any]:
+        """The pipeline settings of this method's runs on ``language``: the experiment's, plus the
+        target tagger and the fused method with its options."""
         from xlner.pipeline import load_profile
 
         projection = self.ctx.cfg.projection
         options = projection.get("fused_options") or load_profile("offline-fusion")["projection"]["options"]
-        return {**self.ctx.cfg.settings, "target_tagger.model": str(self.ctx.teacher(seed)),
+        return {**self.ctx.cfg.settings_for(language), "target_tagger.model": str(self.ctx.teacher(seed)),
                 "projection.method": str(projection.get("fused_method") or "match-fused+ensemble"),
                 "projection.options": dict(options)}
 
@@ -58,13 +58,13 @@ class FusedProjection(TransferMethod):
         assert seed is not None
         ctx = self.ctx
         key = f"test-{test.name}"
-        out = ctx.exp / "pipeline" / f"translate-test-fused__{key}-s{seed}"
+        out = ctx.exp / "pipeline" / f"translate-test-fused__{key}-s{seed}{ctx.cfg.run_suffix(test.language)}"
         original: Path | None = original_file(test, ctx.root)
         given: dict[str, Any] = ({"data": str(original)} if original is not None
                                  else {"sentences": list(gold), "dataset": key})
         run = load_run(out) if (out / "metrics.json").exists() else translate_test(Options(
             lang=test.language, out=str(out), labels=list(ctx.cfg.types), profile=ctx.cfg.profile,
-            settings=self.settings(seed), progress=ctx.progress, **given))
+            settings=self.settings(seed, test.language), progress=ctx.progress, **given))
         records = checked_records(run, out, gold, "tgt", "fused translate-test run", "sentences")
         pred, scores = projected_sentences(gold, records, ctx.cfg.types)
         return CellPrediction(pred, scores, {"pipeline": str(out), "profile": ctx.cfg.profile,

@@ -273,7 +273,8 @@ class TranslateTrain(_ModelMethod):
 
     def cell_config(self, seed: int | None, language: str) -> dict[str, Any]:
         silver = self.ctx.silver.get(language)
-        return {"translate_train": str(self.ctx.exp / "pipeline" / f"translate-train__{language}"),
+        return {"translate_train": str(self.ctx.exp / "pipeline"
+                                       / f"translate-train__{language}{self.ctx.cfg.run_suffix(language)}"),
                 "profile": self.ctx.cfg.profile,
                 **{k: v for k, v in (silver.info if silver else {}).items() if k.startswith("n_")}}
 
@@ -300,7 +301,8 @@ class Projection(TransferMethod):
         records = translate_test_records(key, test.language, gold, ctx.exp, ctx.cfg,
                                          original=original_file(test, ctx.root), progress=ctx.progress)
         pred, scores = projected_sentences(gold, records, ctx.cfg.types)
-        return CellPrediction(pred, scores, {"pipeline": str(ctx.exp / "pipeline" / f"translate-test__{key}"),
+        run_dir = ctx.exp / "pipeline" / f"translate-test__{key}{ctx.cfg.run_suffix(test.language)}"
+        return CellPrediction(pred, scores, {"pipeline": str(run_dir),
                                              "profile": ctx.cfg.profile},
                               records)
 

@@ -65,7 +65,7 @@ def _pipeline_run(task: Callable[..., Any], out: Path, cfg: ExperimentConfig, *,
     given: dict[str, Any] = ({"data": str(original)} if original is not None
                              else {"sentences": list(sentences), "dataset": dataset})
     return task(Options(lang=lang, out=str(out), labels=list(cfg.types), profile=cfg.profile,
-                        settings=cfg.settings, progress=progress, **given))
+                        settings=cfg.settings_for(lang), progress=progress, **given))
 
 
 def translate_test_records(key: str, lang: str, sentences: Sequence[Sentence], exp: Path,
@@ -78,7 +78,7 @@ def translate_test_records(key: str, lang: str, sentences: Sequence[Sentence], e
     """
     from xlner.pipeline import translate_test
 
-    out = exp / "pipeline" / f"translate-test__{key}"
+    out = exp / "pipeline" / f"translate-test__{key}{cfg.run_suffix(lang)}"
     run = _pipeline_run(translate_test, out, cfg, lang=lang, sentences=sentences, dataset=key,
                         original=original, progress=progress)
     return checked_records(run, out, sentences, "tgt", "translate-test run", "sentences")
@@ -118,7 +118,7 @@ def translate_train_silver(lang: str, english: Sequence[Sentence], exp: Path, cf
     """Translate-train silver data: ``english`` gold translated into ``lang``, labels projected.
 
     Runs the pipeline's translate-train task on exactly these sentences in
-    ``EXP/pipeline/translate-train__LANG``. Projected entities scoring below
+    ``EXP/pipeline/translate-train__LANG`` (plus :meth:`ExperimentConfig.run_suffix`). Projected entities scoring below
     ``translate_train.min_score`` (default ``projection.min_score``) are dropped; with
     ``translate_train.drop_incomplete`` a sentence that lost any English entity is left out.
     The result is also written to ``EXP/cache/translate-train-LANG.jsonl`` (the students' data).
@@ -126,7 +126,7 @@ def translate_train_silver(lang: str, english: Sequence[Sentence], exp: Path, cf
     from xlner.data import write_jsonl
     from xlner.pipeline import translate_train
 
-    out = exp / "pipeline" / f"translate-train__{lang}"
+    out = exp / "pipeline" / f"translate-train__{lang}{cfg.run_suffix(lang)}"
     run = _pipeline_run(translate_train, out, cfg, lang=lang, sentences=english, dataset=f"english-{lang}",
                         original=None, progress=progress)
     records = checked_records(run, out, english, "src", "translate-train run", "English sentences")

@@ -11,12 +11,13 @@ from xlner.experiment.config import PIPELINE_METHODS, ExperimentConfig
 SOURCE_LANGUAGE = "en"
 
 
-def projection_profile(cfg: ExperimentConfig) -> dict[str, Any]:
-    """The pipeline profile the pipeline methods use (``projection.profile`` + ``projection.set``),
-    applied and checked exactly as the pipeline applies and checks them."""
+def projection_profile(cfg: ExperimentConfig, language: str | None = None) -> dict[str, Any]:
+    """The pipeline profile the pipeline methods use (``projection.profile`` + ``projection.set``, and
+    ``projection.languages.LANG`` for one language), applied and checked exactly as the pipeline
+    applies and checks them."""
     from xlner.pipeline.profiles import load_profile
 
-    return load_profile(cfg.profile, cfg.settings)
+    return load_profile(cfg.profile, cfg.settings_for(language) if language else cfg.settings)
 
 
 def translator_gap(profile: dict, src: str, tgt: str) -> str | None:
@@ -76,7 +77,7 @@ def _translate_train_languages(cfg: ExperimentConfig, profile: dict, targets: li
     why: dict[str, str] = {}
     for lang in wanted or targets:
         gap = (f"no test set in {lang}" if lang not in targets
-               else translator_gap(profile, SOURCE_LANGUAGE, lang))
+               else translator_gap(projection_profile(cfg, lang), SOURCE_LANGUAGE, lang))
         if gap and wanted:
             raise XlnerError("E826", where=where_, lang=lang, gap=gap,
                              offer=translator_directions(profile, into_english=False))
@@ -96,8 +97,7 @@ def _target_languages(cfg: ExperimentConfig, method: str, profile: dict | None, 
         if method in ("teacher-student", "projection-teacher") and lang not in cfg.unlabeled:
             gap = "no unlabeled text for it in the config"
         if gap is None and method in ("projection", "projection-teacher", "projection-fused"):
-            assert profile is not None
-            gap = translator_gap(profile, lang, SOURCE_LANGUAGE)
+            gap = translator_gap(projection_profile(cfg, lang), lang, SOURCE_LANGUAGE)
         if gap:
             why[lang] = gap
         else:
