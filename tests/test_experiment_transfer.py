@@ -207,9 +207,13 @@ def test_shipped_spanish_masakhaner2_config_shares_the_teachers(tmp_path):
     for spec in b.test_sets + list(b.unlabeled.values()):
         assert (DATA / spec.path).is_file(), spec.path
     plan = plan_methods(b)
+    # Swahili: projection and fused projection translate it with the FreeDict lexicon
+    # (projection.languages.swa); translate-train would need English->Swahili, which it has not
     assert plan.languages == {"model-transfer": ["es", "swa", "yor"], "teacher-student": ["swa", "yor"],
-                              "projection": ["es"], "translate-train": ["es"]}
+                              "projection": ["es", "swa"], "translate-train": ["es"],
+                              "projection-fused": ["es", "swa"]}
     assert set(plan.skipped["translate-train"]) == {"swa", "yor"}
+    assert b.settings_for("swa") == {"translator": {"name": "lexicon"}} and b.settings_for("es") == {}
     assert b.translate_train["max_sentences"] == 2000
     # MasakhaNER2: DATE set to O (method.md §6); 1,000 of the test sentences
     swa = load_spec(next(t for t in b.test_sets if t.language == "swa"), DATA, b.types)
@@ -291,3 +295,45 @@ def test_reused_pipeline_run_with_other_sentences_is_refused(tmp_path):
                             "translate-test run", "sentences")
         assert e.value.code == "E814" and str(tmp_path) in e.value.message
         assert f"{len(records)} records for 2 sentences" in e.value.message
+
+
+def test_one_language_gets_its_own_translator(tmp_path, monkeypatch):
+    """projection.languages.swa: Swahili through the FreeDict lexicon (no Apertium pair), a real
+    projection cell; another setting for it is another pipeline run folder, never the old run."""
+    from xlner.runs import load_run
+
+    monkeypatch.setenv("XLNER_CACHE", str(tmp_path / "cache"))
+    swa_only = {"methods": ["projection"],
+                "test_sets": [{"name": "swa-test", "path": "masakhaner2/swa/test.txt", "language": "swa",
+                               "domain": "news", "max_sentences": 8}],
+                "projection": {"profile": "offline", "set": {"aligner": {"name": "identity"}},
+                               "languages": {"swa": {"translator": {"name": "lexicon"}}}}}
+    cfg = load_config(write_config(tmp_path, **swa_only))
+    assert plan_methods(cfg).languages == {"projection": ["swa"]}
+    assert cfg.settings_for("swa") == {"aligner": {"name": "identity"}, "translator": {"name": "lexicon"}}
+    exp = tmp_path / "exp"
+    run_domain_shift(write_config(tmp_path, **swa_only), exp, data_root=DATA, log=None, progress=False)
+    res = pd.read_csv(exp / "results.csv")
+    [row] = res.itertuples()
+    assert (row.method, row.test_set) == ("projection", "swa-test") and 0 < row.f1 <= 1
+    [run_dir] = (exp / "pipeline").iterdir()
+    assert run_dir.name == f"translate-test__test-swa-test{cfg.run_suffix('swa')}" and cfg.run_suffix("swa")
+    run = load_run(run_dir)
+    assert run.config["components"]["translator"]["name"] == "lexicon"
+    assert sum(len(r.projection.projected) for r in run.records) > 0
+    # translated word by word: every sentence has dictionary words in English (and kept names)
+    assert all(r.translation and r.translation.split() != r.tgt_tokens for r in run.records)
+    other = {**swa_only, "projection": {**swa_only["projection"],
+                                        "languages": {"swa": {"translator": {"name": "lexicon", "max_phrase": 1}}}}}
+    assert load_config(write_config(tmp_path, **other)).run_suffix("swa") != cfg.run_suffix("swa")
+
+
+def test_bad_projection_languages_name_the_file_and_the_key(tmp_path):
+    for languages, code, text in (([{"swa": {}}], "E743", "projection.languages"),
+                                  ({"swa": "lexicon"}, "E743", "projection.languages"),
+                                  ({"xx": {"translator": {"name": "lexicon"}}}, "E755", "xx")):
+        path = write_config(tmp_path, projection={"profile": "offline", "languages": languages})
+        with pytest.raises(XlnerError) as e:
+            load_config(path)
+        assert e.value.code == code and text in e.value.message and str(path) in e.value.message
+    assert "es, swa" in e.value.hint  # the config's target languages

@@ -56,19 +56,25 @@ class EnsembleRule:
                 raise XlnerError("E298", name=name, value=value)
 
 
+def _type_columns(columns: Sequence[str]) -> tuple[list[str], list[int], list[int]]:
+    index = {c: k for k, c in enumerate(columns)}
+    types = [c[2:] for c in columns if c.startswith("B-") and f"I-{c[2:]}" in index]
+    return types, [index[f"B-{t}"] for t in types], [index[f"I-{t}"] for t in types]
+
+
 def span_type_scores(probs: np.ndarray, columns: Sequence[str], span: Span) -> dict[str, float]:
     """Mean IOB2-consistent probability of each type over ``span``: ``p(B-l)`` at the first word,
     ``p(I-l)`` at the others (the thesis NER score without its length bonus)."""
-    index = {c: k for k, c in enumerate(columns)}
-    types = [c[2:] for c in columns if c.startswith("B-") and f"I-{c[2:]}" in index]
+    types, b_cols, i_cols = _type_columns(columns)
     if not types:
         return {}
-    probs = np.asarray(probs)
-    b_cols = [index[f"B-{t}"] for t in types]
-    i_cols = [index[f"I-{t}"] for t in types]
+    return dict(zip(types, _mean_type_scores(np.asarray(probs), b_cols, i_cols, span).tolist()))
+
+
+def _mean_type_scores(probs: np.ndarray, b_cols: list[int], i_cols: list[int], span: Span) -> np.ndarray:
     # one vectorised mean per type (this runs for every projected span of a run)
     total = probs[span.start, b_cols] + probs[span.start + 1:span.end][:, i_cols].sum(axis=0)
-    return dict(zip(types, (total / (span.end - span.start)).tolist()))
+    return total / (span.end - span.start)
 
 
 def ensemble(projected: Sequence[Span], model_spans: Sequence[Span], model_scores: Sequence[float],
@@ -81,15 +87,16 @@ def ensemble(projected: Sequence[Span], model_spans: Sequence[Span], model_score
         raise XlnerError("E299", n_spans=len(model_spans), n_scores=len(model_scores))
     probs = np.asarray(probs, dtype=np.float64)
     o = columns.index("O") if "O" in columns else None
+    types, b_cols, i_cols = _type_columns(columns)  # once per sentence, not per span
     kept = []
     for p in projected:
         if rule.drop_if_o is not None and o is not None and probs[p.start:p.end, o].mean() >= rule.drop_if_o:
             continue
-        if rule.retype_if is not None:
-            scores = span_type_scores(probs, columns, p)
-            best = max(scores, key=lambda t: scores[t]) if scores else p.label
-            if best != p.label and scores[best] >= rule.retype_if:
-                p = Span(p.start, p.end, best)
+        if rule.retype_if is not None and types:
+            scores = _mean_type_scores(probs, b_cols, i_cols, p)
+            best = int(np.argmax(scores))  # the first of equal maxima, as max() over the types did
+            if types[best] != p.label and scores[best] >= rule.retype_if:
+                p = Span(p.start, p.end, types[best])
         kept.append(p)
     if rule.add_if is not None:
         for m, conf in zip(model_spans, model_scores):

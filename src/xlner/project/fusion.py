@@ -24,6 +24,7 @@ candidates :func:`fusion_candidates` lists.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -43,6 +44,12 @@ CANDIDATE_SOURCES = ("ngram", "ner", "ngram+ner")
 
 def _type_columns(columns: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Entity types of IOB2 columns and the column index of each type's B- and I- tag."""
+    types, b_cols, i_cols = _type_columns_of(tuple(columns))
+    return list(types), b_cols, i_cols  # a list of its own: callers get the cached parse, not to change
+
+
+@lru_cache(maxsize=64)  # a run has one tagger, hence one column list: parsed once, not per sentence
+def _type_columns_of(columns: tuple[str, ...]) -> tuple[list[str], np.ndarray, np.ndarray]:
     index = {c: k for k, c in enumerate(columns)}
     types = [c[2:] for c in columns if c.startswith("B-") and f"I-{c[2:]}" in index]
     if not types:
@@ -83,12 +90,17 @@ def aligned_gate(links: np.ndarray, entities: Sequence[Span], starts: np.ndarray
     move an entity to words it is not aligned to (our option, not the thesis').
     """
     out = np.zeros((len(entities), len(starts)))
-    if links.size == 0 or len(starts) == 0:
+    if links.size == 0 or len(starts) == 0 or not len(entities):
         return out
-    for k, e in enumerate(entities):
-        linked = links[e.start:e.end].any(axis=0)
-        cum = np.concatenate([[0], np.cumsum(linked)])
-        out[k] = (cum[ends] - cum[starts]) > 0
+    # target words linked to each entity, then a prefix sum over the words: every candidate at once
+    by_source = np.zeros((links.shape[0] + 1, links.shape[1]), dtype=np.int64)
+    np.cumsum(links, axis=0, out=by_source[1:])
+    e_starts = np.fromiter((e.start for e in entities), dtype=np.int64, count=len(entities))
+    e_ends = np.fromiter((e.end for e in entities), dtype=np.int64, count=len(entities))
+    linked = (by_source[e_ends] - by_source[e_starts]) > 0
+    cum = np.zeros((len(entities), links.shape[1] + 1), dtype=np.int64)
+    np.cumsum(linked, axis=1, out=cum[:, 1:])
+    out[:] = (cum[:, ends] - cum[:, starts]) > 0
     return out
 
 
@@ -127,13 +139,19 @@ def fusion_candidates(tgt_tokens: Sequence[str], ner_spans: Sequence[Span], sour
         raise XlnerError("E295", source=source, sources=", ".join(CANDIDATE_SOURCES))
     width = len(tgt_tokens) + 1
     ner = np.array([(sp.start, sp.end) for sp in ner_spans], dtype=np.int64).reshape(-1, 2)
-    parts = [ner] if source == "ner" else [ngram_candidates(list(tgt_tokens), max_length, stop_tokens)]
-    if source == "ngram+ner":
-        parts.append(ner)
-    keys = np.unique(np.concatenate([p[:, 0] * width + p[:, 1] for p in parts]))
-    cands = np.stack([keys // width, keys % width], axis=1)
-    is_ner = np.isin(keys, ner[:, 0] * width + ner[:, 1]) if source != "ngram" else np.zeros(len(keys), bool)
-    return cands, ["ner" if x else "ngram" for x in is_ner]
+    # a start x end grid of flags: its nonzero cells come out ordered by start, then end, and
+    # duplicates merge (cheaper than sorting and de-duplicating the pairs; this runs per sentence)
+    chosen = np.zeros((width, width), dtype=bool)
+    if source != "ner":
+        ngrams = ngram_candidates(list(tgt_tokens), max_length, stop_tokens)
+        chosen[ngrams[:, 0], ngrams[:, 1]] = True
+    from_ner = np.zeros((width, width), dtype=bool)
+    if source != "ngram":
+        from_ner[ner[:, 0], ner[:, 1]] = True
+        chosen |= from_ner
+    starts, ends = np.nonzero(chosen)
+    origins = np.where(from_ner[starts, ends], "ner", "ngram").tolist()
+    return np.stack([starts, ends], axis=1).astype(np.int64), origins
 
 
 def fused_project(
