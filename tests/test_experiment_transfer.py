@@ -208,7 +208,8 @@ def test_shipped_spanish_masakhaner2_config_shares_the_teachers(tmp_path):
         assert (DATA / spec.path).is_file(), spec.path
     plan = plan_methods(b)
     assert plan.languages == {"model-transfer": ["es", "swa", "yor"], "teacher-student": ["swa", "yor"],
-                              "projection": ["es"], "translate-train": ["es"]}
+                              "projection": ["es", "swa"], "translate-train": ["es"],
+                              "projection-fused": ["es", "swa"]}  # Swahili via the lexicon (swh->eng only)
     assert set(plan.skipped["translate-train"]) == {"swa", "yor"}
     assert b.translate_train["max_sentences"] == 2000
     # MasakhaNER2: DATE set to O (method.md §6); 1,000 of the test sentences
