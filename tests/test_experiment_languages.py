@@ -138,6 +138,10 @@ def test_translate_train_skips_swahili_and_says_why(tmp_path):
 
 
 def test_shipped_config_projects_swahili_with_the_lexicon():
+    from xlner.lexicon import dictd_path
+
+    # MasakhaNER2's code, the ISO 639-3 individual language and ISO 639-1 name one dictionary
+    assert dictd_path("swa", "en") == dictd_path("swh", "eng") == dictd_path("sw", "en") == LEXICON
     cfg = load_config("transfer-es-masakhaner2")
     assert cfg.settings_for("swa") == SWA_LEXICON and cfg.settings_for("es") == {}
     plan = plan_methods(cfg)
