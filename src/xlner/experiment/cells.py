@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from xlner.datamodel import ProjectedEntity, ProjectionResult, Sentence
 from xlner.experiment.config import DataSpec
@@ -78,10 +78,22 @@ def write_cell(run_dir: Path, gold: Sequence[Sentence], prediction: CellPredicti
     return metrics
 
 
-def finished(run_dir: Path) -> bool:
-    from xlner.runs import METRICS
+def finished(run_dir: Path, made_with: Mapping[str, Any] | None = None) -> bool:
+    """Whether the cell ``run_dir`` is written, and (``made_with``) its config.json holds those values;
+    a key the cell lacks counts as empty (a cell from before the key existed was made without it)."""
+    import json
 
-    return (run_dir / METRICS).is_file()
+    from xlner.runs import CONFIG, METRICS
+
+    if not (run_dir / METRICS).is_file():
+        return False
+    if not made_with:
+        return True
+    try:
+        config = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # unreadable: write it again
+    return all(config.get(k, {}) == v for k, v in made_with.items())
 
 
 @dataclass

@@ -29,6 +29,16 @@ TRANSLATE_TRAIN_KEYS = {
     "languages": "target languages (default: every test language the translator covers; others skipped)",
     "student": "training options overriding the config's student section for these students",
 }
+# The ``projection:`` section of a config (every pipeline method: projection, projection-teacher,
+# translate-train, projection-fused); another key is refused (E756) rather than silently ignored.
+PROJECTION_KEYS = {
+    "profile": "the pipeline profile (default offline; `xlner pipeline profiles` lists them)",
+    "set": "profile settings on top of it for every language, e.g. {aligner: {name: identity}}",
+    "languages": "settings for one target language on top of `set`, e.g. {swa: {translator: {name: lexicon}}}",
+    "min_score": "drop projected entities with a lower matching score (silver labels; default keep all)",
+    "fused_method": "projection-fused: match-fused+ensemble (default) or match-fused",
+    "fused_options": "projection-fused: the fused matching options (default: the offline-fusion profile's)",
+}
 DATASET_KEYS = ("name", "path", "language", "lang", "domain", "format", "max_sentences", "label_map")
 
 
@@ -76,16 +86,21 @@ class ExperimentConfig:
         """``projection.set``: profile settings on top of that profile (a mapping, used as is)."""
         return dict(self.projection.get("set") or {})
 
+    def language_settings(self, language: str) -> dict[str, Any]:
+        """``projection.languages.LANG``: one target language's own settings (empty without any)."""
+        return dict((self.projection.get("languages") or {}).get(language) or {})
+
     def settings_for(self, language: str) -> dict[str, Any]:
         """The pipeline settings of the projection methods for one target language: ``projection.set``
         with ``projection.languages.LANG`` on top (e.g. a translator for a language the profile's
         translator has no pair for)."""
-        return {**self.settings, **dict((self.projection.get("languages") or {}).get(language) or {})}
+        return {**self.settings, **self.language_settings(language)}
 
     def run_suffix(self, language: str) -> str:
-        """A pipeline run folder's suffix for ``language``'s own settings (empty without any): changing
-        them names another folder, so a finished run made with other settings is never reused."""
-        own = (self.projection.get("languages") or {}).get(language)
+        """The suffix of a pipeline run folder or student model folder for ``language``'s own
+        settings (empty without any): changing them names another folder, so a finished run or
+        student made with other settings is never reused."""
+        own = self.language_settings(language)
         if not own:
             return ""
         from xlner.cache import fingerprint
@@ -133,16 +148,25 @@ def _translate_train_section(raw: dict, path: Path) -> dict[str, Any]:
     return dict(tt)
 
 
-def _check_projection_languages(projection: Any, path: Path, languages: set[str]) -> None:
-    """``projection.languages``: a mapping of target language -> settings (like ``projection.set``)."""
-    section = projection.get("languages") if isinstance(projection, dict) else None
+def _check_projection_section(projection: Any, path: Path, languages: set[str]) -> None:
+    """``projection:``: known keys (E756); ``projection.languages``: a mapping of target language ->
+    settings like ``projection.set`` (E743), for languages of the config (E755). The settings
+    themselves are checked against the profile by the planning (E757)."""
+    if projection is None:
+        return
+    unknown = (sorted(str(k) for k in set(projection) - set(PROJECTION_KEYS)) if isinstance(projection, dict)
+               else f"{projection!r} instead of a section of keys")
+    if unknown:
+        raise XlnerError("E756", path=path, keys=unknown,
+                         known="; ".join(f"{k} ({v})" for k, v in PROJECTION_KEYS.items()))
+    section = projection.get("languages")
     if section is None:
         return
     if not isinstance(section, dict) or not all(isinstance(v, dict) for v in section.values()):
         raise XlnerError("E743", path=path)
-    unknown = sorted(str(k) for k in section if str(k) not in languages)
-    if unknown:
-        raise XlnerError("E755", path=path, languages=unknown, known=", ".join(sorted(languages)))
+    elsewhere = sorted(str(k) for k in section if str(k) not in languages)
+    if elsewhere:
+        raise XlnerError("E755", path=path, languages=elsewhere, known=", ".join(sorted(languages)))
 
 
 def load_config(config: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
@@ -178,7 +202,7 @@ def load_config(config: str | Path, overrides: dict[str, Any] | None = None) -> 
     for u_lang, u in unlabeled.items():
         u.language = u_lang
     tt = _translate_train_section(raw, path)
-    _check_projection_languages(raw.get("projection"), path,
+    _check_projection_section(raw.get("projection"), path,
                                 {t.language for t in tests} | set(unlabeled))
     in_domain = {str(k): str(v) for k, v in (raw.get("in_domain") or {}).items()}
     for t in tests:

@@ -17,12 +17,12 @@ from typing import Any, ClassVar, Sequence
 from xlner.datamodel import Sentence
 from xlner.experiment.cells import CellPrediction
 from xlner.experiment.config import DataSpec
-from xlner.experiment.methods import TransferMethod
+from xlner.experiment.methods import TransferMethod, PipelineSettings
 
 __all__ = ["FusedProjection"]
 
 
-class FusedProjection(TransferMethod):
+class FusedProjection(PipelineSettings, TransferMethod):
     """Translate-test with fused matching and the seed's teacher as target tagger."""
 
     name: ClassVar[str] = "projection-fused"
@@ -68,5 +68,6 @@ class FusedProjection(TransferMethod):
         records = checked_records(run, out, gold, "tgt", "fused translate-test run", "sentences")
         pred, scores = projected_sentences(gold, records, ctx.cfg.types)
         return CellPrediction(pred, scores, {"pipeline": str(out), "profile": ctx.cfg.profile,
-                                             "target_tagger": str(ctx.teacher(seed))},
+                                             "target_tagger": str(ctx.teacher(seed)),
+                                             **self.cell_settings(test.language)},
                               records)

@@ -61,6 +61,12 @@ def teacher_dir(cfg: ExperimentConfig, exp: Path, encoder: str, train: Sequence[
     return default_cache_dir() / "teachers" / f"{key}-s{seed}"
 
 
+def translate_train_student(exp: Path, cfg: ExperimentConfig, language: str, seed: int) -> Path:
+    """The translate-train student of ``language`` and ``seed`` (named after the language's own
+    pipeline settings too, so that changing them trains a new one)."""
+    return exp / "models" / f"translate-train-{language}{cfg.run_suffix(language)}-s{seed}"
+
+
 @dataclass
 class Context:
     """What the methods share: configuration, data, encoder, plan, timer and log."""
@@ -127,6 +133,11 @@ class TransferMethod(ABC):
     def timing_key(self) -> str:
         return f"predict/{self.name}"
 
+    def cell_settings(self, language: str) -> dict[str, Any]:
+        """What a finished cell of ``language`` must have been made with to be reused (its config.json
+        holds these keys): the pipeline methods' ``projection.languages.LANG``."""
+        return {}
+
     @abstractmethod
     def train(self, seed: int | None, language: str) -> None:
         """Make the model for ``seed`` and ``language`` (reuse a finished one)."""
@@ -161,12 +172,13 @@ class _ModelMethod(TransferMethod):
                               {"model": str(model_dir), **self.cell_config(seed, language)})
 
     def _student(self, seed: int, language: str, kind: str, targets: Callable[[], list[Any]],
-                 options: dict[str, Any], timer_key: str) -> Path:
-        """Train (or reuse) ``EXP/models/<kind>-<language>-s<seed>`` on ``targets()``."""
+                 options: dict[str, Any], timer_key: str, suffix: str = "") -> Path:
+        """Train (or reuse) ``EXP/models/<kind>-<language><suffix>-s<seed>`` on ``targets()``
+        (``suffix``: the language's pipeline settings, for students trained on pipeline output)."""
         from xlner.train import train_ner
 
         ctx = self.ctx
-        student_dir = ctx.exp / "models" / f"{kind}-{language}-s{seed}"
+        student_dir = ctx.exp / "models" / f"{kind}-{language}{suffix}-s{seed}"
         if not (student_dir / "xlner_train.json").exists():
             data = targets()
             t0 = time.time()
@@ -225,7 +237,17 @@ class TeacherStudent(_ModelMethod):
         return {"teacher": str(self.ctx.teacher(seed)), "unlabeled": self.ctx.cfg.unlabeled[language].path}
 
 
-class ProjectionTeacher(_ModelMethod):
+class PipelineSettings:
+    """Mixin of the methods that run the projection pipeline: their cells record the language's own
+    settings, so that a cell made with other ones is redone rather than reused."""
+
+    ctx: Context
+
+    def cell_settings(self, language: str) -> dict[str, Any]:
+        return {"language_settings": self.ctx.cfg.language_settings(language)}
+
+
+class ProjectionTeacher(PipelineSettings, _ModelMethod):
     """A student trained on translate-test projections of unlabelled target text (hard labels)."""
 
     name = "projection-teacher"
@@ -244,14 +266,14 @@ class ProjectionTeacher(_ModelMethod):
         assert seed is not None
         self._models[(seed, language)] = self._student(
             seed, language, "projection-student", lambda: self._silver(language), self.ctx.cfg.student,
-            "train/projection-student")
+            "train/projection-student", suffix=self.ctx.cfg.run_suffix(language))
 
     def cell_config(self, seed: int | None, language: str) -> dict[str, Any]:
         return {"teacher": "translate-test projection", "unlabeled": self.ctx.cfg.unlabeled[language].path,
-                "min_score": self.ctx.cfg.projection.get("min_score")}
+                "min_score": self.ctx.cfg.projection.get("min_score"), **self.cell_settings(language)}
 
 
-class TranslateTrain(_ModelMethod):
+class TranslateTrain(PipelineSettings, _ModelMethod):
     """A student trained on English gold translated into the target, labels projected (silver)."""
 
     name = "translate-train"
@@ -264,7 +286,7 @@ class TranslateTrain(_ModelMethod):
         options = {"batch_size": 16, **ctx.cfg.student, **(ctx.cfg.translate_train.get("student") or {})}
         silver = ctx.silver.get(language)
         t0 = time.time()
-        res = train_ner(silver.sentences if silver else [], ctx.exp / "models" / f"translate-train-{language}-s{seed}",
+        res = train_ner(silver.sentences if silver else [], translate_train_student(ctx.exp, ctx.cfg, language, seed),
                         model=ctx.encoder, dev=None, labels=ctx.labels, config=ctx.train_config(options, seed))
         if not res.skipped:
             ctx.timer.add("translate-train/train-student", time.time() - t0)
@@ -275,11 +297,11 @@ class TranslateTrain(_ModelMethod):
         silver = self.ctx.silver.get(language)
         return {"translate_train": str(self.ctx.exp / "pipeline"
                                        / f"translate-train__{language}{self.ctx.cfg.run_suffix(language)}"),
-                "profile": self.ctx.cfg.profile,
+                "profile": self.ctx.cfg.profile, **self.cell_settings(language),
                 **{k: v for k, v in (silver.info if silver else {}).items() if k.startswith("n_")}}
 
 
-class Projection(TransferMethod):
+class Projection(PipelineSettings, TransferMethod):
     """Translate-test: translate the test sentence into English, tag it, project the entities back."""
 
     name = "projection"
@@ -302,8 +324,8 @@ class Projection(TransferMethod):
                                          original=original_file(test, ctx.root), progress=ctx.progress)
         pred, scores = projected_sentences(gold, records, ctx.cfg.types)
         run_dir = ctx.exp / "pipeline" / f"translate-test__{key}{ctx.cfg.run_suffix(test.language)}"
-        return CellPrediction(pred, scores, {"pipeline": str(run_dir),
-                                             "profile": ctx.cfg.profile},
+        return CellPrediction(pred, scores, {"pipeline": str(run_dir), "profile": ctx.cfg.profile,
+                                             **self.cell_settings(test.language)},
                               records)
 
 

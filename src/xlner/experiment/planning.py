@@ -20,6 +20,27 @@ def projection_profile(cfg: ExperimentConfig, language: str | None = None) -> di
     return load_profile(cfg.profile, cfg.settings_for(language) if language else cfg.settings)
 
 
+def check_language_settings(cfg: ExperimentConfig) -> None:
+    """E757 when ``projection.languages.LANG`` does not apply to the profile (an unknown component
+    or parameter), naming the config file and the key; checked as the pipeline checks settings.
+    A mistake in ``projection.set`` itself is left to the profile's own error (it is no language's)."""
+    from xlner.pipeline.profiles import load_profile
+
+    own = cfg.projection.get("languages") or {}
+    if not own:
+        return
+    try:
+        load_profile(cfg.profile, cfg.settings)
+    except XlnerError:
+        return
+    for lang in own:
+        try:
+            load_profile(cfg.profile, cfg.settings_for(str(lang)))
+        except XlnerError as exc:
+            raise XlnerError("E757", path=cfg.path or cfg.name, lang=lang, reason=exc.message, code=exc.code,
+                             inner_hint=exc.hint or "") from None
+
+
 def translator_gap(profile: dict, src: str, tgt: str) -> str | None:
     """None when the profile's translator translates ``src`` -> ``tgt``; otherwise why not."""
     from xlner.pipeline.profiles import component_params
@@ -118,6 +139,7 @@ def plan_methods(cfg: ExperimentConfig) -> MethodPlan:
     Other languages are skipped for that method (the reason is logged), so one config can mix
     languages that only some methods can handle. Nothing is trained or translated here.
     """
+    check_language_settings(cfg)
     test_langs = list(dict.fromkeys(t.language for t in cfg.test_sets))
     targets = [lang for lang in test_langs if lang != SOURCE_LANGUAGE]
     profile = projection_profile(cfg) if set(cfg.methods) & set(PIPELINE_METHODS) else None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 from xlner.datamodel import Sentence
 from xlner.experiment.cells import cell_name, finished, write_cell
 from xlner.experiment.config import DataSpec, ExperimentConfig, load_config, load_spec, resolve_data_root
-from xlner.experiment.methods import METHODS, Context, Timer, TransferMethod
+from xlner.experiment.methods import METHODS, Context, Timer, TransferMethod, translate_train_student
 from xlner.experiment.pipeline_runs import Silver, translate_train_silver
 from xlner.experiment.planning import MethodPlan, plan_methods
 
@@ -83,7 +83,7 @@ def _silver(cfg: ExperimentConfig, exp: Path, plan: MethodPlan, train: list[Sent
     silver: dict[str, Silver] = {}
     english = subsample(train, cfg.translate_train.get("max_sentences"), 0)
     todo = [lang for lang in plan.languages.get("translate-train", [])
-            if not all(_trained(exp / "models" / f"translate-train-{lang}-s{seed}") for seed in cfg.seeds)]
+            if not all(_trained(translate_train_student(exp, cfg, lang, seed)) for seed in cfg.seeds)]
     made: dict[str, tuple[Silver, float]] = {}
     if cluster is not None and todo:
         from xlner.experiment.ray_cells import silver_on_ray
@@ -147,9 +147,11 @@ def prepare(cfg: ExperimentConfig, exp: Path, root: Path, plan: MethodPlan, *,
 
 def pending_cells(ctx: Context, method: TransferMethod, seed: int | None,
                   language: str) -> list[tuple[DataSpec, list[Sentence]]]:
-    """The test sets of ``language`` whose cell of ``method`` and ``seed`` is not finished yet."""
+    """The test sets of ``language`` whose cell of ``method`` and ``seed`` is not finished yet, or was
+    made with other settings than the method's now (:meth:`TransferMethod.cell_settings`)."""
+    made_with = method.cell_settings(language)
     return [(spec, gold) for spec, gold in ctx.tests.values() if spec.language == language
-            and not finished(ctx.exp / "runs" / cell_name(method.name, spec.name, seed))]
+            and not finished(ctx.exp / "runs" / cell_name(method.name, spec.name, seed), made_with)]
 
 
 def run_cells(ctx: Context, method: TransferMethod, seed: int | None, language: str) -> None:
