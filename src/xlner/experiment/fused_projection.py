@@ -1,12 +1,12 @@
 """Fused translate-test projection as an experiment method (``projection-fused``, issue 11).
 
 The experiment's projection pipeline (``projection.profile`` with ``projection.set``) with the seed's
-English teacher as the **target tagger**: its spans become matching candidates, its probabilities the
-NER score, and it corrects the projected types (``match-fused+ensemble``, or
-``projection.fused_method: match-fused``), with the settings of the ``offline-fusion`` profile unless
+English teacher as the English NER and as the **target tagger** (as in the ``offline-fusion`` profile):
+its spans become matching candidates, its probabilities the NER score, and it corrects the projected
+types (``match-fused+ensemble``, or ``projection.fused_method: match-fused``), with the settings of the ``offline-fusion`` profile unless
 ``projection.fused_options`` gives others. One cell per seed and test set, since the tagger is the
-seed's teacher; translation, English NER and alignment come from the shared step cache of the
-``projection`` method's runs (same profile, same sentences).
+seed's teacher; translation and alignment come from the shared step cache of the ``projection``
+method's runs (same profile, same sentences).
 """
 
 from __future__ import annotations
@@ -40,12 +40,17 @@ class FusedProjection(PipelineSettings, TransferMethod):
 
     def settings(self, seed: int, language: str) -> dict[str, Any]:
         """The pipeline settings of this method's runs on ``language``: the experiment's, plus the
-        target tagger and the fused method with its options."""
+        seed's teacher as the target tagger *and* as the English NER (as in the ``offline-fusion``
+        profile: one model reads both sides, so fusion is compared with model transfer by the same
+        model; the profile's own English NER, spaCy in ``offline``, would make it a different
+        comparison), and the fused method with its options."""
         from xlner.pipeline import load_profile
+        from xlner.pipeline.profiles import TARGET_TAGGER_REF
 
         projection = self.ctx.cfg.projection
         options = projection.get("fused_options") or load_profile("offline-fusion")["projection"]["options"]
         return {**self.ctx.cfg.settings_for(language), "target_tagger.model": str(self.ctx.teacher(seed)),
+                "tagger": {"name": "hf", "model": TARGET_TAGGER_REF, "local_files_only": True},
                 "projection.method": str(projection.get("fused_method") or "match-fused+ensemble"),
                 "projection.options": dict(options)}
 
@@ -69,5 +74,6 @@ class FusedProjection(PipelineSettings, TransferMethod):
         pred, scores = projected_sentences(gold, records, ctx.cfg.types)
         return CellPrediction(pred, scores, {"pipeline": str(out), "profile": ctx.cfg.profile,
                                              "target_tagger": str(ctx.teacher(seed)),
+                                             "english_ner": "the target tagger",
                                              **self.cell_settings(test.language)},
                               records)
