@@ -294,13 +294,15 @@ def _milp_match(sub: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int) -
 # --- the projection ---------------------------------------------------------------------------
 
 def _extra_matrix(name: str, value: ExtraScore, rows: np.ndarray, n_entities: int, cand_cols: np.ndarray,
-                  n_cols: int, call_args: tuple) -> np.ndarray:
+                  n_cols: int, call_args: tuple, every_cell: bool = False) -> np.ndarray:
     arr = value(*call_args) if callable(value) else value
     arr = np.asarray(arr, dtype=np.float64)
     if arr.shape == (n_entities, n_cols) and not np.isfinite(arr).all():
         raise XlnerError("E205", name=name)
     if arr.shape != (n_entities, n_cols):
         raise XlnerError("E291", name=name, shape=arr.shape, expected=(n_entities, n_cols))
+    if every_cell and len(rows) == n_entities:  # rows: distinct and ascending, so all of them in order
+        return arr  # the whole matrix (fused matching): no copy (no caller writes to it)
     return arr[np.ix_(rows, cand_cols)]
 
 
@@ -343,10 +345,12 @@ def match_project(
     ent_ends = np.fromiter((src_entities[i].end for i in active), dtype=np.int64, count=len(active))
     counts = entity_link_counts(links, ent_starts, ent_ends)
 
+    given_order = False
     if isinstance(tgt_candidates, np.ndarray):  # (n, 2) start/end pairs already in start, end order
         n_cols = len(tgt_candidates)
         cand_cols = np.arange(n_cols)
         starts, ends = tgt_candidates[:, 0].astype(np.int64), tgt_candidates[:, 1].astype(np.int64)
+        given_order = True  # columns of extra scores are these candidates, in this order
     elif tgt_candidates is not None:
         n_cols = len(tgt_candidates)
         order = sorted(range(n_cols), key=lambda j: (tgt_candidates[j].start, tgt_candidates[j].end))
@@ -382,7 +386,7 @@ def match_project(
         call_args = (src_tokens, tgt_tokens, src_entities, np.stack([starts, ends], axis=1))
         for name, value in extra_scores.items():
             components[name] = _extra_matrix(name, value, rows, len(src_entities), cand_cols, n_cols,
-                                             call_args)
+                                             call_args, every_cell=given_order)
             fused += float(weights.get(name, 1.0)) * components[name]
 
     if solver == "greedy":
@@ -411,13 +415,15 @@ def match_project(
     candidates = []
     if n_candidates and fused.size:
         top = np.argsort(-fused, axis=1, kind="stable")[:, :n_candidates]
+        # the listed cells gathered into Python lists at once, not read one numpy scalar at a time
+        at = (np.arange(len(active))[:, None], top)
+        top_scores = fused[at].tolist()
+        top_parts = {name: m[at].tolist() for name, m in components.items()} if extra_scores else None
+        top_starts, top_ends, top_cols = starts[top].tolist(), ends[top].tolist(), cand_cols[top].tolist()
         for r, source in enumerate(active):
-            for c in top[r]:
-                v = fused[r, c]
+            for j, v in enumerate(top_scores[r]):
                 if v > min_score:
-                    parts = ({name: float(m[r, c]) for name, m in components.items()}
-                             if extra_scores else None)
-                    origin = None if candidate_origins is None else candidate_origins[int(cand_cols[c])]
-                    candidates.append(Candidate(source, int(starts[c]), int(ends[c]), float(v),
-                                                parts, origin))
+                    parts = None if top_parts is None else {name: cells[r][j] for name, cells in top_parts.items()}
+                    origin = None if candidate_origins is None else candidate_origins[top_cols[r][j]]
+                    candidates.append(Candidate(source, top_starts[r][j], top_ends[r][j], v, parts, origin))
     return projected, reasons, candidates
