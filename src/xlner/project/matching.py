@@ -151,18 +151,21 @@ def exact_match(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray, min_sc
     if solver == "auto" and certify:
         greedy = greedy_match(scores, starts, ends, min_score)
         rowmax = scores.max(axis=1)
-        if len(greedy) == rows.size and all(scores[row, col] == rowmax[row] for row, col in greedy):
-            return greedy  # every entity got its best score: the trivial upper bound is met
+        if len(greedy) == rows.size:
+            picked = np.array(greedy, dtype=np.int64).reshape(-1, 2)
+            if (scores[picked[:, 0], picked[:, 1]] == rowmax[picked[:, 0]]).all():
+                return greedy  # every entity got its best score: the trivial upper bound is met
 
     usable &= ~_dominated(scores, starts, ends)
     masked = np.where(usable, scores, -np.inf)
     best = masked.argmax(axis=1)
     # Words covered by each entity's usable candidates (difference arrays, one cumsum).
     n = int(ends.max())
-    diff = np.zeros((k, n + 1), dtype=np.int64)
     er, ec = np.nonzero(usable)
-    np.add.at(diff, (er, starts[ec]), 1)
-    np.add.at(diff, (er, ends[ec]), -1)
+    # +1 at each usable candidate's start, -1 at its end, per entity row (bincount: np.add.at is slow)
+    flat = er * (n + 1)
+    diff = (np.bincount(flat + starts[ec], minlength=k * (n + 1))
+            - np.bincount(flat + ends[ec], minlength=k * (n + 1))).reshape(k, n + 1)
     covered = np.cumsum(diff, axis=1)[:, :n] > 0
     total_cover = covered.sum(axis=0)
     fixed: list[int] = []
