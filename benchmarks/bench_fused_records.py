@@ -5,7 +5,10 @@ Both go through the library function the pipeline's projection step calls,
 (n-gram candidates, Dice + capitalisation, the default profiles' projection) and the run's own fused
 method with its settings and the target tagger's output read from the run's cached ``target_tag``
 step. CPU time (``time.process_time``), the methods alternating, median of ``--repeats`` rounds, so
-that load from other processes moves all of them alike.
+that load from other processes moves all of them alike; the fastest round's ratio is printed too
+(on a loaded machine the fastest round is the one least disturbed). ``--solver exact`` runs the
+fused methods with the exact solver against ``match-exact`` (the run's stored projection is then
+not checked: it was made with the run's solver).
 
     PYTHONPATH=src python benchmarks/bench_fused_records.py \\
         --run /work/fusion-runs/offline-fusion/match-fused+ensemble/eu-news

@@ -206,7 +206,8 @@ def fused_project(
     ``tgt_tokens`` and ``tgt_spans`` its predicted spans (the NER candidates). ``nmt_scores``
     (required by an ``nmt`` weight, E692) is an ``(n_entities, n_candidates)`` array over the candidates
     :func:`fusion_candidates` returns, or a callable like any extra score. ``ner_gate`` keeps the
-    NER score only on candidates aligned to the entity (:func:`aligned_gate`). ``solver``:
+    NER score only on candidates aligned to the entity (:func:`aligned_gate`; applied by
+    :func:`xlner.project.matching.match_project`, which has the counts it needs). ``solver``:
     ``greedy`` or ``exact``. ``sentence_id`` only serves error messages.
     """
     if solver not in ("greedy", "exact"):
@@ -235,8 +236,6 @@ def fused_project(
     if weights.get("ner", 0.0) and tgt_probs is not None:
         ner = ner_score_matrix(src_entities, tgt_probs, tgt_columns, starts, ends, variant=ner_variant,
                                alpha=alpha, threshold=ner_threshold)
-        if ner_gate:
-            ner *= aligned_gate(links, src_entities, starts, ends)
         extra["ner"] = ner
     if weights.get("nmt", 0.0):
         if nmt_scores is None or (isinstance(nmt_scores, np.ndarray)
@@ -249,7 +248,10 @@ def fused_project(
     projected, reasons, listed = match_project(
         src_tokens, tgt_tokens, src_entities, active, links, solver=solver, tgt_candidates=cands,
         extra_scores=extra, weights=weights, min_score=min_score, restrict_to_aligned=False,
-        n_candidates=n_candidates, candidate_origins=origins)
+        n_candidates=n_candidates, candidate_origins=origins,
+        # the gate (aligned_gate) applied where the Dice score is computed: a candidate holds a word
+        # aligned to the entity exactly when its Dice score is above 0, so no second pass over the links
+        aligned_only=("ner",) if ner_gate and "ner" in extra else ())
     unprojected = [Unprojected(s, r) for s, r in reasons.items()] + dropped
     return ProjectionResult(projected=sorted(projected, key=lambda e: (e.span.start, e.span.end)),
                             unprojected=sorted(unprojected, key=lambda u: u.source), candidates=listed)

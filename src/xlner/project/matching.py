@@ -327,6 +327,7 @@ def match_project(
     stop_tokens: frozenset[str] = STOP_TOKENS,
     exact_solver: str = "auto",
     candidate_origins: list[str] | None = None,
+    aligned_only: tuple[str, ...] = (),
 ) -> tuple[list[ProjectedEntity], dict[int, Reason], list[Candidate]]:
     """Score candidates for the ``active`` source entities and solve the matching.
 
@@ -337,6 +338,8 @@ def match_project(
     ``candidate_origins`` (one per ``tgt_candidates`` entry, e.g. ``"ngram"``/``"ner"``) is
     copied onto the listed candidates. ``tgt_candidates`` may also be an ``(n, 2)`` array of
     start/end pairs already ordered by start, then end (no Span objects per candidate).
+    ``aligned_only`` names extra scores kept only on candidates holding a target word aligned to
+    the entity (0 elsewhere; the fused methods' NER gate), components included.
     """
     weights = dict(weights or {})
     extra_scores = dict(extra_scores or {})
@@ -390,6 +393,8 @@ def match_project(
         for name, value in extra_scores.items():
             components[name] = _extra_matrix(name, value, rows, len(src_entities), cand_cols, n_cols,
                                              call_args, every_cell=given_order)
+            if name in aligned_only:  # Dice > 0 exactly where the candidate holds an aligned word
+                components[name] = components[name] * (dice > 0)
             fused += float(weights.get(name, 1.0)) * components[name]
 
     if solver == "greedy":
