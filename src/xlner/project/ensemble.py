@@ -21,6 +21,7 @@ over IOB2 columns (``["O", "B-PER", "I-PER", ...]``), as :class:`xlner.ner.NerOu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -57,6 +58,11 @@ class EnsembleRule:
 
 
 def _type_columns(columns: Sequence[str]) -> tuple[list[str], list[int], list[int]]:
+    return _type_columns_of(tuple(columns))
+
+
+@lru_cache(maxsize=64)  # a run has one tagger, hence one column list: parsed once, not per sentence
+def _type_columns_of(columns: tuple[str, ...]) -> tuple[list[str], list[int], list[int]]:
     index = {c: k for k, c in enumerate(columns)}
     types = [c[2:] for c in columns if c.startswith("B-") and f"I-{c[2:]}" in index]
     return types, [index[f"B-{t}"] for t in types], [index[f"I-{t}"] for t in types]
@@ -87,15 +93,19 @@ def ensemble(projected: Sequence[Span], model_spans: Sequence[Span], model_score
         raise XlnerError("E299", n_spans=len(model_spans), n_scores=len(model_scores))
     probs = np.asarray(probs, dtype=np.float64)
     o = columns.index("O") if "O" in columns else None
-    types, b_cols, i_cols = _type_columns(columns)  # once per sentence, not per span
+    types, b_cols, i_cols = _type_columns(columns)  # cached: one parse per tagger, not per sentence
+    retype_if = rule.retype_if if types and projected else None
+    if retype_if is not None:  # the B- and I- columns gathered once per sentence, not once per span
+        p_b, p_i = probs[:, b_cols], probs[:, i_cols]
     kept = []
     for p in projected:
         if rule.drop_if_o is not None and o is not None and probs[p.start:p.end, o].mean() >= rule.drop_if_o:
             continue
-        if rule.retype_if is not None and types:
-            scores = _mean_type_scores(probs, b_cols, i_cols, p)
+        if retype_if is not None:
+            # the same sums as _mean_type_scores, on the gathered columns
+            scores = (p_b[p.start] + p_i[p.start + 1:p.end].sum(axis=0)) / (p.end - p.start)
             best = int(np.argmax(scores))  # the first of equal maxima, as max() over the types did
-            if types[best] != p.label and scores[best] >= rule.retype_if:
+            if types[best] != p.label and scores[best] >= retype_if:
                 p = Span(p.start, p.end, types[best])
         kept.append(p)
     if rule.add_if is not None:

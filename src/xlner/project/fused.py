@@ -59,6 +59,8 @@ def _weights(p: Mapping[str, Any], has_nmt: bool) -> dict[str, float]:
 
 def _ensemble(result: ProjectionResult, ner: TargetNer, rule: EnsembleRule) -> ProjectionResult:
     """``result`` corrected and completed by the target tagger (the module docstring's rule)."""
+    if not result.projected and (rule.add_if is None or not ner.spans):
+        return result  # nothing to correct and nothing to add (most sentences): the rule is a no-op
     spans = [p.span for p in result.projected]
     kept = ensemble(spans, ner.spans, ner.scores, ner.probs, ner.columns, rule)
     by_range = {(p.span.start, p.span.end): p for p in result.projected}
@@ -103,6 +105,9 @@ def project_fused_records(records: Sequence[RunRecord], method: str, options: Ma
         raise XlnerError("E693", n_scores=len(nmt_scores), n=len(records))
     rule = (EnsembleRule(drop_if_o=p["drop_if_o"], add_if=p["add_if"], retype_if=p["retype_if"])
             if method == ENSEMBLE_METHOD else None)
+    # the settings every sentence shares, converted once (this loop runs per sentence)
+    ner_gate, alpha, ner_threshold = bool(p["ner_gate"]), float(p["alpha"]), float(p["ner_threshold"])
+    max_length, min_score, n_candidates = int(p["max_candidate_length"]), float(p["min_score"]), int(p["n_candidates"])
     out = []
     for k, (rec, ner) in enumerate(zip(records, target_ner)):
         n_tgt = len(rec.tgt_tokens)
@@ -118,11 +123,10 @@ def project_fused_records(records: Sequence[RunRecord], method: str, options: Ma
                 tgt_probs=ner.probs if has_probs else None, tgt_columns=ner.columns, tgt_spans=ner.spans,
                 candidates=p["candidates"], weights={k_: v for k_, v in weights.items()
                                                      if k_ in ("align", "ner", "nmt") or k_ in extra},
-                ner_variant=p["ner_variant"], ner_gate=bool(p["ner_gate"]), alpha=float(p["alpha"]),
-                ner_threshold=float(p["ner_threshold"]), extra_scores=extra, solver=p["solver"],
-                nmt_scores=None if nmt_scores is None else nmt_scores[k],
-                max_candidate_length=int(p["max_candidate_length"]), min_score=float(p["min_score"]),
-                n_candidates=int(p["n_candidates"]), target_labels=target_labels, sentence_id=rec.id)
+                ner_variant=p["ner_variant"], ner_gate=ner_gate, alpha=alpha, ner_threshold=ner_threshold,
+                extra_scores=extra, solver=p["solver"], nmt_scores=None if nmt_scores is None else nmt_scores[k],
+                max_candidate_length=max_length, min_score=min_score, n_candidates=n_candidates,
+                target_labels=target_labels, sentence_id=rec.id)
         if rule is not None and len(ner.columns) > 1:
             result = _ensemble(result, ner, rule)
         out.append(result)

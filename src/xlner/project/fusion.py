@@ -58,6 +58,15 @@ def _type_columns_of(columns: tuple[str, ...]) -> tuple[list[str], np.ndarray, n
             np.array([index[f"I-{t}"] for t in types]))
 
 
+@lru_cache(maxsize=64)
+def _length_bonus(alpha: float, max_length: int) -> np.ndarray:
+    """``alpha ** (length - 1)`` for lengths 1..``max_length`` (the same values the power gives
+    per candidate): looked up, not recomputed for every candidate of every sentence."""
+    bonus = alpha ** np.arange(max_length, dtype=np.int64)
+    bonus.flags.writeable = False  # shared by every caller
+    return bonus
+
+
 def ner_span_scores(probs: np.ndarray, columns: Sequence[str], starts: np.ndarray, ends: np.ndarray,
                     *, alpha: float = ALPHA, threshold: float = NER_THRESHOLD) -> tuple[np.ndarray, list[str]]:
     """The thesis NER score of each candidate ``[starts, ends)`` for each type: ``(n_cand, n_types)``.
@@ -74,11 +83,11 @@ def ner_span_scores(probs: np.ndarray, columns: Sequence[str], starts: np.ndarra
         return np.zeros((0, len(types))), types
     if probs.ndim != 2 or probs.shape[1] != len(columns) or int(ends.max()) > probs.shape[0]:
         raise XlnerError("E293", shape=tuple(probs.shape), n_columns=len(columns), n_words=int(ends.max()))
-    p_i = probs[:, i_cols]
-    cum_i = np.vstack([np.zeros((1, len(types))), np.cumsum(p_i, axis=0)])
+    cum_i = np.zeros((probs.shape[0] + 1, len(types)))
+    np.cumsum(probs[:, i_cols], axis=0, out=cum_i[1:])
     lengths = (ends - starts)[:, None]
-    total = probs[starts][:, b_cols] + cum_i[ends] - cum_i[starts + 1]
-    scores = alpha ** (lengths - 1) * total / lengths
+    total = probs[starts[:, None], b_cols] + cum_i[ends] - cum_i[starts + 1]
+    scores = _length_bonus(alpha, probs.shape[0])[lengths - 1] * total / lengths
     scores[scores <= threshold] = 0.0
     return scores, types
 
@@ -118,10 +127,14 @@ def ner_score_matrix(entities: Sequence[Span], probs: np.ndarray, columns: Seque
     if variant == "ner_spans":
         best = scores.max(axis=1) if scores.size else np.zeros(len(starts))
         return np.tile(best, (len(entities), 1))
+    column = {t: j for j, t in enumerate(types)}
+    picks = [column.get(e.label, -1) for e in entities]
+    if min(picks, default=0) >= 0:  # every entity type known to the tagger: one gather, no row loop
+        return np.ascontiguousarray(scores[:, picks].T)
     out = np.zeros((len(entities), len(starts)))
-    for k, e in enumerate(entities):
-        if e.label in types:
-            out[k] = scores[:, types.index(e.label)]
+    for k, j in enumerate(picks):
+        if j >= 0:
+            out[k] = scores[:, j]
     return out
 
 
@@ -139,19 +152,27 @@ def fusion_candidates(tgt_tokens: Sequence[str], ner_spans: Sequence[Span], sour
         raise XlnerError("E295", source=source, sources=", ".join(CANDIDATE_SOURCES))
     width = len(tgt_tokens) + 1
     ner = np.array([(sp.start, sp.end) for sp in ner_spans], dtype=np.int64).reshape(-1, 2)
-    # a start x end grid of flags: its nonzero cells come out ordered by start, then end, and
-    # duplicates merge (cheaper than sorting and de-duplicating the pairs; this runs per sentence)
-    chosen = np.zeros((width, width), dtype=bool)
-    if source != "ner":
-        ngrams = ngram_candidates(list(tgt_tokens), max_length, stop_tokens)
-        chosen[ngrams[:, 0], ngrams[:, 1]] = True
-    from_ner = np.zeros((width, width), dtype=bool)
-    if source != "ngram":
-        from_ner[ner[:, 0], ner[:, 1]] = True
-        chosen |= from_ner
-    starts, ends = np.nonzero(chosen)
-    origins = np.where(from_ner[starts, ends], "ner", "ngram").tolist()
-    return np.stack([starts, ends], axis=1).astype(np.int64), origins
+    # a candidate as one integer key ``start * width + end``: key order is (start, end) order, so
+    # merging and de-duplicating are sorted-integer operations (this runs per sentence)
+    ner_keys = ner[:, 0] * width + ner[:, 1]
+    if source == "ner":
+        keys = np.unique(ner_keys)
+        return np.stack([keys // width, keys % width], axis=1), ["ner"] * len(keys)
+    ngrams = ngram_candidates(list(tgt_tokens), max_length, stop_tokens)
+    if source == "ngram" or not len(ner):
+        return ngrams, ["ngram"] * len(ngrams)
+    keys = ngrams[:, 0] * width + ngrams[:, 1]  # ascending: n-grams come ordered by start, then end
+    at = np.searchsorted(keys, ner_keys)
+    cands = ngrams
+    if (at >= len(keys)).any() or (keys[np.minimum(at, len(keys) - 1)] != ner_keys).any():
+        # some NER span is no n-gram (too long, across a stop token): merge the two key lists
+        keys = np.union1d(keys, ner_keys)
+        at = np.searchsorted(keys, ner_keys)
+        cands = np.stack([keys // width, keys % width], axis=1)
+    origins = ["ngram"] * len(cands)
+    for j in at.tolist():
+        origins[j] = "ner"
+    return cands, origins
 
 
 def fused_project(
@@ -185,7 +206,8 @@ def fused_project(
     ``tgt_tokens`` and ``tgt_spans`` its predicted spans (the NER candidates). ``nmt_scores``
     (required by an ``nmt`` weight, E692) is an ``(n_entities, n_candidates)`` array over the candidates
     :func:`fusion_candidates` returns, or a callable like any extra score. ``ner_gate`` keeps the
-    NER score only on candidates aligned to the entity (:func:`aligned_gate`). ``solver``:
+    NER score only on candidates aligned to the entity (:func:`aligned_gate`; applied by
+    :func:`xlner.project.matching.match_project`, which has the counts it needs). ``solver``:
     ``greedy`` or ``exact``. ``sentence_id`` only serves error messages.
     """
     if solver not in ("greedy", "exact"):
@@ -214,8 +236,6 @@ def fused_project(
     if weights.get("ner", 0.0) and tgt_probs is not None:
         ner = ner_score_matrix(src_entities, tgt_probs, tgt_columns, starts, ends, variant=ner_variant,
                                alpha=alpha, threshold=ner_threshold)
-        if ner_gate:
-            ner *= aligned_gate(links, src_entities, starts, ends)
         extra["ner"] = ner
     if weights.get("nmt", 0.0):
         if nmt_scores is None or (isinstance(nmt_scores, np.ndarray)
@@ -228,7 +248,10 @@ def fused_project(
     projected, reasons, listed = match_project(
         src_tokens, tgt_tokens, src_entities, active, links, solver=solver, tgt_candidates=cands,
         extra_scores=extra, weights=weights, min_score=min_score, restrict_to_aligned=False,
-        n_candidates=n_candidates, candidate_origins=origins)
+        n_candidates=n_candidates, candidate_origins=origins,
+        # the gate (aligned_gate) applied where the Dice score is computed: a candidate holds a word
+        # aligned to the entity exactly when its Dice score is above 0, so no second pass over the links
+        aligned_only=("ner",) if ner_gate and "ner" in extra else ())
     unprojected = [Unprojected(s, r) for s, r in reasons.items()] + dropped
     return ProjectionResult(projected=sorted(projected, key=lambda e: (e.span.start, e.span.end)),
                             unprojected=sorted(unprojected, key=lambda u: u.source), candidates=listed)

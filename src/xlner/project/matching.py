@@ -151,18 +151,21 @@ def exact_match(scores: np.ndarray, starts: np.ndarray, ends: np.ndarray, min_sc
     if solver == "auto" and certify:
         greedy = greedy_match(scores, starts, ends, min_score)
         rowmax = scores.max(axis=1)
-        if len(greedy) == rows.size and all(scores[row, col] == rowmax[row] for row, col in greedy):
-            return greedy  # every entity got its best score: the trivial upper bound is met
+        if len(greedy) == rows.size:
+            picked = np.array(greedy, dtype=np.int64).reshape(-1, 2)
+            if (scores[picked[:, 0], picked[:, 1]] == rowmax[picked[:, 0]]).all():
+                return greedy  # every entity got its best score: the trivial upper bound is met
 
     usable &= ~_dominated(scores, starts, ends)
     masked = np.where(usable, scores, -np.inf)
     best = masked.argmax(axis=1)
     # Words covered by each entity's usable candidates (difference arrays, one cumsum).
     n = int(ends.max())
-    diff = np.zeros((k, n + 1), dtype=np.int64)
     er, ec = np.nonzero(usable)
-    np.add.at(diff, (er, starts[ec]), 1)
-    np.add.at(diff, (er, ends[ec]), -1)
+    # +1 at each usable candidate's start, -1 at its end, per entity row (bincount: np.add.at is slow)
+    flat = er * (n + 1)
+    diff = (np.bincount(flat + starts[ec], minlength=k * (n + 1))
+            - np.bincount(flat + ends[ec], minlength=k * (n + 1))).reshape(k, n + 1)
     covered = np.cumsum(diff, axis=1)[:, :n] > 0
     total_cover = covered.sum(axis=0)
     fixed: list[int] = []
@@ -294,13 +297,15 @@ def _milp_match(sub: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int) -
 # --- the projection ---------------------------------------------------------------------------
 
 def _extra_matrix(name: str, value: ExtraScore, rows: np.ndarray, n_entities: int, cand_cols: np.ndarray,
-                  n_cols: int, call_args: tuple) -> np.ndarray:
+                  n_cols: int, call_args: tuple, every_cell: bool = False) -> np.ndarray:
     arr = value(*call_args) if callable(value) else value
     arr = np.asarray(arr, dtype=np.float64)
     if arr.shape == (n_entities, n_cols) and not np.isfinite(arr).all():
         raise XlnerError("E205", name=name)
     if arr.shape != (n_entities, n_cols):
         raise XlnerError("E291", name=name, shape=arr.shape, expected=(n_entities, n_cols))
+    if every_cell and len(rows) == n_entities:  # rows: distinct and ascending, so all of them in order
+        return arr  # the whole matrix (fused matching): no copy (no caller writes to it)
     return arr[np.ix_(rows, cand_cols)]
 
 
@@ -322,6 +327,7 @@ def match_project(
     stop_tokens: frozenset[str] = STOP_TOKENS,
     exact_solver: str = "auto",
     candidate_origins: list[str] | None = None,
+    aligned_only: tuple[str, ...] = (),
 ) -> tuple[list[ProjectedEntity], dict[int, Reason], list[Candidate]]:
     """Score candidates for the ``active`` source entities and solve the matching.
 
@@ -332,6 +338,8 @@ def match_project(
     ``candidate_origins`` (one per ``tgt_candidates`` entry, e.g. ``"ngram"``/``"ner"``) is
     copied onto the listed candidates. ``tgt_candidates`` may also be an ``(n, 2)`` array of
     start/end pairs already ordered by start, then end (no Span objects per candidate).
+    ``aligned_only`` names extra scores kept only on candidates holding a target word aligned to
+    the entity (0 elsewhere; the fused methods' NER gate), components included.
     """
     weights = dict(weights or {})
     extra_scores = dict(extra_scores or {})
@@ -343,10 +351,12 @@ def match_project(
     ent_ends = np.fromiter((src_entities[i].end for i in active), dtype=np.int64, count=len(active))
     counts = entity_link_counts(links, ent_starts, ent_ends)
 
+    given_order = False
     if isinstance(tgt_candidates, np.ndarray):  # (n, 2) start/end pairs already in start, end order
         n_cols = len(tgt_candidates)
         cand_cols = np.arange(n_cols)
         starts, ends = tgt_candidates[:, 0].astype(np.int64), tgt_candidates[:, 1].astype(np.int64)
+        given_order = True  # columns of extra scores are these candidates, in this order
     elif tgt_candidates is not None:
         n_cols = len(tgt_candidates)
         order = sorted(range(n_cols), key=lambda j: (tgt_candidates[j].start, tgt_candidates[j].end))
@@ -382,7 +392,9 @@ def match_project(
         call_args = (src_tokens, tgt_tokens, src_entities, np.stack([starts, ends], axis=1))
         for name, value in extra_scores.items():
             components[name] = _extra_matrix(name, value, rows, len(src_entities), cand_cols, n_cols,
-                                             call_args)
+                                             call_args, every_cell=given_order)
+            if name in aligned_only:  # Dice > 0 exactly where the candidate holds an aligned word
+                components[name] = components[name] * (dice > 0)
             fused += float(weights.get(name, 1.0)) * components[name]
 
     if solver == "greedy":
@@ -411,13 +423,15 @@ def match_project(
     candidates = []
     if n_candidates and fused.size:
         top = np.argsort(-fused, axis=1, kind="stable")[:, :n_candidates]
+        # the listed cells gathered into Python lists at once, not read one numpy scalar at a time
+        at = (np.arange(len(active))[:, None], top)
+        top_scores = fused[at].tolist()
+        top_parts = {name: m[at].tolist() for name, m in components.items()} if extra_scores else None
+        top_starts, top_ends, top_cols = starts[top].tolist(), ends[top].tolist(), cand_cols[top].tolist()
         for r, source in enumerate(active):
-            for c in top[r]:
-                v = fused[r, c]
+            for j, v in enumerate(top_scores[r]):
                 if v > min_score:
-                    parts = ({name: float(m[r, c]) for name, m in components.items()}
-                             if extra_scores else None)
-                    origin = None if candidate_origins is None else candidate_origins[int(cand_cols[c])]
-                    candidates.append(Candidate(source, int(starts[c]), int(ends[c]), float(v),
-                                                parts, origin))
+                    parts = None if top_parts is None else {name: cells[r][j] for name, cells in top_parts.items()}
+                    origin = None if candidate_origins is None else candidate_origins[top_cols[r][j]]
+                    candidates.append(Candidate(source, top_starts[r][j], top_ends[r][j], v, parts, origin))
     return projected, reasons, candidates
