@@ -337,6 +337,25 @@ def test_conflict_between_two_annotators_is_listed_and_adjudicated(server, annot
 
 # --- 6. export ------------------------------------------------------------------------------------
 
+def _download(page, button: str, tries: int = 3) -> str:
+    """The text of the file ``button`` downloads. A click that lands while a rerun replaces the page's
+    elements is dropped by Streamlit (the live poll reruns every 2 s): wait for the button, and click
+    again when no download starts within 15 s; what the file holds is checked by the caller."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(tries):
+        page.get_by_role("button", name=button).wait_for(state="visible", timeout=30000)
+        try:
+            with page.expect_download(timeout=15000) as dl:
+                page.get_by_role("button", name=button).click()
+            return Path(dl.value.path()).read_text(encoding="utf-8")
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise AssertionError(f"no download after {tries} clicks on {button!r}: {body(page)[-800:]}") from None
+            settle(page)
+    raise AssertionError("unreachable")
+
+
 def test_the_final_export_downloads_what_the_cli_writes(server, annotators, tmp_path):
     from typer.testing import CliRunner
 
@@ -351,9 +370,7 @@ def test_the_final_export_downloads_what_the_cli_writes(server, annotators, tmp_
         save(jon, "a")
     jon.get_by_role("tab", name="Export").click()
     settle(jon)
-    with jon.expect_download() as dl:
-        jon.get_by_role("button", name="CoNLL (token TAG)").click()
-    page_text = Path(dl.value.path()).read_text(encoding="utf-8")
+    page_text = _download(jon, "CoNLL (token TAG)")
     _register()
     out = tmp_path / "final.conll"
     res = CliRunner().invoke(app, ["corrections", "export", str(server["db"]), "--run", str(DEMO / "es-heuristic"),
