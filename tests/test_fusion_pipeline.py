@@ -22,6 +22,7 @@ from xlner.errors import XlnerError
 from xlner.ner import iob_columns
 from xlner.pipeline import Options, load_profile, translate_test
 from xlner.project import FUSED_METHODS, METHODS, project, project_records
+from xlner.project.consistency import vote_types
 from xlner.project.fused import TargetNer
 from xlner.record import RunRecord
 
@@ -180,8 +181,12 @@ def test_offline_fusion_end_to_end_with_a_tagger_trained_in_the_test(tmp_path, t
                      [e["score"] for e in row["tgt_ner_entities"]],
                      np.asarray(row["tgt_ner_probs"], dtype=np.float64), row["tgt_ner_columns"])
            for row in table]
-    again = project_records(records, "match-fused+ensemble", run.config["components"]["projection"], ner)
-    assert [[(p.span, p.source) for p in res.projected] for res in again] == \
+    # (then the profile's run-level type vote over the whole run)
+    settings = run.config["components"]["projection"]
+    again = project_records(records, "match-fused+ensemble", settings, ner)
+    spans = vote_types([r.tgt_tokens for r in records], [[p.span for p in res.projected] for res in again],
+                       settings["type_vote"])
+    assert [list(zip(s, [p.source for p in res.projected])) for s, res in zip(spans, again)] == \
         [[(p.span, p.source) for p in r.projection.projected] for r in records]
     # a rerun reads every step from the cache; another method reuses the tagger's output
     rerun = translate_test(opts)
@@ -235,7 +240,8 @@ def test_fused_projection_is_an_experiment_method(tmp_path, monkeypatch):
     fused = res[res.method == "projection-fused"]
     assert set(fused.test_set) == {"eu-news-val", "eu-wiki-val"} and set(fused.seed) == {0}
     for _, r in fused.iterrows():
-        pipe = load_run(exp / "pipeline" / f"translate-test-fused__test-{r.test_set}-s0")
+        (folder,) = (exp / "pipeline").glob(f"translate-test-fused__test-{r.test_set}-s0-*")
+        pipe = load_run(folder)
         assert pipe.config["method"] == "match-fused+ensemble"
         assert pipe.config["components"]["target_tagger"]["model"].startswith(str(exp))  # the seed's teacher
         assert pipe.metrics["overall"]["f1"] == pytest.approx(r.f1)

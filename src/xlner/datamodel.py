@@ -143,6 +143,8 @@ class Reason(str, Enum):
     MARKER_MOVED = "marker_moved"            # ... markers came back around words unlike the entity
     LABEL_NOT_IN_TARGET = "label_not_in_target"
     REJECTED_BY_TARGET_MODEL = "rejected_by_target_model"  # match-fused+ensemble: the target tagger says O
+    LOWERCASE_START = "lowercase_start"      # fused methods with drop_lowercase: not a name in a cased script
+    MERGED = "merged"                        # fused methods with merge_adjacent: part of the span before it
 
 
 @dataclass(frozen=True)

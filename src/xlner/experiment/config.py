@@ -38,6 +38,8 @@ PROJECTION_KEYS = {
     "min_score": "drop projected entities with a lower matching score (silver labels; default keep all)",
     "fused_method": "projection-fused: match-fused+ensemble (default) or match-fused",
     "fused_options": "projection-fused: the fused matching options (default: the offline-fusion profile's)",
+    "fused_type_vote": "projection-fused: one type per surface form over each test set, for spans projected "
+                       "at least this often (default: the offline-fusion profile's projection.type_vote; null: off)",
 }
 DATASET_KEYS = ("name", "path", "language", "lang", "domain", "format", "max_sentences", "label_map")
 

@@ -3,8 +3,10 @@
 The experiment's projection pipeline (``projection.profile`` with ``projection.set``) with the seed's
 English teacher as the English NER and as the **target tagger** (as in the ``offline-fusion`` profile):
 its spans become matching candidates, its probabilities the NER score, and it corrects the projected
-types (``match-fused+ensemble``, or ``projection.fused_method: match-fused``), with the settings of the ``offline-fusion`` profile unless
-``projection.fused_options`` gives others. One cell per seed and test set, since the tagger is the
+types (``match-fused+ensemble``, or ``projection.fused_method: match-fused``), with the settings of the ``offline-fusion`` profile
+(its options and its run-level ``type_vote``) unless ``projection.fused_options`` /
+``projection.fused_type_vote`` give others. A cell or pipeline run made with other fused settings is
+redone, not reused: the settings are in the cell's config and their fingerprint in the run's folder name. One cell per seed and test set, since the tagger is the
 seed's teacher; translation and alignment come from the shared step cache of the ``projection``
 method's runs (same profile, same sentences).
 """
@@ -44,17 +46,31 @@ class FusedProjection(PipelineSettings, TransferMethod):
         profile: one model reads both sides, so fusion is compared with model transfer by the same
         model; the profile's own English NER, spaCy in ``offline``, would make it a different
         comparison), and the fused method with its options."""
-        from xlner.pipeline import load_profile
         from xlner.pipeline.profiles import TARGET_TAGGER_REF
 
-        projection = self.ctx.cfg.projection
-        options = projection.get("fused_options") or load_profile("offline-fusion")["projection"]["options"]
+        fused = self.fused_settings()
         return {**self.ctx.cfg.settings_for(language), "target_tagger.model": str(self.ctx.teacher(seed)),
                 "tagger": {"name": "hf", "model": TARGET_TAGGER_REF, "local_files_only": True},
-                "projection.method": str(projection.get("fused_method") or "match-fused+ensemble"),
-                "projection.options": dict(options)}
+                "projection.method": fused["method"], "projection.options": fused["options"],
+                "projection.type_vote": fused["type_vote"]}
+
+    def fused_settings(self) -> dict[str, Any]:
+        """The fused method, its options and the run-level type vote: the config's, else the
+        ``offline-fusion`` profile's."""
+        from xlner.pipeline import load_profile
+
+        projection = self.ctx.cfg.projection
+        profile = load_profile("offline-fusion")["projection"]
+        return {"method": str(projection.get("fused_method") or "match-fused+ensemble"),
+                "options": dict(projection.get("fused_options") or profile["options"]),
+                "type_vote": projection["fused_type_vote"] if "fused_type_vote" in projection
+                else profile.get("type_vote")}
+
+    def cell_settings(self, language: str) -> dict[str, Any]:
+        return {**super().cell_settings(language), "fused_settings": self.fused_settings()}
 
     def predict(self, seed: int | None, test: DataSpec, gold: Sequence[Sentence]) -> CellPrediction:
+        from xlner.cache import fingerprint
         from xlner.experiment.config import original_file
         from xlner.experiment.pipeline_runs import checked_records, projected_sentences
         from xlner.pipeline import Options, translate_test
@@ -63,7 +79,8 @@ class FusedProjection(PipelineSettings, TransferMethod):
         assert seed is not None
         ctx = self.ctx
         key = f"test-{test.name}"
-        out = ctx.exp / "pipeline" / f"translate-test-fused__{key}-s{seed}{ctx.cfg.run_suffix(test.language)}"
+        fused = fingerprint(self.fused_settings())[:8]
+        out = ctx.exp / "pipeline" / f"translate-test-fused__{key}-s{seed}-{fused}{ctx.cfg.run_suffix(test.language)}"
         original: Path | None = original_file(test, ctx.root)
         given: dict[str, Any] = ({"data": str(original)} if original is not None
                                  else {"sentences": list(gold), "dataset": key})

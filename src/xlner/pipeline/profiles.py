@@ -87,12 +87,15 @@ class _Named:
 
 @dataclass(kw_only=True)
 class ProjectionSection:
-    """``method`` (a projection method, or ``back-translation``), its ``options`` and the
-    target-side ``target_scores`` (name -> weight) matching methods add."""
+    """``method`` (a projection method, or ``back-translation``), its ``options``, the
+    target-side ``target_scores`` (name -> weight) matching methods add, and ``type_vote``: one
+    type per surface form over the run for spans seen at least that often (null: off;
+    :mod:`xlner.project.consistency`)."""
 
     method: Annotated[str, MinLen(1)]
     options: Section | None = None
     target_scores: Mapping[str, float] | None = None
+    type_vote: Annotated[int, Ge(2)] | None = None
 
 
 @dataclass(kw_only=True)

@@ -239,6 +239,23 @@ def project_entities(table: pa.Table, projector: Any, params: dict) -> pa.Table:
     return _projection_table(project_records(_projection_records(rows), params["method"], params))
 
 
+#: The shard size of steps that must see the whole run at once (one shard, however large the run).
+WHOLE_RUN = 2**31 - 1
+
+
+def vote_types(table: pa.Table, _component: Any, params: dict) -> pa.Table:
+    """(target tokens, projected entities) of the WHOLE run -> the entities with one type per
+    surface form (:func:`xlner.project.consistency.vote_types`, ``params["min_count"]``); run as
+    one shard (:data:`WHOLE_RUN`), after the projection step."""
+    from xlner.project.consistency import vote_types as vote
+
+    rows = table["entities"].to_pylist()
+    voted = vote(table["tokens"].to_pylist(), [spans_of(r) for r in rows], int(params["min_count"]))
+    entities = [[{**row, "label": span.label} for row, span in zip(sentence, spans)]
+                for sentence, spans in zip(rows, voted)]
+    return pa.table({"entities": entities}, schema=pa.schema([("entities", pa.list_(PROJECTED))]))
+
+
 def tag_target(table: pa.Table, tagger: Any, params: dict) -> pa.Table:
     """target tokens -> the target tagger's spans (with confidences), per-word IOB2 probabilities
     and their columns (the inputs of the fused projection methods). Empty sentences get nothing."""

@@ -366,7 +366,19 @@ def _projection_steps(profile: dict, labels: list[str], project: bool = True, la
     ]
     if project and profile["projection"]["method"] in FUSED_METHODS:
         steps[-1:] = _fused_steps(profile, lang)
-    return steps if project else steps[:-1]
+    if not project:
+        return steps[:-1]
+    return steps + _type_vote_steps(profile)
+
+
+def _type_vote_steps(profile: dict) -> list[Step]:
+    """``projection.type_vote: N``: one type per surface form over the whole run, after projection
+    (:mod:`xlner.project.consistency`); null: no step."""
+    min_count = profile["projection"].get("type_vote")
+    if not min_count:
+        return []
+    return [Step("type_vote", S.vote_types, {"tokens": "tgt_tokens", "entities": "tgt_entities"},
+                 {"entities": "tgt_entities"}, None, {"min_count": int(min_count)}, shard_size=S.WHOLE_RUN)]
 
 
 TARGET_NER_COLUMNS = {"entities": "tgt_ner_entities", "probs": "tgt_ner_probs", "columns": "tgt_ner_columns"}
@@ -428,7 +440,7 @@ def _run_steps(task: str, opts: Options, gold_columns: list[str], build_steps: C
     runner = _runner(opts, profile, components, dataset)
     steps = build_steps(profile, labels)
     if method == S.BACK_TRANSLATION:
-        steps = [s for s in steps if s.name != "project"] + _back_translation_steps(profile, bt, True)
+        steps = [s for s in steps if s.name not in ("project", "type_vote")] + _back_translation_steps(profile, bt, True)
     table, reports = runner.run(table, keys, steps, keys_out=keys)
     if want_bt and bt_status is None:
         if method == S.BACK_TRANSLATION:

@@ -16,6 +16,10 @@ with confidences and its per-word IOB2 probabilities). The pipeline gets it from
   with ``source`` -1 (no English entity behind it). The tuned setting (retype 0.7, nothing
   dropped or added) only corrects types: English NER on machine translation mistypes more often
   than a tagger that reads the original sentence.
+
+With ``drop_lowercase`` both methods drop, before the ensemble, the matched spans that start with a
+lower-case word (reason ``lowercase_start``); with ``merge_adjacent`` they join, last, touching
+spans of one type (reason ``merged`` for the English entities joined into the span before).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from xlner.project.fusion import fused_project
 from xlner.project.params import ENSEMBLE_METHOD, FUSED_METHODS, resolve_params
 from xlner.record import RunRecord
 
-__all__ = ["TargetNer", "project_fused_records", "FUSED_METHODS", "ENSEMBLE_METHOD"]
+__all__ = ["TargetNer", "project_fused_records", "drop_lowercase_spans", "merge_adjacent_spans", "FUSED_METHODS", "ENSEMBLE_METHOD"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,45 @@ def _ensemble(result: ProjectionResult, ner: TargetNer, rule: EnsembleRule) -> P
                             candidates=result.candidates)
 
 
+def drop_lowercase_spans(result: ProjectionResult, tgt_tokens: Sequence[str]) -> ProjectionResult:
+    """``result`` without the spans whose first word starts with a lower-case letter; an English
+    entity left with no span is unprojected with reason ``lowercase_start``."""
+    kept = [p for p in result.projected if not tgt_tokens[p.span.start][:1].islower()]
+    if len(kept) == len(result.projected):
+        return result
+    still = {p.source for p in kept}
+    lost = sorted({p.source for p in result.projected if p.source not in still and p.source >= 0})
+    return ProjectionResult(projected=kept,
+                            unprojected=sorted(result.unprojected + [Unprojected(s, Reason.LOWERCASE_START)
+                                                                     for s in lost], key=lambda u: u.source),
+                            candidates=result.candidates)
+
+
+def merge_adjacent_spans(result: ProjectionResult) -> ProjectionResult:
+    """``result`` with each run of touching projected spans of one type joined into one span,
+    which keeps the first one's English entity and the highest score; the other entities are
+    unprojected with reason ``merged``."""
+    ordered = sorted(result.projected, key=lambda p: (p.span.start, p.span.end))
+    joined: list[ProjectedEntity] = []
+    merged: list[int] = []
+    for p in ordered:
+        last = joined[-1] if joined else None
+        if last is not None and last.span.end == p.span.start and last.span.label == p.span.label:
+            joined[-1] = ProjectedEntity(Span(last.span.start, p.span.end, last.span.label), last.source,
+                                         max(last.score, p.score))
+            merged.append(p.source)
+        else:
+            joined.append(p)
+    if not merged:
+        return result
+    still = {p.source for p in joined}
+    lost = sorted({s for s in merged if s >= 0 and s not in still})
+    return ProjectionResult(projected=joined,
+                            unprojected=sorted(result.unprojected + [Unprojected(s, Reason.MERGED) for s in lost],
+                                               key=lambda u: u.source),
+                            candidates=result.candidates)
+
+
 def project_fused_records(records: Sequence[RunRecord], method: str, options: Mapping[str, Any],
                           target_ner: Sequence[TargetNer | None] | None,
                           extra_scores: Sequence[Mapping[str, Any]] | None = None,
@@ -108,6 +151,7 @@ def project_fused_records(records: Sequence[RunRecord], method: str, options: Ma
     # the settings every sentence shares, converted once (this loop runs per sentence)
     ner_gate, alpha, ner_threshold = bool(p["ner_gate"]), float(p["alpha"]), float(p["ner_threshold"])
     max_length, min_score, n_candidates = int(p["max_candidate_length"]), float(p["min_score"]), int(p["n_candidates"])
+    drop_lowercase, merge_adjacent = bool(p["drop_lowercase"]), bool(p["merge_adjacent"])
     out = []
     for k, (rec, ner) in enumerate(zip(records, target_ner)):
         n_tgt = len(rec.tgt_tokens)
@@ -127,7 +171,11 @@ def project_fused_records(records: Sequence[RunRecord], method: str, options: Ma
                 extra_scores=extra, solver=p["solver"], nmt_scores=None if nmt_scores is None else nmt_scores[k],
                 max_candidate_length=max_length, min_score=min_score, n_candidates=n_candidates,
                 target_labels=target_labels, sentence_id=rec.id)
+        if drop_lowercase:
+            result = drop_lowercase_spans(result, rec.tgt_tokens)
         if rule is not None and len(ner.columns) > 1:
             result = _ensemble(result, ner, rule)
+        if merge_adjacent:
+            result = merge_adjacent_spans(result)
         out.append(result)
     return out

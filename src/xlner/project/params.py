@@ -81,7 +81,16 @@ class FusedParams:
 
     ``drop_if_o``, ``add_if``, ``retype_if``: the ensemble's thresholds
     (:func:`xlner.project.ensemble.ensemble`, null: off), used by ``match-fused+ensemble`` only, so
-    that one profile serves both methods (``--method match-fused`` ignores them)."""
+    that one profile serves both methods (``--method match-fused`` ignores them).
+
+    ``drop_lowercase``: a matched span whose first word starts with a lower-case letter is dropped
+    before the ensemble (reason ``lowercase_start``): names are capitalised in cased scripts, and
+    such spans are mostly common words the English NER's entity was aligned to; words without case
+    (most non-Latin scripts) are never lower case, so they are unaffected.
+
+    ``merge_adjacent``: after the ensemble, projected spans of one type with no word between them
+    become one span (the first's English entity; the others' are ``merged``): the English NER
+    often splits a name whose words the translator treated differently (*Hong* / *Kongeko*)."""
 
     candidates: Literal["ngram", "ner", "ngram+ner"] = "ngram+ner"
     weights: Mapping[str, float] | None = None
@@ -96,6 +105,8 @@ class FusedParams:
     drop_if_o: Probability | None = None
     add_if: Probability | None = None
     retype_if: Probability | None = 0.7
+    drop_lowercase: bool = False
+    merge_adjacent: bool = False
     target_labels: TargetLabels = None
 
 
