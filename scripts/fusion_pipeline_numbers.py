@@ -6,7 +6,10 @@ and paired bootstrap differences, per data set, for
 - model transfer: the same e5 tagger on the target sentences (the fusion runs' cached
   ``target_tag`` step, i.e. exactly what the fused methods saw);
 - naive union: every model-transfer span plus the projected (offline-e5ner) spans that overlap none;
-- ``offline-fusion`` with ``match-fused`` and with ``match-fused+ensemble``.
+- ``offline-fusion`` with ``match-fused`` and with ``match-fused+ensemble``, both without the
+  clean-ups (the profile before they were added);
+- ``offline-fusion``, the profile as shipped: ``match-fused+ensemble`` + ``drop_lowercase``,
+  ``merge_adjacent`` and the run-level ``type_vote`` (``cleanup.md``).
 
 Every run folder is a ``xlner pipeline translate-test`` output on the same gold sentences (checked).
 
@@ -30,7 +33,9 @@ from xlner.runs import load_run
 SETS = ("eu-news", "eu-wiki", "es-test", "swa-test")
 RUNS = {"offline": "offline/{set}", "offline-e5ner": "offline-e5ner/{set}",
         "match-fused": "offline-fusion/match-fused/{set}",
-        "match-fused+ensemble": "offline-fusion/match-fused+ensemble/{set}"}
+        "match-fused+ensemble": "offline-fusion/match-fused+ensemble/{set}",
+        "offline-fusion": "offline-fusion2/profile/{set}"}
+FUSED = ("match-fused", "match-fused+ensemble", "offline-fusion")
 
 
 def _sentences(records, spans) -> list[Sentence]:
@@ -74,8 +79,7 @@ def main() -> None:
         preds["model transfer"] = _sentences(base, model)
         preds["naive union"] = _sentences(base, [naive_union(m, r.projected_spans())
                                                  for m, r in zip(model, loaded["offline-e5ner"])])
-        order = [k for k in ("offline", "offline-e5ner", "model transfer", "naive union", "match-fused",
-                             "match-fused+ensemble") if k in preds]
+        order = [k for k in ("offline", "offline-e5ner", "model transfer", "naive union", *FUSED) if k in preds]
         results[name] = {}
         for k in order:
             report = evaluate(gold, preds[k]).overall
@@ -83,7 +87,7 @@ def main() -> None:
             row = {"f1": report["f1"], "p": report["precision"], "r": report["recall"], "ci": [low, high]}
             cells = []
             for ref in ("model transfer", "offline", "naive union"):
-                if ref not in preds or k in (ref,) or (ref == "naive union" and k not in ("match-fused", "match-fused+ensemble")) \
+                if ref not in preds or k in (ref,) or (ref == "naive union" and k not in FUSED) \
                         or (ref == "offline" and k == "model transfer"):
                     cells.append("")
                     continue

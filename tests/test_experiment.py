@@ -154,7 +154,7 @@ def test_config_errors_name_the_problem(tmp_path):
 
 def test_shipped_configs_parse():
     cfg = load_config("domain-shift-basque-en")
-    assert len(cfg.seeds) >= 3 and {"model-transfer", "teacher-student"} <= set(cfg.methods)
+    assert len(cfg.seeds) >= 3 and {"model-transfer", "teacher-student", "projection-fused"} <= set(cfg.methods)
     assert {t.domain for t in cfg.test_sets if t.language == "eu"} == {"news", "wikipedia"}
     assert {t.domain for t in cfg.test_sets if t.language == "en"} == {"news", "tweets"}
     assert cfg.student["batch_size"] == 16 and cfg.teacher["lr"] == pytest.approx(2e-4)
