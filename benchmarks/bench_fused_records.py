@@ -4,7 +4,8 @@ Both go through the library function the pipeline's projection step calls,
 :func:`xlner.project.project_records`, on every record of an ``offline-fusion`` run: ``match-greedy``
 (n-gram candidates, Dice + capitalisation, the default profiles' projection) and the run's own fused
 method with its settings and the target tagger's output read from the run's cached ``target_tag``
-step. CPU time (``time.process_time``), the methods alternating, median of ``--repeats`` rounds, so
+step, and the run-level ``type_vote`` step when the run's profile has one (timed with the fused
+methods). CPU time (``time.process_time``), the methods alternating, median of ``--repeats`` rounds, so
 that load from other processes moves all of them alike; the fastest round's ratio is printed too
 (on a loaded machine the fastest round is the one least disturbed). ``--solver exact`` runs the
 fused methods with the exact solver against ``match-exact`` (the run's stored projection is then
@@ -28,6 +29,7 @@ import pyarrow.parquet as pq
 def main() -> None:
     from xlner.datamodel import Span
     from xlner.project import project_records
+    from xlner.project.consistency import vote_types
     from xlner.project.fused import TargetNer
     from xlner.runs import load_run
 
@@ -52,15 +54,21 @@ def main() -> None:
     solver = (settings.get("options") or {}).get("solver", "greedy")
     ngram = "match-greedy" if solver == "greedy" else "match-exact"
     greedy = {"options": {}, "target_scores": settings.get("target_scores") or {}}
+    vote = settings.get("type_vote")  # the run-level type vote step, when the profile has it
+    tokens = [r.tgt_tokens for r in records]
+
+    def fused(method: str) -> list[list[Span]]:
+        spans = [[p.span for p in res.projected] for res in project_records(records, method, settings, ner)]
+        return vote_types(tokens, spans, int(vote)) if vote else spans
+
     methods = {
         ngram: lambda: project_records(records, ngram, greedy),
-        "match-fused": lambda: project_records(records, "match-fused", settings, ner),
-        "match-fused+ensemble": lambda: project_records(records, "match-fused+ensemble", settings, ner),
+        "match-fused": lambda: fused("match-fused"),
+        "match-fused+ensemble": lambda: fused("match-fused+ensemble"),
     }
-    stored = [[(p.span, p.source) for p in r.projection.projected] for r in records]
-    again = project_records(records, run.config["method"], settings, ner)
+    stored = [r.projected_spans() for r in records]
     if not args.solver:
-        assert [[(p.span, p.source) for p in res.projected] for res in again] == stored, "not the stored projection"
+        assert [sorted(s) for s in fused(run.config["method"])] == stored, "not the stored projection"
     times: dict[str, list[float]] = {k: [] for k in methods}
     for _ in range(args.repeats):
         for name, fn in methods.items():
