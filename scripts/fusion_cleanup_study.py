@@ -21,11 +21,8 @@ import itertools
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
-
-from fusion_study import REPORTED, SetData, as_sentences, load_set
+from fusion_study import REPORTED, SetData, add_run_arguments, as_sentences, f1, load_set, tune
 from xlner.datamodel import Span
 from xlner.evaluate import bootstrap_f1_ci, evaluate, paired_bootstrap_diff
 from xlner.pipeline import load_profile
@@ -61,10 +58,6 @@ def predict(d: SetData, ner: list[TargetNer], settings: dict, c: Cleanup) -> lis
     return vote_types([g.tokens for g in d.gold], spans, c.type_vote) if c.type_vote else spans
 
 
-def f1(d: SetData, spans: list[list[Span]]) -> float:
-    return evaluate(d.gold, as_sentences(d, spans), categories=False).overall["f1"]
-
-
 def _diff(d: SetData, a: list[list[Span]], b: list[list[Span]], n_boot: int) -> str:
     r = paired_bootstrap_diff(d.gold, as_sentences(d, a), as_sentences(d, b), n_boot=n_boot)
     return f"{100 * r.diff:+.1f} [{100 * r.low:+.1f}, {100 * r.high:+.1f}]"
@@ -72,11 +65,7 @@ def _diff(d: SetData, a: list[list[Span]], b: list[list[Span]], n_boot: int) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=Path, required=True)
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--cache", type=Path, default=Path("/work/fusion-cache/tag"))
-    ap.add_argument("--n-boot", type=int, default=1000)
+    add_run_arguments(ap)
     args = ap.parse_args()
     t0 = time.time()
     settings = dict(load_profile("offline-fusion", {"target_tagger.model": args.model})["projection"])
@@ -95,12 +84,7 @@ def main() -> None:
         return cache[n, c]
 
     tuning = [n for n in TUNING if n in sets]
-    table = []
-    for c in grid:
-        scores = {n: f1(sets[n], run(n, c)) for n in tuning}
-        table.append((float(np.mean(list(scores.values()))), c, scores))
-    table.sort(key=lambda r: -r[0])
-    best = table[0][1]
+    best, table = tune({n: sets[n] for n in tuning}, grid, lambda d, c: run(d.name, c))
     lines = [f"<!-- Made by scripts/fusion_cleanup_study.py on {time.strftime('%Y-%m-%d', time.gmtime())} "
              f"(runs {args.runs}, model {args.model}), {time.time() - t0:.0f} s. -->",
              "# Clean-ups after fused projection (issue 11)", "",
@@ -111,9 +95,10 @@ def main() -> None:
              "differences on the same resampled sentences.", "",
              "## Tuning sets", "", "| clean-ups | " + " | ".join(tuning) + " | mean |",
              "|---|" + "---|" * (len(tuning) + 1)]
-    for mean, c, scores in table:
-        lines.append(f"| {c.name()} | " + " | ".join(f"{100 * scores[n]:.2f}" for n in tuning) + f" | {100 * mean:.2f} |")
-    ties = [c.name() for mean, c, _ in table[1:] if abs(mean - table[0][0]) < 1e-12]
+    for row in table:
+        lines.append(f"| {row['setting'].name()} | " + " | ".join(f"{100 * row['f1'][n]:.2f}" for n in tuning)
+                     + f" | {100 * row['mean']:.2f} |")
+    ties = [r["setting"].name() for r in table[1:] if abs(r["mean"] - table[0]["mean"]) < 1e-12]
     tie = f" (tied with {', '.join(ties)}: the first in grid order is taken)" if ties else ""
     lines += ["", f"Chosen: **{best.name()}**{tie}.",
               "", "## Reported sets", "",

@@ -208,13 +208,18 @@ def tune(sets: dict[str, SetData], candidates: list[Any], predict) -> tuple[Any,
     return table[0]["setting"], table
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_run_arguments(ap: argparse.ArgumentParser) -> None:
+    """The arguments of the fusion studies: run folders, the tagger, the output, the tag cache, resamples."""
     ap.add_argument("--runs", type=Path, required=True)
     ap.add_argument("--model", required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--cache", type=Path, default=Path("/work/fusion-cache/tag"))
     ap.add_argument("--n-boot", type=int, default=1000)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_run_arguments(ap)
     ap.add_argument("--quick", action="store_true", help="a small tuning grid")
     ap.add_argument("--tuning", default=",".join(TUNING),
                     help="the run folders (in --runs) that settings are chosen on, comma-separated")

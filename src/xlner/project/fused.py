@@ -90,12 +90,7 @@ def drop_lowercase_spans(result: ProjectionResult, tgt_tokens: Sequence[str]) ->
     kept = [p for p in result.projected if not tgt_tokens[p.span.start][:1].islower()]
     if len(kept) == len(result.projected):
         return result
-    still = {p.source for p in kept}
-    lost = sorted({p.source for p in result.projected if p.source not in still and p.source >= 0})
-    return ProjectionResult(projected=kept,
-                            unprojected=sorted(result.unprojected + [Unprojected(s, Reason.LOWERCASE_START)
-                                                                     for s in lost], key=lambda u: u.source),
-                            candidates=result.candidates)
+    return _with_projected(result, kept, Reason.LOWERCASE_START)
 
 
 def merge_adjacent_spans(result: ProjectionResult) -> ProjectionResult:
@@ -104,21 +99,25 @@ def merge_adjacent_spans(result: ProjectionResult) -> ProjectionResult:
     unprojected with reason ``merged``."""
     ordered = sorted(result.projected, key=lambda p: (p.span.start, p.span.end))
     joined: list[ProjectedEntity] = []
-    merged: list[int] = []
     for p in ordered:
         last = joined[-1] if joined else None
         if last is not None and last.span.end == p.span.start and last.span.label == p.span.label:
             joined[-1] = ProjectedEntity(Span(last.span.start, p.span.end, last.span.label), last.source,
                                          max(last.score, p.score))
-            merged.append(p.source)
         else:
             joined.append(p)
-    if not merged:
+    if len(joined) == len(result.projected):
         return result
-    still = {p.source for p in joined}
-    lost = sorted({s for s in merged if s >= 0 and s not in still})
-    return ProjectionResult(projected=joined,
-                            unprojected=sorted(result.unprojected + [Unprojected(s, Reason.MERGED) for s in lost],
+    return _with_projected(result, joined, Reason.MERGED)
+
+
+def _with_projected(result: ProjectionResult, projected: list[ProjectedEntity], reason: Reason) -> ProjectionResult:
+    """``result`` with ``projected`` instead of its spans; an English entity that had a span and has
+    none left is unprojected with ``reason``."""
+    still = {p.source for p in projected}
+    lost = sorted({p.source for p in result.projected if p.source >= 0 and p.source not in still})
+    return ProjectionResult(projected=projected,
+                            unprojected=sorted(result.unprojected + [Unprojected(s, reason) for s in lost],
                                                key=lambda u: u.source),
                             candidates=result.candidates)
 
